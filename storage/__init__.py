@@ -1,0 +1,20 @@
+"""Persistence: SQLAlchemy models, the database, repositories and the hash-chained history."""
+
+from storage import history, models, repo
+from storage.db import Database
+from storage.errors import ChainBroken, ConflictError, DatabaseNotReady, StorageError
+from storage.history import NewEvent
+from storage.repo import MachineRow
+
+__all__ = [
+    "ChainBroken",
+    "ConflictError",
+    "Database",
+    "DatabaseNotReady",
+    "MachineRow",
+    "NewEvent",
+    "StorageError",
+    "history",
+    "models",
+    "repo",
+]

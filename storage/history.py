@@ -1,0 +1,127 @@
+"""The append-only, hash-chained history: append events, read them back, verify the chain."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from storage.errors import ChainBroken
+from storage.models import chain_head, events
+
+GENESIS = "0" * 64
+HASHED = ("seq", "at", "kind", "code", "region_code", "event", "step", "from_state", "to_state",
+          "actor", "role", "reason", "trigger", "data")
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to append; `seq`, `prev_hash` and `hash` are given by the chain."""
+
+    at: datetime
+    event: str
+    actor: str
+    kind: str | None = None
+    code: str | None = None
+    region_code: str | None = None
+    step: str | None = None
+    from_state: str | None = None
+    to_state: str | None = None
+    role: str | None = None
+    reason: str | None = None
+    trigger: str | None = None
+    data: dict[str, Any] | None = field(default=None)
+
+
+def _canonical(row: dict[str, Any]) -> bytes:
+    payload = {k: row.get(k) for k in HASHED}
+    at = payload["at"]
+    payload["at"] = at.astimezone(UTC).isoformat(timespec="microseconds")
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                      default=str).encode()
+
+
+def event_hash(prev_hash: str, row: dict[str, Any]) -> str:
+    return hashlib.sha256(prev_hash.encode() + _canonical(row)).hexdigest()
+
+
+def append(conn: Connection, new: Iterable[NewEvent]) -> list[int]:
+    """Append events at the end of the chain in this transaction; returns their numbers.
+
+    Callers hold the writer lock (a write transaction), so the head read here stays the head.
+    """
+    batch = list(new)
+    if not batch:
+        return []
+    head = conn.execute(select(chain_head.c.seq, chain_head.c.hash)
+                        .where(chain_head.c.id == 1).with_for_update()).one()
+    seq, prev = head.seq, head.hash
+    rows = []
+    for ev in batch:
+        seq += 1
+        row = asdict(ev)
+        row["seq"] = seq
+        row["prev_hash"] = prev
+        row["hash"] = prev = event_hash(prev, row)
+        rows.append(row)
+    conn.execute(insert(events), rows)
+    conn.execute(update(chain_head).where(chain_head.c.id == 1).values(seq=seq, hash=prev))
+    return [r["seq"] for r in rows]
+
+
+def machine_log(conn: Connection, kind: str, code: str) -> list[dict[str, Any]]:
+    """A machine's history, oldest first."""
+    q = select(events).where(events.c.kind == kind, events.c.code == code).order_by(events.c.seq)
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def iter_all(conn: Connection, batch: int = 5000) -> Iterator[dict[str, Any]]:
+    """Every event, oldest first, read in batches so the whole history never sits in memory."""
+    last = 0
+    while True:
+        q = select(events).where(events.c.seq > last).order_by(events.c.seq).limit(batch)
+        rows = [dict(r._mapping) for r in conn.execute(q)]
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1]["seq"]
+
+
+def verify(conn: Connection) -> int:
+    """Recompute the chain; raise ChainBroken naming the first event that does not match.
+
+    Catches an altered event (hash), a deleted or reordered one (a gap in the numbers or a
+    broken link), and a deleted tail (the head names a later event). Returns the count.
+    """
+    expected_seq, prev = 1, GENESIS
+    for row in iter_all(conn):
+        seq = row["seq"]
+        if seq != expected_seq:
+            raise ChainBroken(expected_seq, f"missing; the next event stored is #{seq} "
+                              "(an event was deleted)")
+        if row["prev_hash"] != prev:
+            raise ChainBroken(seq, "does not link to the event before it "
+                              "(an event was deleted, inserted or reordered)")
+        if event_hash(prev, row) != row["hash"]:
+            raise ChainBroken(seq, "its content does not match its hash (the event was altered)")
+        prev = row["hash"]
+        expected_seq += 1
+    head = conn.execute(select(chain_head.c.seq, chain_head.c.hash)
+                        .where(chain_head.c.id == 1)).one_or_none()
+    last = expected_seq - 1
+    if head is None:
+        raise ChainBroken(last + 1, "the chain head is missing")
+    if head.seq != last or head.hash != prev:
+        raise ChainBroken(last + 1 if head.seq > last else head.seq,
+                          f"missing; the chain head names event #{head.seq} but the history "
+                          f"ends at #{last} (events were deleted from the end or the head altered)")
+    return last
+
+
+def count(conn: Connection) -> int:
+    return conn.execute(select(func.count()).select_from(events)).scalar_one()

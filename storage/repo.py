@@ -1,0 +1,198 @@
+"""Queries and writes over the registry, people and machines (Core `select()` style)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, insert, select, update
+
+from states import STATES, STEPS, Grant, RegionFacts, SchoolFacts, Target
+from storage.errors import ConflictError
+from storage.models import assignments, machines, metrics, municipalities, people, regions, schools
+
+METRIC_NAMES = ("teachers", "classes", "parents", "students")
+
+
+@dataclass
+class MachineRow:
+    """A machine as stored: the state, each step's status and since-when, its version."""
+
+    id: int
+    kind: str
+    code: str
+    region_code: str
+    state: str
+    steps: dict[str, Any]
+    version: int
+
+    @property
+    def statuses(self) -> dict[str, str]:
+        return {slug: v["status"] for slug, v in self.steps.items()}
+
+
+def _machine(r: Any) -> MachineRow:
+    return MachineRow(r.id, r.kind, r.code, r.region_code, r.state, dict(r.steps), r.version)
+
+
+def fresh_steps(now_iso: str) -> dict[str, Any]:
+    """The steps of a new machine: the first current, the rest pending."""
+    return {s.slug: {"status": "current" if s.number == 1 else "pending",
+                     "since": now_iso if s.number == 1 else None} for s in STEPS}
+
+
+def get_machine(conn: Connection, kind: str, code: str) -> MachineRow | None:
+    r = conn.execute(select(machines).where(machines.c.kind == kind, machines.c.code == code)).first()
+    return _machine(r) if r else None
+
+
+def school_machines(conn: Connection, region: str, codes: Iterable[str] | None = None
+                    ) -> list[MachineRow]:
+    """The region's school machines, or only those of `codes`, in id order."""
+    q = select(machines).where(machines.c.kind == "school", machines.c.region_code == region)
+    wanted = None if codes is None else set(codes)
+    if wanted is not None and len(wanted) <= 500:
+        q = q.where(machines.c.code.in_(sorted(wanted)))
+    rows = [_machine(r) for r in conn.execute(q.order_by(machines.c.id))]
+    return rows if wanted is None else [r for r in rows if r.code in wanted]
+
+
+def insert_machines(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(machines), rows)
+
+
+def save_machines(conn: Connection, changed: Sequence[MachineRow], now: datetime) -> None:
+    """Write new states with a version check; ConflictError if any machine moved meanwhile."""
+    if not changed:
+        return
+    stmt = (update(machines)
+            .where(machines.c.id == bindparam("b_id"), machines.c.version == bindparam("b_version"))
+            .values(state=bindparam("b_state"), steps=bindparam("b_steps"),
+                    version=bindparam("b_new_version"), updated_at=now))
+    params = [{"b_id": m.id, "b_version": m.version, "b_state": m.state, "b_steps": m.steps,
+               "b_new_version": m.version + 1} for m in changed]
+    if len(params) == 1 or not conn.dialect.supports_sane_multi_rowcount:
+        for p, m in zip(params, changed, strict=True):
+            if conn.execute(stmt, p).rowcount != 1:
+                raise ConflictError(m.kind, m.code, m.version)
+    else:
+        result = conn.execute(stmt, params)
+        if result.rowcount != len(params):
+            m = changed[0]
+            raise ConflictError(m.kind, m.code if len(changed) == 1 else f"{m.code} (+more)")
+    for m in changed:
+        m.version += 1
+
+
+def target(conn: Connection, kind: str, code: str) -> Target | None:
+    """The region, municipality or school called `code`, with the codes above it."""
+    if kind == "region":
+        found = conn.execute(select(regions.c.code).where(regions.c.code == code)).first()
+        return Target("region", code, code) if found else None
+    if kind == "municipality":
+        r = conn.execute(select(municipalities.c.region_code)
+                         .where(municipalities.c.code == code)).first()
+        return Target("municipality", code, r.region_code, code) if r else None
+    r = conn.execute(select(schools.c.region_code, schools.c.municipality_code)
+                     .where(schools.c.code == code)).first()
+    return Target("school", code, r.region_code, r.municipality_code) if r else None
+
+
+def scope_target(conn: Connection, code: str) -> Target | None:
+    """A scope code may name a region, a municipality or a school: the first that matches."""
+    for kind in ("region", "municipality", "school"):
+        t = target(conn, kind, code)
+        if t:
+            return t
+    return None
+
+
+def person(conn: Connection, email: str) -> dict[str, Any] | None:
+    r = conn.execute(select(people).where(people.c.email == email.strip().lower())).first()
+    return dict(r._mapping) if r else None
+
+
+def grants(conn: Connection, email: str) -> list[Grant]:
+    q = select(assignments.c.role, assignments.c.scope).where(
+        assignments.c.email == email.strip().lower())
+    return [Grant(r.role, r.scope or None) for r in conn.execute(q.order_by(assignments.c.id))]
+
+
+def holders(conn: Connection, role: str, scopes: Iterable[str] | None = None
+            ) -> list[dict[str, Any]]:
+    """People holding `role` (on any of `scopes`), with their names."""
+    q = (select(assignments.c.scope, people.c.email, people.c.name, people.c.position,
+                people.c.phone)
+         .join(people, people.c.email == assignments.c.email)
+         .where(assignments.c.role == role).order_by(assignments.c.id))
+    if scopes is not None:
+        q = q.where(assignments.c.scope.in_(list(scopes)))
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def region_facts(conn: Connection, code: str) -> RegionFacts:
+    """Counts the region's guards read: schools, the municipal split, schools done per step."""
+    n_schools = conn.execute(select(func.count()).select_from(schools)
+                             .where(schools.c.region_code == code)).scalar_one()
+    munis = [r.code for r in conn.execute(select(municipalities.c.code)
+                                          .where(municipalities.c.region_code == code)
+                                          .order_by(municipalities.c.code))]
+    covered = {r.scope for r in conn.execute(
+        select(assignments.c.scope).where(assignments.c.role == "municipal_coordinator",
+                                          assignments.c.scope.in_(munis)))} if munis else set()
+    unlinked = conn.execute(select(func.count()).select_from(schools).where(
+        schools.c.region_code == code, schools.c.municipality_code.is_(None))).scalar_one()
+    return RegionFacts(code=code, schools=n_schools, municipalities=len(munis),
+                       municipalities_without_coordinator=tuple(m for m in munis if m not in covered),
+                       schools_without_municipality=unlinked,
+                       schools_done=schools_done(conn, code))
+
+
+def schools_done(conn: Connection, region: str) -> dict[str, int]:
+    """How many of the region's schools have done (or skipped) each step, from their states."""
+    q = (select(machines.c.state, func.count())
+         .where(machines.c.kind == "school", machines.c.region_code == region)
+         .group_by(machines.c.state))
+    by_state = dict(conn.execute(q).tuples().all())
+    return done_counts(by_state)
+
+
+def done_counts(by_state: dict[str, int]) -> dict[str, int]:
+    """From machines per state to machines past each step (a step before the state is finished)."""
+    out = {}
+    for i, step in enumerate(STEPS):
+        out[step.slug] = sum(n for state, n in by_state.items() if STATES.index(state) > i)
+    return out
+
+
+def school_facts(conn: Connection, region: str, region_steps: dict[str, str],
+                 codes: Iterable[str] | None = None) -> dict[str, SchoolFacts]:
+    """Facts for the schools of one region (or those of `codes` in it), in three queries."""
+    q = (select(schools, metrics.c.teachers, metrics.c.classes, metrics.c.parents,
+                metrics.c.students)
+         .outerjoin(metrics, metrics.c.school_code == schools.c.code)
+         .where(schools.c.region_code == region))
+    wanted = set(codes) if codes is not None else None
+    admin_q = (select(assignments.c.scope).join(schools, schools.c.code == assignments.c.scope)
+               .where(assignments.c.role == "school_admin", schools.c.region_code == region))
+    if wanted is not None and len(wanted) <= 500:  # a few schools: let the index find them
+        q = q.where(schools.c.code.in_(sorted(wanted)))
+        admin_q = admin_q.where(assignments.c.scope.in_(sorted(wanted)))
+    admins = {r.scope for r in conn.execute(admin_q)}
+    out = {}
+    for r in conn.execute(q):
+        if wanted is not None and r.code not in wanted:
+            continue
+        out[r.code] = SchoolFacts(
+            code=r.code, region=region, region_steps=region_steps,
+            has_admin=r.code in admins,
+            loaded={m: getattr(r, m) or 0 for m in METRIC_NAMES},
+            expected={m: getattr(r, f"{m}_expected") for m in METRIC_NAMES})
+    return out
+
+
+def region_of_school(conn: Connection, code: str) -> str | None:
+    return conn.execute(select(schools.c.region_code).where(schools.c.code == code)).scalar()

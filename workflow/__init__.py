@@ -1,0 +1,1 @@
+"""The engine, the services behind each command, imports, progress queries and the CLI."""

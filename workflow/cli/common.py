@@ -1,0 +1,73 @@
+"""What every command shares: the loaded configuration, the services, the clock, output."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from functools import cached_property
+from typing import Any, TypeVar
+
+import click
+
+from workflow import config as config_mod
+from workflow.clock import now_or
+from workflow.config import Config
+from workflow.services import Services
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class AppContext:
+    """Built once per call; loads the configuration and the database only when needed."""
+
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+
+    @cached_property
+    def config(self) -> Config:
+        return config_mod.load(self.config_path)
+
+    @cached_property
+    def services(self) -> Services:
+        services = Services(self.config)
+        services.db.check_ready()
+        return services
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+def at_option(f: F) -> F:
+    """`--at`: act as if it were that moment (ISO 8601 with an offset); default now."""
+    return click.option("--at", "at", metavar="DATETIME",
+                        help="Act as if it were this moment (ISO 8601 with offset).")(f)
+
+
+def now(at: str | None) -> datetime:
+    return now_or(at)
+
+
+def actor_option(f: F) -> F:
+    return click.option("--as", "actor", required=True, metavar="EMAIL",
+                        help="The person acting (checked against roles and scopes).")(f)
+
+
+def target_options(school: bool = True) -> Callable[[F], F]:
+    def deco(f: F) -> F:
+        if school:
+            f = click.option("--school", metavar="CODE", help="A school's code.")(f)
+        return click.option("--region", metavar="CODE", help="A region's code.")(f)
+    return deco
+
+
+def pick_target(region: str | None, school: str | None = None) -> tuple[str, str]:
+    from workflow.errors import UsageError
+
+    if bool(region) == bool(school):
+        raise UsageError("give exactly one of --region CODE or --school CODE")
+    return ("region", region) if region else ("school", school)  # type: ignore[return-value]
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))

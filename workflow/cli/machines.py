@@ -1,0 +1,116 @@
+"""Commands on the registry and the machines: init, import, assign, status, advance, skip, reopen."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from workflow.cli.common import (
+    AppContext,
+    actor_option,
+    at_option,
+    echo_json,
+    now,
+    pass_app,
+    pick_target,
+    target_options,
+)
+from workflow.importing import KINDS, import_file
+from workflow.render import print_status
+
+
+def register(cli: click.Group) -> None:
+    for command in (init, import_, assign, status, advance, skip, reopen):
+        cli.add_command(command)
+
+
+@click.command()
+@pass_app
+def init(app: AppContext) -> None:
+    """Create or migrate the database; safe to run again."""
+    from storage import Database
+
+    cfg = app.config
+    db = Database(cfg.database_url, synchronous=cfg.synchronous)
+    before = db.revision() if db.tables() else None
+    head = db.migrate()
+    if before == head:
+        click.echo(f"database {db.display_url} is up to date (schema {head})")
+    else:
+        click.echo(f"database {db.display_url} migrated to schema {head}")
+
+
+@click.command("import")
+@click.argument("kind", type=click.Choice(KINDS))
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check and report what would change; write nothing.")
+@at_option
+@pass_app
+def import_(app: AppContext, kind: str, file: str, dry_run: bool, at: str | None) -> None:
+    """Import KIND (regions, municipalities, schools, people, metrics) from a CSV or XLSX FILE.
+
+    All or nothing: a file with any bad row writes nothing and lists every bad row as
+    FILE:ROW: column: problem.
+    """
+    result = import_file(app.services, kind, file, now=now(at), dry_run=dry_run,
+                         progress=sys.stderr.isatty())
+    click.echo(result.summary())
+
+
+@click.command()
+@click.option("--role", required=True, type=click.Choice(
+    ["regional_coordinator", "municipal_coordinator", "school_admin"]))
+@click.option("--scope", required=True, metavar="CODE", help="Region, municipality or school code.")
+@click.option("--email", required=True, help="The appointed person's e-mail.")
+@click.option("--name", required=True, help="The appointed person's full name (ФИО).")
+@click.option("--position", help="Position (должность), used in letters.")
+@click.option("--phone", help="Phone, used in letters.")
+@actor_option
+@at_option
+@pass_app
+def assign(app: AppContext, role: str, scope: str, email: str, name: str, position: str | None,
+           phone: str | None, actor: str, at: str | None) -> None:
+    """Appoint a regional or municipal coordinator or a school admin."""
+    click.echo(app.services.assign(role, scope, email, name, actor, now(at), position, phone))
+
+
+@click.command()
+@target_options()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_app
+def status(app: AppContext, region: str | None, school: str | None, as_json: bool) -> None:
+    """Show a machine: its state, each step's status and since when, what blocks it."""
+    kind, code = pick_target(region, school)
+    data = app.services.status(kind, code)
+    if as_json:
+        echo_json(data)
+    else:
+        print_status(data)
+
+
+def _step_command(name: str, help_text: str, reason_required: bool, school: bool = True):
+    @click.command(name, help=help_text)
+    @target_options(school)
+    @click.option("--step", required=True, metavar="SLUG", help="The step's slug.")
+    @actor_option
+    @click.option("--reason", required=reason_required, help="Why (kept in the history).")
+    @at_option
+    @pass_app
+    def command(app: AppContext, region: str | None, step: str, actor: str,
+                reason: str | None, at: str | None, school: str | None = None) -> None:
+        kind, code = pick_target(region, school)
+        action = getattr(app.services, "advance" if name == "advance" else name)
+        outcome = action(kind, code, step, actor, now(at), reason)
+        click.echo(outcome.message)
+
+    return command
+
+
+advance = _step_command("advance", "Complete the current step of a region or a school.", False)
+skip = _step_command("skip", "Skip an optional step of a region, with a reason.", True,
+                     school=False)
+reopen = _step_command("reopen", "Make a done step current again; later steps become pending.",
+                       True)
+
+

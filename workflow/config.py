@@ -1,0 +1,237 @@
+"""config.yaml: parsed once, in three stages (shape, typed frozen objects, semantic checks).
+
+Every failure names the key path and how to fix it; the CLI exits 6.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from notifications.settings import MailSettings, ReminderSettings, SmtpSettings
+from states import STEPS, StepPolicy, default_policies
+from workflow.errors import ConfigInvalid
+
+EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
+
+# The shape of the file: every key it may hold. None means "a value" (checked in stage 2).
+SHAPE: dict[str, Any] = {
+    "database": {"url": None, "synchronous": None},
+    "operator": {"email": None},
+    "support": {"email": None},
+    "mail": {"sender": None, "transport": None, "dir": None, "templates": None,
+             "smtp": {"host": None, "port": None, "starttls": None, "tls": None,
+                      "timeout_s": None}},
+    "reminders": {"window": None, "repeat_every_days": None},
+    "steps": {s.slug: {"sla_days": None, "escalate_after_days": None, "threshold": None,
+                       "region_share": None} for s in STEPS},
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration, typed."""
+
+    base_dir: Path
+    path: Path | None = None
+    database_url: str = "sqlite:///rollout.db"
+    synchronous: str = "NORMAL"
+    mail: MailSettings = MailSettings()
+    reminders: ReminderSettings = ReminderSettings()
+    steps: Mapping[str, StepPolicy] = field(default_factory=default_policies)
+
+
+def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+         ) -> Config:
+    """Load `path` (or $ROLLOUT_CONFIG, or ./config.yaml if it exists), then the environment."""
+    env = os.environ if env is None else env
+    explicit = path or env.get("ROLLOUT_CONFIG")
+    cfg_path = Path(explicit) if explicit else Path("config.yaml")
+    raw: Any = {}
+    if cfg_path.exists():
+        try:
+            raw = yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {}
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ConfigInvalid(f"{cfg_path}: not valid YAML: {exc}") from None
+    elif explicit:
+        raise ConfigInvalid(f"{cfg_path}: no such configuration file")
+    base = cfg_path.resolve().parent if cfg_path.exists() else Path.cwd()
+    return build(raw, base, cfg_path if cfg_path.exists() else None, env)
+
+
+def build(raw: Any, base: Path, path: Path | None = None,
+          env: Mapping[str, str] | None = None) -> Config:
+    env = {} if env is None else env
+    where = f"{path}: " if path else ""
+    _check_shape(raw, SHAPE, "", where)
+    r = _Reader(raw, where)
+    url = env.get("ROLLOUT_DATABASE_URL") or r.str("database.url", "sqlite:///rollout.db")
+    smtp = SmtpSettings(
+        host=env.get("ROLLOUT_SMTP_HOST") or r.str("mail.smtp.host", "localhost"),
+        port=_port(env["ROLLOUT_SMTP_PORT"], "ROLLOUT_SMTP_PORT", "")
+        if env.get("ROLLOUT_SMTP_PORT") else r.port("mail.smtp.port", 25),
+        starttls=r.bool("mail.smtp.starttls", False),
+        tls=r.bool("mail.smtp.tls", False),
+        timeout_s=r.number("mail.smtp.timeout_s", 30.0, low=0.1),
+        username=env.get("ROLLOUT_SMTP_USERNAME") or None,
+        password=env.get("ROLLOUT_SMTP_PASSWORD") or None,
+    )
+    templates = r.opt_str("mail.templates")
+    mail = MailSettings(
+        sender=r.str("mail.sender", MailSettings.sender),
+        transport=r.choice("mail.transport", "file", ("file", "smtp")),
+        dir=_under(base, r.str("mail.dir", "mail")),
+        smtp=smtp,
+        operator_email=r.email("operator.email", MailSettings.operator_email),
+        support_email=r.email("support.email", MailSettings.support_email),
+        templates_dir=_under(base, templates) if templates else None,
+    )
+    window = r.get("reminders.window", ["09:00", "18:00"])
+    if not (isinstance(window, list) and len(window) == 2):
+        raise ConfigInvalid(f"{where}reminders.window: give two times, like [\"09:00\", \"18:00\"]")
+    start, end = (_time(w, f"{where}reminders.window[{i}]") for i, w in enumerate(window))
+    if start >= end:
+        raise ConfigInvalid(f"{where}reminders.window: the start {window[0]} must be before the "
+                            f"end {window[1]}")
+    reminders = ReminderSettings(start, end, r.int("reminders.repeat_every_days", 3, low=1))
+    steps = {}
+    for s in STEPS:
+        d = s.policy
+        key = f"steps.{s.slug}"
+        sla = r.int(f"{key}.sla_days", d.sla_days, low=1)
+        esc = r.int(f"{key}.escalate_after_days", d.escalate_after_days, low=1)
+        if esc < sla:
+            raise ConfigInvalid(f"{where}{key}.escalate_after_days: {esc} is before sla_days "
+                                f"{sla}; escalation comes after the reminder")
+        steps[s.slug] = StepPolicy(
+            sla, esc,
+            threshold=r.number(f"{key}.threshold", d.threshold, low=0.0, high=1.0),
+            region_share=r.number(f"{key}.region_share", d.region_share, low=0.0, high=1.0))
+    return Config(base_dir=base, path=path, database_url=_database_url(url, base),
+                  synchronous=r.choice("database.synchronous", "NORMAL", ("NORMAL", "FULL")),
+                  mail=mail, reminders=reminders, steps=steps)
+
+
+def _check_shape(raw: Any, shape: dict[str, Any], prefix: str, where: str) -> None:
+    if not isinstance(raw, dict):
+        name = prefix.rstrip(".") or "the file"
+        raise ConfigInvalid(f"{where}{name}: expected a mapping of keys, got {type(raw).__name__}")
+    for key, value in raw.items():
+        path = f"{prefix}{key}"
+        if key == "password" and prefix.startswith("mail"):
+            raise ConfigInvalid(f"{where}{path}: a password is never read from the file; "
+                                "set ROLLOUT_SMTP_PASSWORD")
+        if key not in shape:
+            known = ", ".join(shape)
+            raise ConfigInvalid(f"{where}{path}: unknown key (known here: {known})")
+        if isinstance(shape[key], dict) and value is not None:
+            _check_shape(value, shape[key], f"{path}.", where)
+
+
+class _Reader:
+    """Typed access to the raw mapping by key path; every failure names the key."""
+
+    def __init__(self, raw: dict[str, Any], where: str) -> None:
+        self.raw, self.where = raw, where
+
+    def get(self, path: str, default: Any) -> Any:
+        node: Any = self.raw
+        for part in path.split("."):
+            if not isinstance(node, dict) or node.get(part) is None:
+                return default
+            node = node[part]
+        return node
+
+    def fail(self, path: str, problem: str) -> ConfigInvalid:
+        return ConfigInvalid(f"{self.where}{path}: {problem}")
+
+    def str(self, path: str, default: str) -> str:
+        v = self.get(path, default)
+        if not isinstance(v, str) or not v.strip():
+            raise self.fail(path, f"expected a non-empty string, got {v!r}")
+        return v.strip()
+
+    def opt_str(self, path: str) -> str | None:
+        v = self.get(path, None)
+        return None if v is None else self.str(path, "")
+
+    def email(self, path: str, default: str) -> str:
+        v = self.str(path, default)
+        if not EMAIL_RE.match(v):
+            raise self.fail(path, f"{v!r} is not an e-mail address")
+        return v.lower()
+
+    def choice(self, path: str, default: str, options: tuple[str, ...]) -> str:
+        v = self.get(path, default)
+        if v not in options:
+            raise self.fail(path, f"{v!r} is not one of {', '.join(options)}")
+        return str(v)
+
+    def bool(self, path: str, default: bool) -> bool:
+        v = self.get(path, default)
+        if not isinstance(v, bool):
+            raise self.fail(path, f"expected true or false, got {v!r}")
+        return v
+
+    def int(self, path: str, default: int, low: int = 0) -> int:
+        v = self.get(path, default)
+        if isinstance(v, bool) or not isinstance(v, int) or v < low:
+            raise self.fail(path, f"expected a whole number ≥ {low}, got {v!r}")
+        return v
+
+    def number(self, path: str, default: float, low: float = 0.0, high: float | None = None
+               ) -> float:
+        v = self.get(path, default)
+        if isinstance(v, bool) or not isinstance(v, int | float) or v < low or (
+                high is not None and v > high):
+            bound = f"between {low} and {high}" if high is not None else f"≥ {low}"
+            raise self.fail(path, f"expected a number {bound}, got {v!r}")
+        return float(v)
+
+    def port(self, path: str, default: int) -> int:
+        return _port(self.get(path, default), path, self.where)
+
+
+def _port(v: Any, path: str, where: str) -> int:
+    try:
+        port = int(v)
+    except (TypeError, ValueError):
+        port = -1
+    if not 0 < port < 65536 or isinstance(v, bool):
+        raise ConfigInvalid(f"{where}{path}: expected a port number 1-65535, got {v!r}")
+    return port
+
+
+def _time(v: Any, name: str) -> time:
+    if isinstance(v, int):  # YAML 1.1 reads an unquoted 09:00 as sexagesimal minutes
+        return time(v // 60, v % 60) if 0 <= v < 24 * 60 else _bad_time(v, name)
+    try:
+        return time.fromisoformat(str(v))
+    except ValueError:
+        return _bad_time(v, name)
+
+
+def _bad_time(v: Any, name: str) -> time:
+    raise ConfigInvalid(f"{name}: {v!r} is not a time like \"09:00\"")
+
+
+def _under(base: Path, value: str) -> Path:
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else base / p
+
+
+def _database_url(url: str, base: Path) -> str:
+    """A relative SQLite path is relative to the configuration file."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/"):
+        rest = url[len(prefix):]
+        if rest and rest != ":memory:":
+            return prefix + str(base / rest)
+    return url

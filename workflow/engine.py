@@ -1,0 +1,227 @@
+"""The engine: one shared `transitions` Machine per kind, applied to machines loaded from storage.
+
+Every transition runs inside a `Change` (one write transaction): the machine's new state, its
+history event and the cascades it causes are written together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+from transitions import EventData, Machine
+
+from states import (
+    DONE,
+    STATES,
+    STEPS,
+    Completion,
+    Facts,
+    Reason,
+    StepPolicy,
+    Verdict,
+    evaluate,
+    skip_verdict,
+    step_by_slug,
+)
+from storage import MachineRow, NewEvent, history, repo
+
+SYSTEM = "system"
+EVENT_NAMES = {"complete": "StepCompleted", "skip": "StepSkipped", "reopen": "StepReopened"}
+
+
+class Subject:
+    """What `transitions` triggers on: a stored machine plus the facts its guards read."""
+
+    def __init__(self, row: MachineRow, facts: Facts, policies: Mapping[str, StepPolicy]):
+        self.row, self.facts, self.policies = row, facts, policies
+        self.state = row.state
+        self.verdict = Verdict.allow()
+
+
+def _evidence_holds(ev: EventData) -> bool:
+    subject: Subject = ev.model
+    step = step_by_slug(ev.transition.source)
+    subject.verdict = evaluate(step, subject.facts, subject.policies[step.slug])
+    return subject.verdict.ok
+
+
+def _may_skip(ev: EventData) -> bool:
+    subject: Subject = ev.model
+    subject.verdict = skip_verdict(step_by_slug(ev.transition.source), subject.facts)
+    return subject.verdict.ok
+
+
+def _reopens(slug: str) -> Any:
+    def is_requested(ev: EventData) -> bool:
+        return bool(ev.kwargs.get("step") == slug)
+    is_requested.__name__ = f"requested_{slug}"
+    return is_requested
+
+
+def _write_steps(ev: EventData) -> None:
+    """after_state_change: copy the new state into the stored row (transitions issue #141)."""
+    subject: Subject = ev.model
+    row, now = subject.row, ev.kwargs["now"]
+    src, dst = ev.transition.source, ev.transition.dest
+    steps = {k: dict(v) for k, v in row.steps.items()}
+    if ev.event.name == "reopen":
+        later = STATES.index(dst)
+        steps[dst] = {"status": "current", "since": now}
+        for s in STEPS[later + 1:]:
+            steps[s.slug] = {"status": "pending", "since": None}
+    else:
+        steps[src] = {"status": "done" if ev.event.name == "complete" else "skipped", "since": now}
+        if dst != DONE:
+            steps[dst] = {"status": "current", "since": now}
+    row.steps, row.state = steps, dst
+
+
+def build_machine(kind: str) -> Machine:
+    """The machine every region (or every school) shares: the nine steps in order."""
+    machine = Machine(model=None, states=list(STATES), initial=STATES[0], name=f"{kind}:",
+                      auto_transitions=False, send_event=True, after_state_change=_write_steps)
+    for i, step in enumerate(STEPS):
+        nxt = STATES[i + 1]
+        machine.add_transition("complete", source=step.slug, dest=nxt, conditions=[_evidence_holds])
+        if step.optional:
+            machine.add_transition("skip", source=step.slug, dest=nxt, conditions=[_may_skip])
+        machine.add_transition("reopen", source=list(STATES[i + 1:]), dest=step.slug,
+                               conditions=[_reopens(step.slug)])
+    return machine
+
+
+MACHINES = {"region": build_machine("region"), "school": build_machine("school")}
+
+
+class Change:
+    """One write transaction of the engine: loaded machines, their changes and the events."""
+
+    def __init__(self, conn: Connection, now: datetime, policies: Mapping[str, StepPolicy]):
+        self.conn, self.now, self.policies = conn, now, policies
+        self.now_iso = now.isoformat()
+        self._machines: dict[tuple[str, str], MachineRow] = {}
+        self._dirty: dict[int, MachineRow] = {}
+        self.events: list[NewEvent] = []
+        self.transitions = 0
+
+    # -- loading, through a cache so that a machine changed twice is one row, one version check
+    def machine(self, kind: str, code: str) -> MachineRow | None:
+        key = (kind, code)
+        if key not in self._machines:
+            row = repo.get_machine(self.conn, kind, code)
+            if row is None:
+                return None
+            self._machines[key] = row
+        return self._machines[key]
+
+    def schools_of(self, region: str, codes: Iterable[str] | None = None) -> list[MachineRow]:
+        """The region's school machines (or those of `codes`), the cached instance if loaded."""
+        return [self._machines.setdefault(("school", row.code), row)
+                for row in repo.school_machines(self.conn, region, codes)]
+
+    def record(self, **fields: Any) -> None:
+        self.events.append(NewEvent(at=self.now, **fields))
+
+    def flush(self) -> None:
+        """Write the changed machines (version-checked) and the events, still uncommitted."""
+        repo.save_machines(self.conn, sorted(self._dirty.values(), key=lambda r: r.id), self.now)
+        self._dirty.clear()
+        history.append(self.conn, self.events)
+        self.events = []
+
+    # -- transitions
+    def fire(self, row: MachineRow, trigger: str, step: str, facts: Facts, *, actor: str,
+             role: str | None, reason: str | None, cause: str) -> Verdict:
+        """Trigger `trigger` on the stored machine `row`; on success record the event."""
+        before = row.state
+        subject = Subject(row, facts, self.policies)
+        ok = MACHINES[row.kind].events[trigger].trigger(subject, step=step, now=self.now_iso)
+        if not ok:
+            if trigger == "reopen":
+                return Verdict.deny(Reason("not_finished", f"{step}: not done; nothing to reopen",
+                                           f"{step_by_slug(step).title}: шаг не выполнен"))
+            return subject.verdict
+        self._dirty[row.id] = row
+        self.transitions += 1
+        evidence = [r.as_dict() for r in subject.verdict.reasons]
+        self.record(event=EVENT_NAMES[trigger], kind=row.kind, code=row.code,
+                    region_code=row.region_code, step=step, from_state=before, to_state=row.state,
+                    actor=actor, role=role, reason=reason, trigger=cause,
+                    data={"evidence": evidence} if evidence else None)
+        return Verdict.allow(*subject.verdict.reasons)
+
+    # -- cascades
+    def region_facts(self, code: str) -> Facts:
+        self.flush_machines()  # school states are counted in SQL
+        return repo.region_facts(self.conn, code)
+
+    def school_facts(self, region: MachineRow, codes: Iterable[str] | None) -> dict[str, Facts]:
+        return dict(repo.school_facts(self.conn, region.code, region.statuses, codes))
+
+    def flush_machines(self) -> None:
+        repo.save_machines(self.conn, sorted(self._dirty.values(), key=lambda r: r.id), self.now)
+        self._dirty.clear()
+
+    def settle_schools(self, region_code: str, codes: Iterable[str] | None, cause: str) -> None:
+        """Let schools catch up: mirror the region's steps 1-3, complete evidence that holds.
+
+        Then the region's aggregate steps follow its schools.
+        """
+        region = self.machine("region", region_code)
+        if region is None:
+            return
+        rows = self.schools_of(region_code, codes)
+        facts = self.school_facts(region, [r.code for r in rows] if codes is not None else None)
+        for row in rows:
+            if row.code in facts:
+                self._settle_school(row, facts[row.code], cause)
+        self.settle_region(region_code, cause)
+
+    def _settle_school(self, row: MachineRow, facts: Facts, cause: str) -> None:
+        while row.state != DONE:
+            step = step_by_slug(row.state)
+            if step.level == "region":
+                status = facts.region_steps.get(step.slug)  # type: ignore[union-attr]
+                trigger = "skip" if status == "skipped" else "complete"
+            elif step.completion is Completion.EVIDENCE:
+                trigger = "complete"
+            else:
+                return  # a manual step waits for a person
+            if not self.fire(row, trigger, step.slug, facts, actor=SYSTEM, role=None,
+                             reason=None, cause=cause):
+                return
+
+    def settle_region(self, code: str, cause: str) -> None:
+        """Complete the region's aggregate steps (4-9) that its schools have completed."""
+        row = self.machine("region", code)
+        facts = None
+        while row is not None and row.state != DONE:
+            step = step_by_slug(row.state)
+            if step.level != "school":
+                return
+            facts = facts or self.region_facts(code)
+            if not self.fire(row, "complete", step.slug, facts, actor=SYSTEM, role=None,
+                             reason=None, cause=cause):
+                return
+
+    def reopen_schools(self, region_code: str, step: str, cause: str) -> None:
+        """A region step reopened: its schools mirror it, their later steps become pending."""
+        index = STATES.index(step)
+        for row in self.schools_of(region_code):
+            if STATES.index(row.state) > index:
+                self.fire(row, "reopen", step, _NO_FACTS, actor=SYSTEM, role=None,
+                          reason=None, cause=cause)
+
+
+_NO_FACTS: Any = None
+
+
+def new_machine_rows(kind: str, codes: Iterable[tuple[str, str]], now: datetime
+                     ) -> list[dict[str, Any]]:
+    """Rows for new machines at step 1, as (code, region) pairs."""
+    steps = repo.fresh_steps(now.isoformat())
+    return [{"kind": kind, "code": code, "region_code": region, "state": STATES[0],
+             "steps": steps, "version": 1, "updated_at": now} for code, region in codes]

@@ -1,0 +1,111 @@
+"""Terminal output: status and report tables with Rich, CSV for spreadsheets."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from states import STEPS
+
+MARKS = {"done": "✔", "skipped": "↷", "current": "▶", "pending": "·"}
+
+
+def console() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+def print_status(data: dict[str, Any]) -> None:
+    out = console()
+    out.print(f"[bold]{data['kind']} {data['code']}[/bold] {data['name']}  "
+              f"state: [bold]{data['state']}[/bold]")
+    table = Table(show_header=True, header_style="bold")
+    for col in ("#", "step", "status", "since", "title"):
+        table.add_column(col)
+    for s in data["step_details"]:
+        table.add_row(str(s["number"]), s["slug"], f"{MARKS[s['status']]} {s['status']}",
+                      (s["since"] or "")[:16].replace("T", " "), s["title"])
+    out.print(table)
+    for reason in data.get("blocking", []):
+        out.print(f"blocked: {reason['message']}")
+    if data["kind"] == "region":
+        out.print(f"schools: {data['schools']}, municipalities: {data['municipalities']}")
+
+
+def progress_cell(done: int, total: int) -> str:
+    if not total:
+        return "-"
+    return f"{done}/{total} {round(100 * done / total)}%"
+
+
+def print_national(report: dict[str, Any]) -> None:
+    table = Table(title="Rollout progress by region", header_style="bold")
+    table.add_column("region")
+    table.add_column("name")
+    table.add_column("state")
+    table.add_column("schools", justify="right")
+    for step in STEPS:
+        table.add_column(f"{step.number} {step.slug}", justify="right")
+    for r in report["regions"]:
+        table.add_row(r["code"], r["name"], r["state"] or "-", str(r["schools"]),
+                      *(progress_cell(r["steps"][s.slug], r["schools"]) for s in STEPS))
+    t = report["totals"]
+    table.add_row("", "all regions", "", str(t["schools"]),
+                  *(progress_cell(t["steps"][s.slug], t["schools"]) for s in STEPS))
+    console().print(table)
+
+
+def print_regional(report: dict[str, Any]) -> None:
+    region = report["region"]
+    out = console()
+    out.print(f"[bold]region {region['code']}[/bold] {region['name']}  state: "
+              f"[bold]{region['state']}[/bold]  schools: {region['schools']}")
+    table = Table(title="By municipality", header_style="bold")
+    table.add_column("municipality")
+    table.add_column("name")
+    table.add_column("schools", justify="right")
+    for step in STEPS:
+        table.add_column(f"{step.number} {step.slug}", justify="right")
+    for m in report["municipalities"]:
+        table.add_row(m["code"] or "-", m["name"], str(m["schools"]),
+                      *(progress_cell(m["steps"][s.slug], m["schools"]) for s in STEPS))
+    out.print(table)
+    schools = Table(title="Schools", header_style="bold")
+    for col in ("school", "name", "municipality", "state", "since"):
+        schools.add_column(col)
+    for s in report["schools"]:
+        schools.add_row(s["code"], s["name"], s["municipality"] or "-", s["state"],
+                        (s["since"] or "")[:10])
+    out.print(schools)
+
+
+def national_csv(report: dict[str, Any]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["code", "name", "state", "schools", *report["steps"]])
+    for r in report["regions"]:
+        w.writerow([r["code"], r["name"], r["state"], r["schools"],
+                    *(r["steps"][s] for s in report["steps"])])
+    return buf.getvalue()
+
+
+def regional_csv(report: dict[str, Any]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["level", "code", "name", "municipality", "state", "schools", *report["steps"]])
+    for m in report["municipalities"]:
+        w.writerow(["municipality", m["code"] or "", m["name"], "", "", m["schools"],
+                    *(m["steps"][s] for s in report["steps"])])
+    for s in report["schools"]:
+        w.writerow(["school", s["code"], s["name"], s["municipality"] or "", s["state"], 1,
+                    *(1 if _done(s["state"], slug) else 0 for slug in report["steps"])])
+    return buf.getvalue()
+
+
+def _done(state: str, slug: str) -> bool:
+    from states import STATES
+
+    return STATES.index(state) > STATES.index(slug)

@@ -1,0 +1,315 @@
+"""The services behind the commands that act on machines: advance, skip, reopen, assign, status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from states import (
+    DONE,
+    ROLES,
+    SCOPE_KIND,
+    STEPS,
+    Facts,
+    Grant,
+    Reason,
+    Role,
+    Target,
+    Verdict,
+    acting_role,
+    evaluate,
+    may_act,
+    may_assign,
+    order_verdict,
+    step_by_slug,
+)
+from states.guards import FINISHED
+from storage import Database, NewEvent, history, repo
+from storage.models import assignments, municipalities, people, regions, schools
+from workflow.config import EMAIL_RE, Config
+from workflow.engine import Change
+from workflow.errors import GuardRefused, InvalidInput, PermissionDenied, UnknownCode, UsageError
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command did: the machine's new state and how many transitions it caused."""
+
+    kind: str
+    code: str
+    state: str
+    transitions: int
+    message: str
+
+
+@dataclass
+class _Refusal:
+    event: str
+    verdict: Verdict
+    error: Exception
+    role: str | None = None
+
+
+class Services:
+    """The application: every command that reads or moves machines goes through here."""
+
+    def __init__(self, config: Config, db: Database | None = None) -> None:
+        self.config = config
+        self.db = db or Database(config.database_url, synchronous=config.synchronous)
+        self.policies = config.steps
+
+    def change(self, conn: Connection, now: datetime) -> Change:
+        return Change(conn, now, self.policies)
+
+    # -- acting on a step -------------------------------------------------------------------
+    def advance(self, kind: str, code: str, step: str, actor: str, now: datetime,
+                reason: str | None = None) -> Outcome:
+        """Complete the current step `step` of a region or a school."""
+        return self._act("complete", kind, code, step, actor, now, reason)
+
+    def skip(self, kind: str, code: str, step: str, actor: str, now: datetime,
+             reason: str) -> Outcome:
+        """Skip an optional step, with a reason on record."""
+        if kind != "region":
+            raise UsageError("skip acts on a region (--region CODE); its schools follow it")
+        if not (reason or "").strip():
+            raise UsageError("skip needs --reason: say why the step is not needed")
+        return self._act("skip", kind, code, step, actor, now, reason)
+
+    def reopen(self, kind: str, code: str, step: str, actor: str, now: datetime,
+               reason: str) -> Outcome:
+        """Make a finished step current again; the steps after it become pending."""
+        if not (reason or "").strip():
+            raise UsageError("reopen needs --reason: say why the step is reopened")
+        return self._act("reopen", kind, code, step, actor, now, reason)
+
+    def _act(self, trigger: str, kind: str, code: str, slug: str, actor: str, now: datetime,
+             reason: str | None) -> Outcome:
+        try:
+            step = step_by_slug(slug)
+        except KeyError as exc:
+            raise UsageError(str(exc.args[0])) from None
+        actor = actor.strip().lower()
+        refusal: _Refusal | None = None
+        with self.db.write() as conn:
+            ch = self.change(conn, now)
+            target = repo.target(conn, kind, code)
+            row = ch.machine(kind, code) if target else None
+            if target is None or row is None:
+                raise UnknownCode(kind, code)
+            permitted = self._permission(conn, actor, target, step)
+            role = acting_role(permitted)
+            if not permitted:
+                refusal = _Refusal("ActionDenied", permitted,
+                                   PermissionDenied(permitted.message))
+            else:
+                verdict = self._order(trigger, step, row.statuses)
+                if verdict:
+                    facts = self._facts(ch, row) if trigger != "reopen" else None
+                    verdict = ch.fire(row, trigger, step.slug, facts, actor=actor, role=role,
+                                      reason=reason, cause=f"{trigger} by {actor}")
+                if not verdict:
+                    refusal = _Refusal("StepRefused", verdict,
+                                       GuardRefused(kind, code, step.slug, verdict), role)
+                else:
+                    self._cascade(ch, trigger, row, step.slug, actor)
+                    ch.flush()
+                    return Outcome(kind, code, row.state, ch.transitions,
+                                   _done_message(trigger, kind, code, step.slug, row.state,
+                                                 ch.transitions))
+        self._record_refusal(kind, code, row.region_code, step.slug, row.state, actor,
+                             refusal, reason, trigger, now)
+        raise refusal.error
+
+    def _permission(self, conn: Connection, actor: str, target: Target, step: Any) -> Verdict:
+        if repo.person(conn, actor) is None:
+            return Verdict.deny(Reason("unknown_actor", f"unknown actor {actor!r}",
+                                       f"неизвестный пользователь {actor}"))
+        return may_act(actor, repo.grants(conn, actor), target, step)
+
+    @staticmethod
+    def _order(trigger: str, step: Any, statuses: dict[str, str]) -> Verdict:
+        if trigger != "reopen":
+            return order_verdict(step, statuses)
+        if statuses.get(step.slug) not in FINISHED:
+            return Verdict.deny(Reason(
+                "not_finished", f"{step.slug}: is {statuses.get(step.slug)}, not done; "
+                "only a done or skipped step can be reopened",
+                f"{step.title}: шаг не выполнен, открыть заново можно только выполненный шаг"))
+        return Verdict.allow()
+
+    def _facts(self, ch: Change, row: Any) -> Facts:
+        if row.kind == "region":
+            return ch.region_facts(row.code)
+        region = ch.machine("region", row.region_code)
+        return ch.school_facts(region, [row.code])[row.code]
+
+    @staticmethod
+    def _cascade(ch: Change, trigger: str, row: Any, step: str, actor: str) -> None:
+        cause = f"{row.kind} {row.code}: {step} {trigger}{'d' if trigger != 'skip' else 'ped'} " \
+                f"by {actor}"
+        if row.kind == "region" and step_by_slug(step).level == "region":
+            if trigger == "reopen":
+                ch.reopen_schools(row.code, step, cause)
+            ch.settle_schools(row.code, None, cause)
+        elif row.kind == "school":
+            ch.settle_schools(row.region_code, [row.code], cause)
+
+    def _record_refusal(self, kind: str, code: str, region: str, step: str, state: str,
+                        actor: str, refusal: _Refusal, reason: str | None, trigger: str,
+                        now: datetime) -> None:
+        """Refused attempts are on record too, in a transaction of their own."""
+        with self.db.write() as conn:
+            history.append(conn, [NewEvent(
+                at=now, event=refusal.event, kind=kind, code=code, region_code=region, step=step,
+                from_state=state, to_state=state, actor=actor, role=refusal.role,
+                reason=refusal.verdict.message, trigger=f"{trigger} by {actor}",
+                data={"reasons": [r.as_dict() for r in refusal.verdict.reasons],
+                      "reason_given": reason})])
+
+    # -- appointing people ------------------------------------------------------------------
+    def assign(self, role: str, scope: str, email: str, name: str, actor: str, now: datetime,
+               position: str | None = None, phone: str | None = None) -> str:
+        """Appoint a person to a role on a scope (steps 1, 3 and 4); evidence may follow."""
+        if role not in ROLES:
+            raise UsageError(f"--role {role!r}: roles are {', '.join(ROLES)}")
+        email, actor = email.strip().lower(), actor.strip().lower()
+        if not EMAIL_RE.match(email):
+            raise InvalidInput(f"--email {email!r}: not an e-mail address")
+        if not name.strip():
+            raise InvalidInput("--name: the person's full name is required")
+        refusal = None
+        with self.db.write() as conn:
+            kind = SCOPE_KIND.get(Role(role), "region")
+            target = repo.target(conn, kind, scope)
+            if target is None:
+                raise UnknownCode(kind, scope)
+            if repo.person(conn, actor) is None:
+                verdict = Verdict.deny(Reason("unknown_actor", f"unknown actor {actor!r}",
+                                              f"неизвестный пользователь {actor}"))
+            else:
+                verdict = may_assign(actor, repo.grants(conn, actor), role, target)
+            if not verdict:
+                refusal = verdict
+            else:
+                message = self._appoint(conn, now, role, target, email, name, actor,
+                                        acting_role(verdict), position, phone)
+                return message
+        with self.db.write() as conn:
+            history.append(conn, [NewEvent(
+                at=now, event="ActionDenied", kind=target.kind, code=target.code,
+                region_code=target.region, actor=actor, reason=refusal.message,
+                trigger=f"assign {role} {email} by {actor}")])
+        raise PermissionDenied(refusal.message)
+
+    def _appoint(self, conn: Connection, now: datetime, role: str, target: Target, email: str,
+                 name: str, actor: str, actor_role: str | None, position: str | None,
+                 phone: str | None) -> str:
+        existing = repo.person(conn, email)
+        if existing is None:
+            conn.execute(insert(people).values(email=email, name=name.strip(), position=position,
+                                               phone=phone))
+        held = conn.execute(select(assignments.c.id).where(
+            assignments.c.email == email, assignments.c.role == role,
+            assignments.c.scope == target.code)).first()
+        if held:
+            return f"{email} already holds {role} on {target.kind} {target.code}; nothing changed"
+        conn.execute(insert(assignments).values(email=email, role=role, scope=target.code,
+                                                since=now))
+        ch = self.change(conn, now)
+        ch.record(event="PersonAssigned", kind=target.kind, code=target.code,
+                  region_code=target.region, actor=actor, role=actor_role,
+                  trigger=f"assign by {actor}",
+                  reason=f"{role} {email}", data={"role": role, "email": email, "name": name})
+        if role == Role.SCHOOL_ADMIN:
+            ch.settle_schools(target.region, [target.code], f"assign {role} {email} by {actor}")
+        ch.flush()
+        extra = f"; {ch.transitions} step(s) completed" if ch.transitions else ""
+        return f"{email} is now {role} on {target.kind} {target.code}{extra}"
+
+    # -- reading ----------------------------------------------------------------------------
+    def status(self, kind: str, code: str) -> dict[str, Any]:
+        """The machine: state, each step's status and since-when, what blocks its current step."""
+        with self.db.read() as conn:
+            return machine_status(conn, kind, code, self.policies)
+
+
+def machine_status(conn: Connection, kind: str, code: str, policies: Any) -> dict[str, Any]:
+    row = repo.get_machine(conn, kind, code)
+    if row is None:
+        raise UnknownCode(kind, code)
+    table = regions if kind == "region" else schools
+    entity = conn.execute(select(table).where(table.c.code == code)).one()._mapping
+    region = conn.execute(select(regions).where(regions.c.code == row.region_code)).one()._mapping
+    region_row = repo.get_machine(conn, "region", row.region_code)
+    if kind == "region":
+        facts: Facts = repo.region_facts(conn, code)
+    else:
+        facts = repo.school_facts(conn, row.region_code, region_row.statuses, [code])[code]
+    out: dict[str, Any] = {
+        "kind": kind, "code": code, "name": entity["name"], "state": row.state,
+        "version": row.version,
+        "steps": row.statuses,
+        "since": {slug: v.get("since") for slug, v in row.steps.items()},
+        "step_details": [],
+        "blocking": [],
+        "region": {"code": region["code"], "name": region["name"]},
+        "timezone": entity.get("timezone") or region["timezone"],
+    }
+    for step in STEPS:
+        info = row.steps[step.slug]
+        out["step_details"].append({"number": step.number, "slug": step.slug, "title": step.title,
+                                    "status": info["status"], "since": info.get("since")})
+    if row.state != DONE:
+        step = step_by_slug(row.state)
+        verdict = evaluate(step, facts, policies[step.slug])
+        out["current"] = {"step": step.slug, "title": step.title,
+                          "since": row.steps[step.slug].get("since"),
+                          "completion": "mirror" if kind == "school" and step.level == "region"
+                          else ("aggregate" if kind == "region" and step.level == "school"
+                                else step.completion.value),
+                          "evidence_holds": verdict.ok}
+        out["blocking"] = [r.as_dict() for r in verdict.reasons if not verdict.ok]
+        if verdict.ok and step.completion.value == "manual":
+            out["blocking"] = [{"code": "manual", "message":
+                                f"{step.slug}: waits for {', '.join(step.owners)} to advance it",
+                                "message_ru": f"{step.title}: ждёт отметки ({step.owner_text})",
+                                "figures": {}}]
+    if kind == "school":
+        out["municipality"] = entity["municipality_code"]
+        out["parent"] = entity["parent_code"]
+        out["evidence"] = {"loaded": dict(facts.loaded), "expected": dict(facts.expected),
+                           "has_admin": facts.has_admin}
+        muni = entity["municipality_code"]
+        scopes = [code, row.region_code] + ([muni] if muni else [])
+    else:
+        out["schools"] = facts.schools
+        out["schools_done"] = dict(facts.schools_done)
+        out["municipalities"] = facts.municipalities
+        scopes = [code]
+    out["people"] = _people(conn, scopes)
+    return out
+
+
+def _people(conn: Connection, scopes: list[str]) -> list[dict[str, Any]]:
+    q = (select(assignments.c.role, assignments.c.scope, people.c.email, people.c.name)
+         .join(people, people.c.email == assignments.c.email)
+         .where(assignments.c.scope.in_(scopes)).order_by(assignments.c.id))
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def _done_message(trigger: str, kind: str, code: str, step: str, state: str, n: int) -> str:
+    verb = {"complete": "completed", "skip": "skipped", "reopen": "reopened"}[trigger]
+    more = f" ({n - 1} more transition(s) followed)" if n > 1 else ""
+    return f"{kind} {code}: {step} {verb}; state is now {state}{more}"
+
+
+def grants_for(db: Database, email: str) -> list[Grant]:
+    with db.read() as conn:
+        return repo.grants(conn, email)
+
+
+__all__ = ["Outcome", "Services", "grants_for", "machine_status", "municipalities"]
