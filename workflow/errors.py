@@ -20,7 +20,7 @@ class GuardRefused(WorkflowError, ValueError):
 
     def __init__(self, kind: str, code: str, step: str, verdict: Verdict) -> None:
         self.kind, self.code, self.step, self.verdict = kind, code, step, verdict
-        super().__init__(f"{kind} {code}: {step} refused: {verdict.message}")
+        super().__init__(f"{kind} {code}: refused: {verdict.message}")
 
 
 class PermissionDenied(WorkflowError, PermissionError):
