@@ -156,7 +156,7 @@ def schools_done(conn: Connection, region: str) -> dict[str, int]:
     q = (select(machines.c.state, func.count())
          .where(machines.c.kind == "school", machines.c.region_code == region)
          .group_by(machines.c.state))
-    by_state = dict(conn.execute(q).tuples().all())
+    by_state = dict(conn.execute(q).all())
     return done_counts(by_state)
 
 

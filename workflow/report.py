@@ -24,9 +24,9 @@ def national(conn: Connection) -> dict[str, Any]:
     for region, state, n in conn.execute(q):
         per_region[region][state] = n
     region_states = dict(conn.execute(select(machines.c.code, machines.c.state)
-                                      .where(machines.c.kind == "region")).tuples().all())
+                                      .where(machines.c.kind == "region")).all())
     n_munis = dict(conn.execute(select(municipalities.c.region_code, func.count())
-                                .group_by(municipalities.c.region_code)).tuples().all())
+                                .group_by(municipalities.c.region_code)).all())
     rows = []
     for r in conn.execute(select(regions).order_by(regions.c.code)):
         by_state = per_region.get(r.code, {})
@@ -49,7 +49,7 @@ def regional(conn: Connection, code: str) -> dict[str, Any]:
         raise UnknownCode("region", code)
     region_machine = repo.get_machine(conn, "region", code)
     muni_names = dict(conn.execute(select(municipalities.c.code, municipalities.c.name)
-                                   .where(municipalities.c.region_code == code)).tuples().all())
+                                   .where(municipalities.c.region_code == code)).all())
     q = (select(schools.c.code, schools.c.name, schools.c.municipality_code, schools.c.parent_code,
                 machines.c.state, machines.c.steps)
          .join(machines, (machines.c.code == schools.c.code) & (machines.c.kind == "school"))
