@@ -104,7 +104,7 @@ class Municipalities(Applier):
         self.unique(records, lambda r: r["code"], "code", "municipality code")
         known = _codes(self.conn, regions)
         homes = dict(self.conn.execute(select(municipalities.c.code, municipalities.c.region_code))
-                     .tuples().all())
+                     .all())
         for row, rec in records:
             if rec["region"] not in known:
                 self.problem(row, "region", f"unknown region {rec['region']!r} (import regions "
@@ -135,7 +135,7 @@ class Schools(Applier):
         self.unique(with_kpp, lambda r: (r["inn"], r["kpp"]), "kpp", "INN/KPP pair")
         known_regions = _codes(self.conn, regions)
         munis = dict(self.conn.execute(select(municipalities.c.code, municipalities.c.region_code))
-                     .tuples().all())
+                     .all())
         stored = {r.code: r for r in self.conn.execute(
             select(schools.c.code, schools.c.region_code, schools.c.parent_code, schools.c.inn))}
         in_file = {r["code"]: r for _, r in records}
@@ -248,7 +248,7 @@ class People(Applier):
         self.assigned = len(new)
         admins: dict[str, list[str]] = defaultdict(list)
         region_of = dict(self.conn.execute(select(schools.c.code, schools.c.region_code))
-                         .tuples().all()) if new else {}
+                         .all()) if new else {}
         for a in new:
             kind = SCOPE_KIND.get(Role(a["role"]))
             self.ch.record(event="PersonAssigned", kind=kind, code=a["scope"] or None,
@@ -284,7 +284,7 @@ class Metrics(Applier):
         new, changed = self.upsert(merged, lambda r: r)
         touched = [r["school_code"] for r in new] + changed
         region_of = dict(self.conn.execute(select(schools.c.code, schools.c.region_code))
-                         .tuples().all())
+                         .all())
         by_region: dict[str, list[str]] = defaultdict(list)
         for code in touched:
             by_region[region_of[code]].append(code)
