@@ -1,0 +1,102 @@
+"""Inline SVG charts drawn from the data: step bars, the step funnel, a progress line.
+
+Every chart carries its numbers as text (and a <title> for screen readers); colours come from
+attributes, not style attributes, so the Content-Security-Policy can forbid inline styles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from markupsafe import Markup, escape
+
+from states import STEPS
+
+DONE_FILL = "#2e7d32"
+TRACK_FILL = "#e3e7ea"
+LINE = "#1565c0"
+
+
+def pct(done: int, total: int) -> int:
+    return round(100 * done / total) if total else 0
+
+
+def step_bars(steps: dict[str, int], total: int, label: str = "") -> Markup:
+    """Nine small columns, one per step: the share of schools that did it, the % above each."""
+    w, gap, h, top = 30, 4, 34, 12
+    parts = [f'<svg class="bars" viewBox="0 0 {len(STEPS) * (w + gap)} {h + top + 12}" '
+             f'role="img" aria-label="{escape(label)}">']
+    for i, step in enumerate(STEPS):
+        share = pct(steps.get(step.slug, 0), total)
+        x = i * (w + gap)
+        bar = round(h * share / 100)
+        parts.append(
+            f'<g><title>{step.number}. {escape(step.title)}: {steps.get(step.slug, 0)} из {total}'
+            f' ({share}%)</title>'
+            f'<rect x="{x}" y="{top}" width="{w}" height="{h}" fill="{TRACK_FILL}"/>'
+            f'<rect x="{x}" y="{top + h - bar}" width="{w}" height="{bar}" fill="{DONE_FILL}"/>'
+            f'<text x="{x + w / 2}" y="9" font-size="9" text-anchor="middle">{share}</text>'
+            f'<text x="{x + w / 2}" y="{top + h + 10}" font-size="9" text-anchor="middle"'
+            f' fill="#555">{step.number}</text></g>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def funnel(steps: dict[str, int], total: int, current: str | None = None) -> Markup:
+    """The funnel of the nine steps: one bar per step with 'done of total (share)' beside it."""
+    row, label_w, bar_w, num_w = 26, 250, 300, 130
+    height = row * len(STEPS) + 4
+    parts = [f'<svg class="funnel" viewBox="0 0 {label_w + bar_w + num_w} {height}" role="img" '
+             f'aria-label="Воронка шагов: сколько школ выполнили каждый шаг">']
+    for i, step in enumerate(STEPS):
+        done = steps.get(step.slug, 0)
+        share = pct(done, total)
+        y = i * row + 2
+        title = step.title if len(step.title) <= 38 else step.title[:37] + "…"
+        weight = ' font-weight="bold"' if step.slug == current else ""
+        parts.append(
+            f'<g><title>{step.number}. {escape(step.title)}: {done} из {total} ({share}%)</title>'
+            f'<text x="0" y="{y + 16}" font-size="12"{weight}>{step.number}. {escape(title)}</text>'
+            f'<rect x="{label_w}" y="{y + 3}" width="{bar_w}" height="{row - 8}"'
+            f' fill="{TRACK_FILL}"/>'
+            f'<rect x="{label_w}" y="{y + 3}" width="{round(bar_w * share / 100)}"'
+            f' height="{row - 8}" fill="{DONE_FILL}"/>'
+            f'<text x="{label_w + bar_w + 8}" y="{y + 16}" font-size="12">{done} из {total}'
+            f' ({share}%)</text></g>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def progress_line(points: Sequence[tuple[date, float]]) -> Markup:
+    """Progress over time (% of step-completions), a line with the first and last value marked."""
+    if not points:
+        return Markup('<p class="muted">В истории ещё нет выполненных шагов.</p>')
+    w, h, left, bottom, top, right = 600, 200, 40, 24, 12, 70
+    start, end = points[0][0], points[-1][0]
+    span = max((end - start).days, 1)
+
+    def xy(day: date, value: float) -> tuple[float, float]:
+        x = left + (w - left - right) * (day - start).days / span
+        return round(x, 1), round(top + (h - top - bottom) * (1 - value / 100), 1)
+
+    coords = [xy(d, v) for d, v in points]
+    if len(coords) == 1:
+        coords.append((w - right, coords[0][1]))
+    path = " ".join(f"{x},{y}" for x, y in coords)
+    parts = [f'<svg class="line" viewBox="0 0 {w} {h}" role="img" '
+             f'aria-label="Ход внедрения по дням: доля выполненных шагов">']
+    for tick in (0, 50, 100):
+        _, y = xy(start, tick)
+        parts.append(f'<line x1="{left}" x2="{w - right}" y1="{y}" y2="{y}" stroke="#ccc"/>'
+                     f'<text x="{left - 4}" y="{y + 4}" font-size="10" text-anchor="end">'
+                     f'{tick}%</text>')
+    parts.append(f'<polyline points="{path}" fill="none" stroke="{LINE}" stroke-width="2"/>')
+    (x0, y0), (x1, y1) = coords[0], coords[-1]
+    parts.append(f'<circle cx="{x1}" cy="{y1}" r="3" fill="{LINE}"/>'
+                 f'<text x="{x1 + 6}" y="{y1 + 4}" font-size="11">{points[-1][1]}%</text>'
+                 f'<text x="{left}" y="{h - 6}" font-size="10">{start:%d.%m.%Y}</text>'
+                 f'<text x="{w - right}" y="{h - 6}" font-size="10" text-anchor="end">'
+                 f'{end:%d.%m.%Y}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -1,0 +1,112 @@
+"""Rendering: the Jinja2 environment (autoescape on), the URL schemes of `serve` and of the
+static snapshot, and one function per page."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from hashlib import sha1
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from dashboard.access import Viewer
+from states import STEPS
+
+TEMPLATES = Path(__file__).with_name("templates")
+STATIC = Path(__file__).with_name("static")
+STATUS_RU = {"done": "выполнен", "skipped": "пропущен", "current": "текущий", "pending": "ожидает"}
+
+
+class Urls:
+    """Links of the served dashboard."""
+
+    static = False
+    css = "/static/style.css"
+    home = "/"
+    history = "/history"
+
+    def region(self, code: str) -> str | None:
+        return f"/regions/{quote(code, safe='')}"
+
+    def municipality(self, code: str) -> str | None:
+        return f"/municipalities/{quote(code, safe='')}"
+
+    def school(self, code: str) -> str | None:
+        return f"/schools/{quote(code, safe='')}"
+
+    def page(self, base: str | None, number: int) -> str | None:
+        return f"{base}?{urlencode({'page': number})}" if base else None
+
+    def history_of(self, kind: str, code: str) -> str | None:
+        return f"/history?{urlencode({'kind': kind, 'code': code})}"
+
+
+def file_name(prefix: str, code: str) -> str:
+    """A safe file name for a code; codes with other characters get a short hash."""
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", code)
+    if safe != code:
+        safe += "-" + sha1(code.encode()).hexdigest()[:8]
+    return f"{prefix}-{safe}.html"
+
+
+@dataclass
+class StaticUrls(Urls):
+    """Links of the static snapshot: flat files beside index.html; no history, no paging."""
+
+    schools: set[str] = field(default_factory=set)  # school pages that were written
+    munis: set[str] = field(default_factory=set)
+    static = True
+    css = "style.css"
+    home = "index.html"
+    history = ""
+
+    def region(self, code: str) -> str | None:
+        return file_name("region", code)
+
+    def municipality(self, code: str) -> str | None:
+        return file_name("municipality", code) if code in self.munis else None
+
+    def school(self, code: str) -> str | None:
+        return file_name("school", code) if code in self.schools else None
+
+    def page(self, base: str | None, number: int) -> str | None:
+        return None
+
+    def history_of(self, kind: str, code: str) -> str | None:
+        return None
+
+
+def _when(value: Any, tz: str = "Europe/Moscow", with_time: bool = True) -> str:
+    """An ISO string or datetime shown in local time, the Russian way (31.12.2026 09:00)."""
+    if not value:
+        return "—"
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    at = at.astimezone(ZoneInfo(tz))
+    return at.strftime("%d.%m.%Y %H:%M" if with_time else "%d.%m.%Y")
+
+
+def _environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["when"] = _when
+    env.filters["pct"] = lambda done, total: round(100 * done / total) if total else 0
+    env.globals.update(STEPS=STEPS, STATUS_RU=STATUS_RU)
+    return env
+
+
+ENV = _environment()
+
+
+def render(template: str, viewer: Viewer | None, urls: Urls, now: datetime, /,
+           **ctx: Any) -> str:
+    """Render one page; every page gets the viewer, the links and the moment it shows."""
+    return ENV.get_template(template).render(viewer=viewer, urls=urls, now=now, **ctx)
+
+
+def stylesheet() -> str:
+    return (STATIC / "style.css").read_text(encoding="utf-8")

@@ -1,0 +1,47 @@
+"""`rollout dashboard --out DIR`: the dashboard as static files for a snapshot to mail.
+
+The snapshot sees every region but shows nobody's e-mail or phone and no history: it is meant
+to be forwarded. It holds the country page (index.html, written first), a page per region, and
+a page per school listed as blocking on a region page; other links are plain text.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from dashboard import views
+from dashboard.access import SNAPSHOT
+from dashboard.pages import StaticUrls, file_name, render, stylesheet
+from storage.models import regions
+
+
+def write_static(services: Any, out_dir: str | Path, now: datetime) -> list[Path]:
+    """Write the snapshot under `out_dir` as it stands at `now`; returns the files, index first."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    urls = StaticUrls()
+    policies = services.policies
+    written: list[Path] = []
+
+    def write(name: str, text: str) -> None:
+        path = out / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+
+    with services.db.read() as conn:
+        country = views.country(conn, SNAPSHOT, now, policies)
+        write("index.html", render("country.html", SNAPSHOT, urls, now, **country))
+        write("style.css", stylesheet())
+        codes = list(conn.execute(select(regions.c.code).order_by(regions.c.code)).scalars())
+        groups = [views.group(conn, SNAPSHOT, now, policies, "region", code) for code in codes]
+        urls.schools = {s["code"] for g in groups for s in g["blocking"]}
+        for g in groups:
+            write(file_name("region", g["code"]), render("group.html", SNAPSHOT, urls, now, **g))
+        for code in sorted(urls.schools):
+            page = views.school(conn, SNAPSHOT, now, policies, code, with_history=False)
+            write(file_name("school", code), render("school.html", SNAPSHOT, urls, now, **page))
+    return written

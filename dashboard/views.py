@@ -1,0 +1,178 @@
+"""What each page shows, as plain data for the templates, scoped to the viewer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from dashboard import charts, progress
+from dashboard.access import Viewer, redact_people
+from dashboard.errors import NotFound, OutOfScope
+from notifications.calendar import business_days_open
+from states import ROLE_TITLES, STATES, STEPS, Role, StepPolicy, Target, step_by_slug
+from storage import repo
+from storage.models import machines, municipalities, regions
+from workflow.report import national, regional
+from workflow.services import machine_status
+
+PAGE = 50  # schools listed per page; a group's full count is always shown beside
+TITLES = {s.slug: f"{s.number}. {s.title}" for s in STEPS} | {"done": "Все шаги выполнены"}
+
+
+def state_title(state: str | None) -> str:
+    return TITLES.get(state or "", "нет данных")
+
+
+def readable(conn: Connection, viewer: Viewer, kind: str, code: str) -> Target:
+    """The target, if it exists and the viewer may see it; NotFound or OutOfScope otherwise."""
+    target = repo.target(conn, kind, code)
+    if target is None:
+        raise NotFound(kind, code)
+    if not viewer.may_see(target):
+        raise OutOfScope(f"{kind} {code}")
+    return target
+
+
+def report(conn: Connection, viewer: Viewer) -> dict[str, Any]:
+    """`report --format json`, filtered to the regions the viewer may see (marked `scoped`)."""
+    data = national(conn)
+    if viewer.sees_all:
+        return data
+    rows = [r for r in data["regions"] if viewer.may_see(Target("region", r["code"], r["code"]))]
+    totals = {"regions": len(rows), "schools": sum(r["schools"] for r in rows),
+              "steps": {s: sum(r["steps"][s] for r in rows) for s in data["steps"]}}
+    return {"steps": data["steps"], "regions": rows, "totals": totals, "scoped": True}
+
+
+def country(conn: Connection, viewer: Viewer, now: datetime,
+            policies: Mapping[str, StepPolicy]) -> dict[str, Any]:
+    """Every region the viewer may see: state, step bars, late schools, broken contacts."""
+    data = report(conn, viewer)
+    late = progress.late_by_region(conn, now, policies)
+    broken = progress.broken_contacts(conn)
+    region_since = dict(conn.execute(select(machines.c.code, progress.CURRENT_SINCE)
+                                     .where(machines.c.kind == "region")).tuples().all())
+    for r in data["regions"]:
+        r["late"] = late.get(r["code"], 0)
+        r["broken_contacts"] = broken.get(r["code"], 0)
+        r["state_title"] = state_title(r["state"])
+        r["region_late"] = progress.is_late(region_since.get(r["code"]), r["state"] or "",
+                                            r["timezone"], now, policies)
+        r["bars"] = charts.step_bars(r["steps"], r["schools"], f"{r['name']}: шаги")
+    totals = data["totals"]
+    totals["late"] = sum(r["late"] for r in data["regions"])
+    totals["finished"] = sum(r["schools_finished"] for r in data["regions"])
+    return {"report": data, "totals": totals,
+            "funnel": charts.funnel(totals["steps"], totals["schools"]),
+            "scopes": [] if viewer.sees_all else scope_links(conn, viewer)}
+
+
+def scope_links(conn: Connection, viewer: Viewer) -> list[dict[str, str]]:
+    """A scoped person's own regions, municipalities and schools, for the home page."""
+    out = []
+    for role, code in viewer.scopes():
+        target = repo.scope_target(conn, code)
+        if target is not None:
+            out.append({"role": ROLE_TITLES[Role(role)], "kind": target.kind, "code": code})
+    return out
+
+
+def group(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[str, StepPolicy],
+          kind: str, code: str, page: int = 1) -> dict[str, Any]:
+    """A region or a municipality: funnel, municipalities, the schools holding its step back."""
+    target = readable(conn, viewer, kind, code)
+    region_code = target.region
+    muni = code if kind == "municipality" else None
+    status = machine_status(conn, "region", region_code, policies)
+    rep = regional(conn, region_code)
+    open_rows = progress.open_schools(conn, now, policies, region_code, muni)
+    late_per_muni: dict[str | None, int] = {}
+    for s in open_rows:
+        late_per_muni[s["municipality"]] = late_per_muni.get(s["municipality"], 0) + s["late"]
+    if muni is None:
+        summary, name = rep["region"], rep["region"]["name"]
+        munis = rep["municipalities"]
+    else:
+        summary = next((m for m in rep["municipalities"] if m["code"] == muni),
+                       {"code": muni, "schools": 0, "steps": {s.slug: 0 for s in STEPS}})
+        name = conn.execute(select(municipalities.c.name)
+                            .where(municipalities.c.code == muni)).scalar_one()
+        munis = []
+    for m in munis:
+        m["late"] = late_per_muni.get(m["code"], 0)
+        m["bars"] = charts.step_bars(m["steps"], m["schools"], f"{m['name']}: шаги")
+    region_state = status["state"]
+    region_reasons: list[str] = []
+    if region_state != "done" and step_by_slug(region_state).level == "region":
+        step, blocking = region_state, []
+        region_reasons = [b["message_ru"] for b in status["blocking"]]
+    else:
+        states = [s["state"] for s in open_rows]
+        step = region_state if muni is None and region_state != "done" else (
+            min(states, key=STATES.index) if states else "done")
+        blocking = [s for s in open_rows
+                    if step != "done" and STATES.index(s["state"]) <= STATES.index(step)]
+    pages = max(1, -(-len(blocking) // PAGE))
+    page = min(max(page, 1), pages)
+    shown = blocking[(page - 1) * PAGE: page * PAGE]
+    facts = repo.school_facts(conn, region_code, status["steps"], [s["code"] for s in shown])
+    for s in shown:
+        s["state_title"] = state_title(s["state"])
+        s["reasons"] = (progress.reasons(s["state"], facts[s["code"]], policies[s["state"]])
+                        if s["code"] in facts else [])
+    tz = status["timezone"]
+    line = progress.progress_over_time(conn, region_code, summary["schools"], tz, muni)
+    people = [] if muni else redact_people(conn, viewer, status["people"])
+    return {
+        "kind": kind, "code": code, "name": name, "region": status["region"],
+        "region_state": region_state, "region_state_title": state_title(region_state),
+        "region_reasons": region_reasons, "schools": summary["schools"],
+        "steps": summary["steps"], "step": step, "step_title": state_title(step),
+        "funnel": charts.funnel(summary["steps"], summary["schools"], step),
+        "municipalities": munis, "blocking": shown, "blocking_total": len(blocking),
+        "late_total": sum(s["late"] for s in open_rows), "page": page, "pages": pages,
+        "line": charts.progress_line(line), "line_points": line[-10:], "people": people,
+        "role_titles": {r.value: t for r, t in ROLE_TITLES.items()}, "region_tz": tz,
+        "may_see_region": viewer.may_see(Target("region", region_code, region_code)),
+    }
+
+
+def school(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[str, StepPolicy],
+           code: str, with_history: bool = True) -> dict[str, Any]:
+    """A school: its nine steps with dates, what blocks it, its people and its history."""
+    target = readable(conn, viewer, "school", code)
+    status = machine_status(conn, "school", code, policies)
+    state = status["state"]
+    days_open = None
+    late = False
+    if state != "done" and status["current"]["since"]:
+        since = datetime.fromisoformat(status["current"]["since"])
+        days_open = business_days_open(since, now, status["timezone"])
+        late = state in progress.SCHOOL_STEPS and days_open > policies[state].sla_days
+    history = None
+    if with_history and viewer.reads_history:
+        from workflow.audit import machine_log
+
+        history = machine_log(conn, "school", code)
+    muni_name = None
+    if target.municipality:
+        muni_name = conn.execute(select(municipalities.c.name).where(
+            municipalities.c.code == target.municipality)).scalar()
+    return {
+        "status": status, "state_title": state_title(state), "days_open": days_open,
+        "late": late, "sla_days": policies[state].sla_days if state != "done" else None,
+        "people": redact_people(conn, viewer, status["people"]),
+        "role_titles": {r.value: t for r, t in ROLE_TITLES.items()},
+        "history": history, "municipality_name": muni_name,
+        "may_see_region": viewer.may_see(Target("region", target.region, target.region)),
+        "may_see_municipality": bool(target.municipality) and viewer.may_see(
+            Target("municipality", target.municipality or "", target.region,
+                   target.municipality)),
+    }
+
+
+def region_name(conn: Connection, code: str) -> str | None:
+    return conn.execute(select(regions.c.name).where(regions.c.code == code)).scalar()
