@@ -1,0 +1,118 @@
+"""Who is where: the registry, the people by role and scope, and their time zones, loaded once."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from notifications.policy import MOSCOW, Recipient, chain_start, escalation_chain
+from states import Completion, SchoolFacts, Step, StepPolicy, evaluate
+from storage import repo
+from storage.models import assignments, metrics, municipalities, people, regions, schools
+from storage.outbox import bounces
+
+METRICS = ("teachers", "classes", "parents", "students")
+
+
+@dataclass
+class Directory:
+    """A snapshot of the registry and the people for one pass (a few queries, no N+1)."""
+
+    regions: dict[str, Any] = field(default_factory=dict)
+    munis: dict[str, Any] = field(default_factory=dict)
+    schools: dict[str, Any] = field(default_factory=dict)
+    holders: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
+    bounced: set[str] = field(default_factory=set)
+    _region_facts: dict[str, Any] = field(default_factory=dict)
+    _tz: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, conn: Connection) -> Directory:
+        d = cls()
+        d.regions = {r.code: r for r in conn.execute(select(regions))}
+        d.munis = {r.code: r for r in conn.execute(select(municipalities))}
+        q = (select(schools.c.code, schools.c.name, schools.c.region_code,
+                    schools.c.municipality_code, schools.c.timezone,
+                    *[schools.c[f"{m}_expected"] for m in METRICS],
+                    *[metrics.c[m] for m in METRICS])
+             .outerjoin(metrics, metrics.c.school_code == schools.c.code))
+        d.schools = {r.code: r for r in conn.execute(q)}
+        by: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+        q2 = (select(assignments.c.role, assignments.c.scope, people.c.email, people.c.name)
+              .join(people, people.c.email == assignments.c.email).order_by(assignments.c.id))
+        for r in conn.execute(q2):
+            by[(r.role, r.scope or "")].append((r.email, r.name))
+        d.holders = dict(by)
+        d.bounced = set(conn.execute(select(bounces.c.email)).scalars())
+        return d
+
+    def tz(self, kind: str, code: str, region: str) -> str:
+        """The machine's zone: the school's own, else its municipality's, else the region's."""
+        key = (kind, code)
+        if key not in self._tz:
+            zone = None
+            if kind == "school" and code in self.schools:
+                s = self.schools[code]
+                muni = self.munis.get(s.municipality_code)
+                zone = s.timezone or (muni.timezone if muni is not None else None)
+            reg = self.regions.get(region)
+            self._tz[key] = zone or (reg.timezone if reg is not None else MOSCOW)
+        return self._tz[key]
+
+    def label(self, kind: str, code: str) -> str:
+        if kind == "school":
+            s = self.schools.get(code)
+            return f"ОО {code} «{s.name}»" if s is not None else f"ОО {code}"
+        r = self.regions.get(code)
+        return f"регион {code} «{r.name}»" if r is not None else f"регион {code}"
+
+    def _people(self, role: str, scope: str, tz: str) -> list[Recipient]:
+        return [Recipient(e, n, role, tz) for e, n in self.holders.get((role, scope), [])]
+
+    def hierarchy(self, kind: str, code: str, region: str, step: Step) -> list[list[Recipient]]:
+        """The people who owe the step, then each level above, skipping empty levels."""
+        region_tz = self.tz("region", region, region)
+        pms = self._people("program_manager", "", MOSCOW)
+        if kind == "region":
+            first = (self._people("support", "", MOSCOW) if step.slug == "coordinator"
+                     else self._people("regional_coordinator", region, region_tz))
+            return escalation_chain([first, pms], 0)
+        s = self.schools.get(code)
+        muni = s.municipality_code if s is not None else None
+        muni_tz = self.tz("municipality", muni, region) if muni else region_tz
+        if muni and muni in self.munis and self.munis[muni].timezone:
+            muni_tz = self.munis[muni].timezone
+        levels = [self._people("school_admin", code, self.tz(kind, code, region)),
+                  self._people("municipal_coordinator", muni, muni_tz) if muni else [],
+                  self._people("regional_coordinator", region, region_tz), pms]
+        return escalation_chain(levels, chain_start(step, kind))
+
+    def region_facts(self, conn: Connection, code: str) -> Any:
+        if code not in self._region_facts:
+            self._region_facts[code] = repo.region_facts(conn, code)
+        return self._region_facts[code]
+
+
+def late_reasons(conn: Connection, d: Directory, machine: Any, step: Step,
+                 policy: StepPolicy) -> tuple[str, ...]:
+    """What evidence is missing, in the guard's own words and figures (Russian)."""
+    if step.completion is Completion.MANUAL and step.evidence is None:
+        return (f"ждёт отметки о выполнении ({step.owner_text})",)
+    if machine.kind == "school":
+        s = d.schools.get(machine.code)
+        if s is None:
+            return ()
+        facts = SchoolFacts(
+            code=machine.code, region=machine.region_code,
+            has_admin=bool(d.holders.get(("school_admin", machine.code))),
+            loaded={m: getattr(s, m) or 0 for m in METRICS},
+            expected={m: getattr(s, f"{m}_expected") or 0 for m in METRICS})
+        verdict = evaluate(step, facts, policy)
+    else:
+        verdict = evaluate(step, d.region_facts(conn, machine.code), policy)
+    if verdict.ok:
+        return (f"условие выполнено, ждёт отметки о выполнении ({step.owner_text})",)
+    return tuple(r.ru for r in verdict.reasons)

@@ -1,0 +1,134 @@
+"""Senders: SmtpSender (aiosmtplib, one connection per batch) and FileSender (.eml files)."""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from pathlib import Path
+
+import aiosmtplib
+
+from notifications.settings import MailSettings, SmtpSettings
+
+# Failures that say nothing about the message: the server is down or went away.
+CONNECTION_ERRORS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError,
+                     aiosmtplib.SMTPTimeoutError, ConnectionError, TimeoutError, OSError)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the server said about one message."""
+
+    status: str  # "sent" | "temporary" | "permanent"
+    detail: str = ""
+    refused: dict[str, str] = field(default_factory=dict)  # address -> answer (5xx only)
+    connection_lost: bool = False  # the rest of the batch waits for the next run
+
+
+class Sender(ABC):
+    """Delivers messages; `close` ends whatever connection a batch held."""
+
+    name = "sender"
+
+    @abstractmethod
+    async def send(self, msg: EmailMessage, envelope_from: str, rcpts: list[str],
+                   row_id: int) -> Outcome: ...
+
+    async def close(self) -> None:  # noqa: B027 - optional for senders without a connection
+        pass
+
+
+def _answer(code: int, message: str) -> str:
+    return f"{code} {' '.join(str(message).split())}"
+
+
+class SmtpSender(Sender):
+    """aiosmtplib over one connection kept for a whole batch; reconnects when it drops."""
+
+    name = "smtp"
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self._smtp: aiosmtplib.SMTP | None = None
+
+    def _client(self) -> aiosmtplib.SMTP:
+        s = self.settings
+        # With credentials, STARTTLS is required (never opportunistic) unless TLS is implicit,
+        # and certificates are always checked: a password never crosses the wire in clear.
+        start_tls = False if s.tls else (True if (s.starttls or s.username) else False)
+        return aiosmtplib.SMTP(hostname=s.host, port=s.port, use_tls=s.tls, start_tls=start_tls,
+                               validate_certs=True, timeout=s.timeout_s,
+                               username=s.username, password=s.password)
+
+    async def _connected(self) -> aiosmtplib.SMTP:
+        if self._smtp is None or not self._smtp.is_connected:
+            self._smtp = self._client()
+            await self._smtp.connect()
+        return self._smtp
+
+    async def send(self, msg: EmailMessage, envelope_from: str, rcpts: list[str],
+                   row_id: int) -> Outcome:
+        try:
+            smtp = await self._connected()
+            refused, _ = await smtp.sendmail(envelope_from, rcpts, msg.as_bytes(policy=SMTP_POLICY))
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            answers = {r.recipient: _answer(r.code, r.message) for r in exc.recipients}
+            if all(r.code >= 500 for r in exc.recipients):
+                return Outcome("permanent", "; ".join(answers.values()), answers)
+            return Outcome("temporary", "; ".join(answers.values()))
+        except aiosmtplib.SMTPResponseException as exc:
+            if exc.code >= 500:
+                return Outcome("permanent", _answer(exc.code, exc.message))
+            if exc.code == 421:  # the server closes the session: a new one for the next message
+                await self.close()
+            return Outcome("temporary", _answer(exc.code, exc.message))
+        except CONNECTION_ERRORS as exc:
+            await self.close()
+            return Outcome("temporary", f"{type(exc).__name__}: {exc}", connection_lost=True)
+        hard = {a: _answer(r.code, r.message) for a, r in refused.items() if r.code >= 500}
+        return Outcome("sent", refused=hard)
+
+    async def close(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            if smtp.is_connected:
+                await smtp.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            pass
+        finally:
+            smtp.close()
+
+
+class FileSender(Sender):
+    """Writes one .eml file per message (the embedded default and the demo).
+
+    The file is named after the outbox id, so a retried message overwrites itself.
+    """
+
+    name = "file"
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    async def send(self, msg: EmailMessage, envelope_from: str, rcpts: list[str],
+                   row_id: int) -> Outcome:
+        return self._write(msg, row_id)  # a local file write: not worth a thread
+
+    def _write(self, msg: EmailMessage, row_id: int) -> Outcome:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        final = self.directory / f"{row_id:06d}.eml"
+        tmp = final.with_suffix(".eml.tmp")
+        tmp.write_bytes(bytes(msg))
+        os.replace(tmp, final)  # atomic: a reader never sees half a message
+        return Outcome("sent")
+
+
+def make_sender(settings: MailSettings) -> Sender:
+    if settings.transport == "smtp":
+        return SmtpSender(settings.smtp)
+    return FileSender(settings.dir)
