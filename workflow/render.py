@@ -6,6 +6,7 @@ import csv
 import io
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -15,7 +16,10 @@ MARKS = {"done": "✔", "skipped": "↷", "current": "▶", "pending": "·"}
 
 
 def console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    """A terminal's own width; 160 columns when piped, so that files and logs are not cramped."""
+    probe = Console()
+    return Console(highlight=False, soft_wrap=False,
+                   width=None if probe.is_terminal else 160)
 
 
 def print_status(data: dict[str, Any]) -> None:
@@ -38,17 +42,27 @@ def print_status(data: dict[str, Any]) -> None:
 def progress_cell(done: int, total: int) -> str:
     if not total:
         return "-"
-    return f"{done}/{total} {round(100 * done / total)}%"
+    return f"{round(100 * done / total)}%"
+
+
+def _step_columns(table: Table) -> None:
+    for step in STEPS:
+        table.add_column(str(step.number), justify="right")
+
+
+def legend() -> str:
+    return "steps: " + ", ".join(f"{s.number} {s.slug}" for s in STEPS)
 
 
 def print_national(report: dict[str, Any]) -> None:
-    table = Table(title="Rollout progress by region", header_style="bold")
+    """Regions as rows, the share of schools past each step as columns."""
+    table = Table(title="Rollout progress by region (share of schools past each step)",
+                  header_style="bold", caption=legend(), box=box.SIMPLE_HEAD)
     table.add_column("region")
-    table.add_column("name")
+    table.add_column("name", max_width=26, overflow="ellipsis", no_wrap=True)
     table.add_column("state")
     table.add_column("schools", justify="right")
-    for step in STEPS:
-        table.add_column(f"{step.number} {step.slug}", justify="right")
+    _step_columns(table)
     for r in report["regions"]:
         table.add_row(r["code"], r["name"], r["state"] or "-", str(r["schools"]),
                       *(progress_cell(r["steps"][s.slug], r["schools"]) for s in STEPS))
@@ -63,12 +77,12 @@ def print_regional(report: dict[str, Any]) -> None:
     out = console()
     out.print(f"[bold]region {region['code']}[/bold] {region['name']}  state: "
               f"[bold]{region['state']}[/bold]  schools: {region['schools']}")
-    table = Table(title="By municipality", header_style="bold")
+    table = Table(title="By municipality (share of schools past each step)",
+                  header_style="bold", caption=legend(), box=box.SIMPLE_HEAD)
     table.add_column("municipality")
-    table.add_column("name")
+    table.add_column("name", max_width=26, overflow="ellipsis", no_wrap=True)
     table.add_column("schools", justify="right")
-    for step in STEPS:
-        table.add_column(f"{step.number} {step.slug}", justify="right")
+    _step_columns(table)
     for m in report["municipalities"]:
         table.add_row(m["code"] or "-", m["name"], str(m["schools"]),
                       *(progress_cell(m["steps"][s.slug], m["schools"]) for s in STEPS))

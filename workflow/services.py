@@ -149,13 +149,19 @@ class Services:
 
     @staticmethod
     def _cascade(ch: Change, trigger: str, row: Any, step: str, actor: str) -> None:
-        cause = f"{row.kind} {row.code}: {step} {trigger}{'d' if trigger != 'skip' else 'ped'} " \
-                f"by {actor}"
+        """What follows a person's transition, in the same transaction.
+
+        A reopened step is not re-evaluated here: its evidence is looked at again on the next
+        import, appointment or region progress, so that the reopen means something.
+        """
+        verb = {"complete": "completed", "skip": "skipped", "reopen": "reopened"}[trigger]
+        cause = f"{row.kind} {row.code}: {step} {verb} by {actor}"
         if row.kind == "region" and step_by_slug(step).level == "region":
             if trigger == "reopen":
                 ch.reopen_schools(row.code, step, cause)
-            ch.settle_schools(row.code, None, cause)
-        elif row.kind == "school":
+            else:
+                ch.settle_schools(row.code, None, cause)
+        elif row.kind == "school" and trigger != "reopen":
             ch.settle_schools(row.region_code, [row.code], cause)
 
     def _record_refusal(self, kind: str, code: str, region: str, step: str, state: str,

@@ -2,8 +2,43 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+
+from workflow import render
+from workflow import report as report_mod
 
 
 def register(cli: click.Group) -> None:
-    """Registered once the demo exists."""
+    cli.add_command(demo)
+
+
+@click.command()
+@click.option("--dir", "directory", type=click.Path(file_okay=False), default="rollout-demo",
+              show_default=True, help="Where to build it (a new folder, or an earlier demo's).")
+@click.option("--quiet", is_flag=True, help="Print only the progress table and where to look.")
+def demo(directory: str, quiet: bool) -> None:
+    """Build three sample regions, play five weeks of their rollout, show the progress."""
+    from workflow.demo import run_demo
+
+    path = Path(directory)
+    services = run_demo(path, echo=(lambda _line: None) if quiet else click.echo)
+    with services.db.read() as conn:
+        render.print_national(report_mod.national(conn))
+    cfg = path.resolve() / "config.yaml"
+    mail = path.resolve() / "mail"
+    n_mail = len(list(mail.glob("*.eml"))) if mail.exists() else 0
+    index = path.resolve() / "dashboard" / "index.html"
+    click.echo("")
+    click.echo("Where to look:")
+    click.echo(f"  configuration   {cfg}")
+    click.echo(f"  mail (.eml)     {mail}  ({n_mail} messages)")
+    if index.exists():
+        click.echo(f"  dashboard       {index}")
+    click.echo("Try:")
+    click.echo(f"  rollout --config {cfg} status --region 66")
+    click.echo(f"  rollout --config {cfg} report --region 07")
+    click.echo(f"  rollout --config {cfg} audit log --school 070101")
+    click.echo(f"  rollout --config {cfg} audit verify")
+    services.db.dispose()

@@ -281,8 +281,10 @@ class Metrics(Applier):
             merged.append((n, {"school_code": r["school"], "updated_at": self.ch.now, **{
                 m: (r[m] if r.get(m) is not None else base.get(m, 0) or 0)
                 for m in ("teachers", "classes", "parents", "students")}}))
-        new, changed = self.upsert(merged, lambda r: r)
-        touched = [r["school_code"] for r in new] + changed
+        self.upsert(merged, lambda r: r)
+        # Every school in the file is looked at again, changed or not: a reopened step whose
+        # evidence holds completes on the next metrics file.
+        touched = [r["school"] for _, r in records]
         region_of = dict(self.conn.execute(select(schools.c.code, schools.c.region_code))
                          .all())
         by_region: dict[str, list[str]] = defaultdict(list)
