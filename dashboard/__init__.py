@@ -6,6 +6,8 @@ of `rollout` runs without the web extras installed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from dashboard.static_site import write_static
@@ -14,7 +16,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
 
-def create_app(services: Any, clock: Any = None) -> Starlette:
+def create_app(services: Any, clock: Callable[[], datetime]) -> Starlette:
     """The Starlette application (see dashboard.app.create_app)."""
     from dashboard.app import create_app as _create
 

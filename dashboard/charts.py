@@ -44,25 +44,24 @@ def step_bars(steps: dict[str, int], total: int, label: str = "") -> Markup:
 
 
 def funnel(steps: dict[str, int], total: int, current: str | None = None) -> Markup:
-    """The funnel of the nine steps: one bar per step with 'done of total (share)' beside it."""
-    row, label_w, bar_w, num_w = 26, 250, 300, 130
-    height = row * len(STEPS) + 4
-    parts = [f'<svg class="funnel" viewBox="0 0 {label_w + bar_w + num_w} {height}" role="img" '
+    """The funnel of the nine steps: the title, then a bar with 'done of total (share)' beside."""
+    row, bar_w, num_w = 40, 460, 140
+    height = row * len(STEPS)
+    parts = [f'<svg class="funnel" viewBox="0 0 {bar_w + num_w} {height}" role="img" '
              f'aria-label="Воронка шагов: сколько школ выполнили каждый шаг">']
     for i, step in enumerate(STEPS):
         done = steps.get(step.slug, 0)
         share = pct(done, total)
-        y = i * row + 2
-        title = step.title if len(step.title) <= 38 else step.title[:37] + "…"
+        y = i * row
         weight = ' font-weight="bold"' if step.slug == current else ""
         parts.append(
             f'<g><title>{step.number}. {escape(step.title)}: {done} из {total} ({share}%)</title>'
-            f'<text x="0" y="{y + 16}" font-size="12"{weight}>{step.number}. {escape(title)}</text>'
-            f'<rect x="{label_w}" y="{y + 3}" width="{bar_w}" height="{row - 8}"'
-            f' fill="{TRACK_FILL}"/>'
-            f'<rect x="{label_w}" y="{y + 3}" width="{round(bar_w * share / 100)}"'
-            f' height="{row - 8}" fill="{DONE_FILL}"/>'
-            f'<text x="{label_w + bar_w + 8}" y="{y + 16}" font-size="12">{done} из {total}'
+            f'<text x="0" y="{y + 12}" font-size="11"{weight}>{step.number}. '
+            f'{escape(step.title)}</text>'
+            f'<rect x="0" y="{y + 16}" width="{bar_w}" height="16" fill="{TRACK_FILL}"/>'
+            f'<rect x="0" y="{y + 16}" width="{round(bar_w * share / 100)}" height="16"'
+            f' fill="{DONE_FILL}"/>'
+            f'<text x="{bar_w + 8}" y="{y + 29}" font-size="12">{done} из {total}'
             f' ({share}%)</text></g>')
     parts.append("</svg>")
     return Markup("".join(parts))

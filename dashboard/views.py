@@ -29,6 +29,8 @@ def state_title(state: str | None) -> str:
 def readable(conn: Connection, viewer: Viewer, kind: str, code: str) -> Target:
     """The target, if it exists and the viewer may see it; NotFound or OutOfScope otherwise."""
     target = repo.target(conn, kind, code)
+    if target is None and not viewer.sees_all:
+        raise OutOfScope(f"{kind} {code}")  # a scoped person learns nothing about other codes
     if target is None:
         raise NotFound(kind, code)
     if not viewer.may_see(target):
@@ -54,7 +56,7 @@ def country(conn: Connection, viewer: Viewer, now: datetime,
     late = progress.late_by_region(conn, now, policies)
     broken = progress.broken_contacts(conn)
     region_since = dict(conn.execute(select(machines.c.code, progress.CURRENT_SINCE)
-                                     .where(machines.c.kind == "region")).tuples().all())
+                                     .where(machines.c.kind == "region")).all())
     for r in data["regions"]:
         r["late"] = late.get(r["code"], 0)
         r["broken_contacts"] = broken.get(r["code"], 0)

@@ -5,6 +5,10 @@ Seeded through storage inserts and moved through Services (advance, assign), at 
 
 from __future__ import annotations
 
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,3 +100,27 @@ def seed(tmp_path: Path) -> Rollout:
     emails = list(PEOPLE) + ["mc1@example.org", "mc2@example.org", "admin1@example.org"]
     tokens = {e: create_token(services, e, at(3, 2)) for e in emails}
     return Rollout(services, tokens)
+
+
+@contextmanager
+def running(app: object) -> Iterator[str]:
+    """Serve `app` with uvicorn on a free port of 127.0.0.1 in a thread; yields the base URL."""
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                            lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        thread.join(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -1,9 +1,86 @@
-"""Dashboard commands (dashboard, serve, token): registered by the dashboard work."""
+"""Dashboard commands: `dashboard --out DIR`, `serve`, `token create|revoke`.
+
+The dashboard package is imported inside the commands, so the rest of the CLI runs without the
+web extras; `serve` is the one place that reads the wall clock for the pages, per request.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import click
+
+from workflow.cli.common import AppContext, at_option, now, pass_app
 
 
 def register(cli: click.Group) -> None:
-    """No dashboard commands yet."""
+    cli.add_command(dashboard)
+    cli.add_command(serve)
+    cli.add_command(token)
+
+
+def wall_clock() -> datetime:
+    """The moment a served page shows: now, read when the request arrives."""
+    return datetime.now(UTC)
+
+
+@click.command()
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Directory for the static pages (index.html first).")
+@at_option
+@pass_app
+def dashboard(app: AppContext, out_dir: str, at: str | None) -> None:
+    """Write the progress dashboard as static files (a snapshot without contacts or history)."""
+    from dashboard import write_static
+
+    files = write_static(app.services, out_dir, now(at))
+    click.echo(f"wrote {len(files)} files; open {files[0]}")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@pass_app
+def serve(app: AppContext, host: str, port: int) -> None:
+    """Serve the dashboard and its JSON API to people with a token (read-only)."""
+    try:
+        import uvicorn
+
+        from dashboard import create_app
+    except ImportError as exc:  # the web extras are optional
+        from workflow.errors import UsageError
+
+        raise UsageError(f"serve needs the web extras (pip install 'rollout[web]'): {exc}") from None
+    click.echo(f"serving the dashboard on http://{host}:{port}/ (Ctrl+C stops it)")
+    uvicorn.run(create_app(app.services, wall_clock), host=host, port=port,
+                log_level="info", server_header=False, proxy_headers=False)
+
+
+@click.group()
+def token() -> None:
+    """Personal access tokens for `serve` (stored hashed, shown once)."""
+
+
+@token.command()
+@click.option("--email", required=True, help="The person (must exist in people).")
+@at_option
+@pass_app
+def create(app: AppContext, email: str, at: str | None) -> None:
+    """Create a token for a person (replacing their previous one); printed once, last line."""
+    from dashboard.access import create_token
+
+    value = create_token(app.services, email, now(at))
+    click.echo(f"token for {email.strip().lower()} (shown once; any earlier token is revoked):")
+    click.echo(value)
+
+
+@token.command()
+@click.option("--email", required=True, help="The person whose tokens are removed.")
+@at_option
+@pass_app
+def revoke(app: AppContext, email: str, at: str | None) -> None:
+    """Revoke every token of a person."""
+    from dashboard.access import revoke_tokens
+
+    n = revoke_tokens(app.services, email, now(at))
+    click.echo(f"revoked {n} token(s) of {email.strip().lower()}")
