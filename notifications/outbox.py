@@ -145,6 +145,6 @@ def listing(conn: Connection, status: str | None = None, limit: int | None = Non
 
 
 def counts(conn: Connection) -> dict[str, int]:
-    by = dict(conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))
-              .tuples().all())
+    q = select(outbox.c.status, func.count()).group_by(outbox.c.status)
+    by = {status: n for status, n in conn.execute(q)}
     return {s: by.get(s, 0) for s in (QUEUED, SENT, FAILED)}

@@ -150,7 +150,7 @@ def _drop_already_sent(conn: Connection, owed: dict[str, list[Late]], summary: P
     for i in range(0, len(periods), 500):
         q = select(reminder_keys.c.machine_id, reminder_keys.c.step, reminder_keys.c.email,
                    reminder_keys.c.period).where(reminder_keys.c.period.in_(periods[i:i + 500]))
-        seen.update(conn.execute(q).tuples())
+        seen.update(tuple(r) for r in conn.execute(q))
     if not seen:
         return
     for email in list(owed):

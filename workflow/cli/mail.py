@@ -1,9 +1,136 @@
-"""Mail commands (letter, remind, outbox, run): registered by the notifications work."""
+"""Mail commands: letter, remind, outbox list|send, run."""
 
 from __future__ import annotations
 
+import logging
+import signal
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 import click
+
+from workflow import mail as mail_mod
+from workflow.cli.common import AppContext, at_option, echo_json, now, pass_app
+from workflow.errors import UsageError
 
 
 def register(cli: click.Group) -> None:
-    """No mail commands yet."""
+    for command in (letter, remind, outbox, run):
+        cli.add_command(command)
+
+
+@click.command()
+@click.argument("name", metavar="NAME")
+@click.option("--region", required=True, metavar="CODE", help="The region's code.")
+@click.option("--send", is_flag=True, help="Queue the letter in the outbox (needs --as).")
+@click.option("--as", "actor", metavar="EMAIL", help="Who sends it (with --send).")
+@at_option
+@pass_app
+def letter(app: AppContext, name: str, region: str, send: bool, actor: str | None,
+           at: str | None) -> None:
+    """Render a region's letter (coordinator, registry) to stdout; --send queues it."""
+    if send:
+        if not actor:
+            raise UsageError("letter --send needs --as EMAIL: the person sending it")
+        message_id = mail_mod.queue_letter(app.services, name, region, now(at), actor)
+        click.echo(f"letter {name} for region {region} queued as {message_id}; "
+                   "`rollout outbox send` delivers it")
+        return
+    rendered, to = mail_mod.render_letter(app.services, name, region)
+    click.echo(f"To: {', '.join(to)}")
+    click.echo(f"Subject: {rendered.subject}")
+    for a in rendered.attachments:
+        click.echo(f"Attachment: {a.filename} ({a.mime}, {a.text.count(chr(10)) - 1} row(s))")
+    click.echo("")
+    click.echo(rendered.text, nl=False)
+
+
+@click.command()
+@click.option("--dry-run", is_flag=True, help="Say what would be queued; queue nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@at_option
+@pass_app
+def remind(app: AppContext, dry_run: bool, as_json: bool, at: str | None) -> None:
+    """One reminder pass: queue the reminders and escalations that are due."""
+    summary = mail_mod.remind(app.services, now(at), dry_run=dry_run)
+    if as_json:
+        echo_json(summary.as_dict())
+    else:
+        click.echo(summary.summary())
+
+
+@click.group()
+def outbox() -> None:
+    """See and deliver queued mail."""
+
+
+@outbox.command("list")
+@click.option("--status", type=click.Choice(["queued", "sent", "failed"]))
+@click.option("--limit", type=click.IntRange(min=1), help="Show at most N messages.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_app
+def outbox_list(app: AppContext, status: str | None, limit: int | None, as_json: bool) -> None:
+    """List messages, newest first."""
+    rows = mail_mod.list_outbox(app.services, status, limit)
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("the outbox is empty" if not status else f"no {status} messages")
+    for r in rows:
+        extra = f"  ({r['last_error']})" if r["last_error"] and r["status"] != "sent" else ""
+        click.echo(f"#{r['id']:<6} {r['status']:<7} attempts {r['attempts']}  "
+                   f"{', '.join(r['to'])}  {r['subject']}{extra}")
+
+
+@outbox.command("send")
+@click.option("--limit", type=click.IntRange(min=1), help="Deliver at most N messages.")
+@at_option
+@pass_app
+def outbox_send(app: AppContext, limit: int | None, at: str | None) -> None:
+    """Deliver queued messages that are due (transport file: .eml files in mail.dir)."""
+    _logging()
+    report = mail_mod.deliver_outbox(app.services, now(at), limit=limit)
+    click.echo(report.summary())
+
+
+@click.command()
+@at_option
+@pass_app
+def run(app: AppContext, at: str | None) -> None:
+    """The service: reminder passes hourly, the relay every few seconds, a weekly digest.
+
+    A second `run` on the same database waits as a standby. SIGTERM finishes the message in
+    flight and exits 0.
+    """
+    _logging()
+    clock = _clock(at)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        logging.getLogger("rollout.mail").info("signal %d: stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    mail_mod.serve(app.services, clock, stop)
+
+
+def _clock(at: str | None) -> Any:
+    """The wall clock, or with --at a clock that starts at that moment and runs on."""
+    if not at:
+        return lambda: datetime.now(UTC)
+    start, t0 = now(at), time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - t0)
+
+
+def _logging() -> None:
+    """What was sent, deferred and failed, to stderr; other libraries stay quiet."""
+    log = logging.getLogger("rollout")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)

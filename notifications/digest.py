@@ -1,0 +1,89 @@
+"""The weekly digest for program managers: progress per step and the regions most behind."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select
+
+from notifications import outbox
+from notifications.calendar import business_days_open, local
+from notifications.directory import Directory
+from notifications.policy import MOSCOW
+from notifications.render import templates
+from notifications.settings import MailSettings
+from states import STATES, STEPS, StepPolicy, step_by_slug
+from storage import Database
+from storage.models import machines
+from storage.outbox import reminder_keys
+
+DIGEST_STEP = "digest"  # reminder_keys row per manager and ISO week: one digest a week
+
+
+def digest_context(conn: Connection, now: datetime, policies: Mapping[str, StepPolicy]
+                   ) -> dict[str, Any]:
+    d = Directory.load(conn)
+    by_state: Counter[str] = Counter()
+    late: Counter[str] = Counter()
+    region_state: dict[str, str] = {}
+    q = select(machines.c.kind, machines.c.code, machines.c.region_code, machines.c.state,
+               machines.c.steps)
+    for m in conn.execute(q):
+        if m.kind == "region":
+            region_state[m.code] = m.state
+            continue
+        by_state[m.state] += 1
+        if m.state != "done":
+            since = m.steps[m.state].get("since")
+            tz = d.tz("school", m.code, m.region_code)
+            if since and business_days_open(datetime.fromisoformat(since), now, tz) > \
+                    policies[m.state].sla_days:
+                late[m.region_code] += 1
+    n = sum(by_state.values())
+    steps = [{"number": s.number, "title": s.title,
+              "done": sum(c for st, c in by_state.items() if STATES.index(st) > i)}
+             for i, s in enumerate(STEPS)]
+    lagging = [{"code": code, "name": d.regions[code].name if code in d.regions else code,
+                "late": k, "state": _state_title(region_state.get(code))}
+               for code, k in late.most_common(10)]
+    return {"date": local(now, MOSCOW).strftime("%d.%m.%Y"), "steps": steps, "lagging": lagging,
+            "totals": {"regions": len(d.regions), "schools": n, "finished": by_state["done"]},
+            "broken": sorted(d.bounced)}
+
+
+def _state_title(state: str | None) -> str:
+    if state is None:
+        return "нет данных"
+    return "все шаги выполнены" if state == "done" else step_by_slug(state).title
+
+
+def queue_digest(db: Database, now: datetime, mail: MailSettings,
+                 policies: Mapping[str, StepPolicy]) -> int:
+    """Queue this ISO week's digest to each program manager who has not had it; the count."""
+    year, week, _ = local(now, MOSCOW).isocalendar()
+    period = f"{year}-W{week:02d}"
+    with db.write() as conn:
+        managers = Directory.load(conn).holders.get(("program_manager", ""), [])
+        had = set(conn.execute(select(reminder_keys.c.email).where(
+            reminder_keys.c.step == DIGEST_STEP, reminder_keys.c.period == period)).scalars())
+        todo = [(e, n) for e, n in managers if e not in had]
+        if not todo:
+            return 0
+        ctx = digest_context(conn, now, policies)
+        t = templates(mail.templates_dir)
+        for email, name in todo:
+            rendered = t.render("digest", {**ctx, "person": {"name": name, "email": email}})
+            row = outbox.message_row(rendered, [(name, email)], sender=mail.sender, now=now)
+            outbox.enqueue(conn, [row])
+            conn.execute(insert(reminder_keys).values(
+                machine_id=0, step=DIGEST_STEP, email=email, period=period, level=0,
+                message_id=row["message_id"], created_at=now))
+        return len(todo)
+
+
+def digests_sent(conn: Connection) -> int:
+    return conn.execute(select(func.count()).select_from(reminder_keys)
+                        .where(reminder_keys.c.step == DIGEST_STEP)).scalar_one()

@@ -1,0 +1,123 @@
+"""The mail services behind `letter`, `remind`, `outbox` and `run` (also used by the demo)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from notifications import outbox
+from notifications.digest import queue_digest
+from notifications.errors import MissingData, TemplateMissing, UnknownLetter
+from notifications.letters import REGION_LETTERS, queue_region_letter, render_region_letter
+from notifications.relay import Delivery, deliver
+from notifications.reminders import PassSummary, run_pass
+from notifications.render import Rendered
+from notifications.service import Schedule, run_service
+from states import Role
+from storage import NewEvent, history, repo
+from workflow.errors import InvalidInput, PermissionDenied, UnknownCode, UsageError
+from workflow.services import Services
+
+# Who may queue a region's letter: its regional coordinator, or support on the operator's side.
+LETTER_SENDERS = (Role.REGIONAL_COORDINATOR, Role.SUPPORT)
+
+
+def _translate(exc: Exception) -> Exception:
+    if isinstance(exc, UnknownLetter):
+        return UsageError(str(exc))
+    if isinstance(exc, MissingData | TemplateMissing):
+        return InvalidInput(str(exc))
+    return exc
+
+
+def render_letter(services: Services, name: str, region: str) -> tuple[Rendered, list[str]]:
+    """A region's letter as it would be sent, and its recipients."""
+    with services.db.read() as conn:
+        _known_region(conn, region)
+        try:
+            rendered, to = render_region_letter(conn, name, region, services.config.mail)
+        except (UnknownLetter, MissingData, TemplateMissing) as exc:
+            raise _translate(exc) from None
+    return rendered, [a for _, a in to]
+
+
+def queue_letter(services: Services, name: str, region: str, now: datetime,
+                 actor: str | None = None) -> str:
+    """Queue a region's letter (`coordinator` or `registry`); returns its Message-ID.
+
+    With an actor, the actor must be the region's regional coordinator or support; the
+    letter and its history event are written in one transaction. Without one (the demo, the
+    operator) it is recorded as the system.
+    """
+    actor = (actor or "system").strip().lower()
+    with services.db.write() as conn:
+        _known_region(conn, region)
+        denied = _may_send(conn, actor, region) if actor != "system" else None
+        if denied is None:
+            try:
+                message_id = queue_region_letter(conn, name, region, services.config.mail, now)
+            except (UnknownLetter, MissingData, TemplateMissing) as exc:
+                raise _translate(exc) from None
+            history.append(conn, [NewEvent(
+                at=now, event="LetterQueued", kind="region", code=region, region_code=region,
+                actor=actor, trigger=f"letter {name} --send by {actor}", reason=name,
+                data={"letter": name, "message_id": message_id})])
+            return message_id
+    with services.db.write() as conn:  # refused attempts are on record too
+        history.append(conn, [NewEvent(at=now, event="ActionDenied", kind="region", code=region,
+                                       region_code=region, actor=actor, reason=denied,
+                                       trigger=f"letter {name} --send by {actor}")])
+    raise PermissionDenied(denied)
+
+
+def _known_region(conn: Connection, region: str) -> None:
+    if repo.target(conn, "region", region) is None:
+        raise UnknownCode("region", region)
+
+
+def _may_send(conn: Connection, actor: str, region: str) -> str | None:
+    if repo.person(conn, actor) is None:
+        return f"unknown actor {actor!r}"
+    for g in repo.grants(conn, actor):
+        if g.role == Role.SUPPORT or (g.role == Role.REGIONAL_COORDINATOR and g.scope == region):
+            return None
+    return f"{actor} may not send letters for region {region} (only its regional_coordinator " \
+           "or support may)"
+
+
+def remind(services: Services, now: datetime, dry_run: bool = False) -> PassSummary:
+    """One reminder pass at `now`: reminders and escalations due, queued in one transaction."""
+    cfg = services.config
+    return run_pass(services.db, now, cfg.mail, cfg.reminders, cfg.steps, dry_run=dry_run)
+
+
+def deliver_outbox(services: Services, now: datetime | Callable[[], datetime],
+                   limit: int | None = None, stop: threading.Event | None = None) -> Delivery:
+    """Deliver due messages with the configured transport (file: .eml files in mail.dir)."""
+    return deliver(services.db, services.config.mail, now, limit=limit, stop=stop)
+
+
+def digest(services: Services, now: datetime) -> int:
+    """Queue this week's digest for the program managers who have not had it."""
+    return queue_digest(services.db, now, services.config.mail, services.config.steps)
+
+
+def list_outbox(services: Services, status: str | None = None, limit: int | None = None
+                ) -> list[dict[str, Any]]:
+    with services.db.read() as conn:
+        return outbox.listing(conn, status, limit)
+
+
+def serve(services: Services, clock: Callable[[], datetime], stop: threading.Event,
+          schedule: Schedule = Schedule()) -> None:
+    """`rollout run`: the scheduler until `stop` is set (SIGTERM)."""
+    cfg = services.config
+    run_service(services.db, cfg.mail, cfg.reminders, cfg.steps, clock, stop, schedule)
+
+
+__all__ = ["REGION_LETTERS", "deliver_outbox", "digest", "list_outbox", "queue_letter", "remind",
+           "render_letter", "serve"]
