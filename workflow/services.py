@@ -232,6 +232,11 @@ class Services:
                   reason=f"{role} {email}", data={"role": role, "email": email, "name": name})
         if role == Role.SCHOOL_ADMIN:
             ch.settle_schools(target.region, [target.code], f"assign {role} {email} by {actor}")
+        from notifications.letters import queue_appointment_notice  # the notice, same transaction
+
+        queue_appointment_notice(conn, self.config.mail, now, role=role, scope_kind=target.kind,
+                                 scope_code=target.code, region_code=target.region, email=email,
+                                 name=name, appointed_by=actor)
         ch.flush()
         extra = f"; {ch.transitions} step(s) completed" if ch.transitions else ""
         return f"{email} is now {role} on {target.kind} {target.code}{extra}"
