@@ -1,4 +1,4 @@
-"""A small, deterministic rollout for the dashboard tests: two regions, four schools, six people.
+"""A small, deterministic rollout for the dashboard tests: three regions, five schools.
 
 Seeded through storage inserts and moved through Services (advance, assign), at fixed moments.
 """
@@ -57,7 +57,7 @@ def _school(code: str, region: str, muni: str | None, name: str, teachers: int =
 
 
 def seed(tmp_path: Path) -> Rollout:
-    """Region 01 at step 5 (one school done, one short of teachers, one without an admin);
+    """Region 01 at step 5 (one school done, one short of teachers, two without an admin);
     region 77 waiting for its coordinator; region 02 without schools."""
     services = make_services(tmp_path)
     with services.db.write() as conn:
@@ -72,6 +72,7 @@ def seed(tmp_path: Path) -> Rollout:
             _school("0100001", "01", "01-001", "Школа № 1 г. Майкопа"),
             _school("0100002", "01", "01-001", "Школа № 2 г. Майкопа", teachers=40),
             _school("0100003", "01", "01-002", "Лицей <Адыгейск> & Ко"),
+            _school("0100004", "01", "01-002", "Школа № 4 г. Адыгейска"),
             _school("7700001", "77", None, "Школа № 1 Москвы")])
         conn.execute(insert(metrics), [{"school_code": "0100002", "teachers": 12, "classes": 0,
                                         "parents": 0, "students": 0, "updated_at": START}])
@@ -83,7 +84,8 @@ def seed(tmp_path: Path) -> Rollout:
         insert_machines(conn, new_machine_rows("region", [(c, c) for c in ("01", "02", "77")],
                                                START))
         insert_machines(conn, new_machine_rows("school", [
-            ("0100001", "01"), ("0100002", "01"), ("0100003", "01"), ("7700001", "77")], START))
+            ("0100001", "01"), ("0100002", "01"), ("0100003", "01"), ("0100004", "01"),
+            ("7700001", "77")], START))
     s = services
     s.advance("region", "01", "coordinator", "support@example.org", at(13))
     s.advance("region", "01", "registry", "rc01@example.org", at(15))
