@@ -90,7 +90,7 @@ class Handler:
     received: list[tuple[str, list[str], EmailMessage]] = field(default_factory=list)
     data_answers: list[str] = field(default_factory=list)  # consumed one per DATA
     rcpt_answers: dict[str, str] = field(default_factory=dict)  # address -> answer
-    drop_next: int = 0  # close the connection at DATA this many times
+    drop_next: int = 0  # take the message, then drop the connection before answering
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
@@ -103,14 +103,14 @@ class Handler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
-            if self.drop_next:
-                self.drop_next -= 1
-                session.transport.close()
-                return "421 closing"
             if self.data_answers:
                 return self.data_answers.pop(0)
             msg = message_from_bytes(envelope.content, policy=policy.default)
             self.received.append((envelope.mail_from, list(envelope.rcpt_tos), msg))
+            if self.drop_next:  # the message arrived but the client never hears "250"
+                self.drop_next -= 1
+                server.transport.close()
+                return "421 closing"
         return "250 Message accepted"
 
     def message_ids(self) -> list[str]:
