@@ -82,7 +82,7 @@ def evaluate(step: Step, facts: Facts, policy: StepPolicy | None = None) -> Verd
     return _region_evidence(step, facts)
 
 
-def skip_verdict(step: Step, facts: Facts) -> Verdict:
+def skip_verdict(step: Step, facts: Facts | None) -> Verdict:
     """Only an optional step may be skipped; a school skips only what its region skipped."""
     if not step.optional:
         return Verdict.deny(Reason(

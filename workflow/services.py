@@ -24,6 +24,7 @@ from states import (
     may_act,
     may_assign,
     order_verdict,
+    skip_verdict,
     step_by_slug,
 )
 from states.guards import FINISHED
@@ -132,6 +133,8 @@ class Services:
 
     @staticmethod
     def _order(trigger: str, step: Any, statuses: dict[str, str]) -> Verdict:
+        if trigger == "skip":  # the machine has no skip edge from a mandatory step
+            return skip_verdict(step, None) & order_verdict(step, statuses)
         if trigger != "reopen":
             return order_verdict(step, statuses)
         if statuses.get(step.slug) not in FINISHED:
