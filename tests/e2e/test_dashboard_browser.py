@@ -1,0 +1,86 @@
+"""The dashboard in a real browser: Debian's chromium, headless, driven by Playwright."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dashboard import create_app
+from tests import dashkit
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(),
+                       reason="needs Debian's chromium at /usr/bin/chromium "
+                              "(apt-get install -y chromium)"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright for Python")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dashkit.Rollout]]:
+    rollout = dashkit.seed(tmp_path_factory.mktemp("browser"))
+    with dashkit.running(create_app(rollout.services, lambda: dashkit.NOW)) as base:
+        yield base, rollout
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_sign_in_country_region_and_blocking_school(browser: Any, site: Any) -> None:
+    """A program manager signs in, sees the country, opens a region and its blocking school."""
+    base, rollout = site
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{base}/")
+    assert page.locator("h1").inner_text() == "Вход"
+    page.fill("#token", rollout.tokens["pm@example.org"])
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    assert page.locator("h1").inner_text() == "Ход внедрения по стране"
+    cookie = next(c for c in context.cookies() if c["name"] == "rollout_token")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["secure"]
+    shot(page, "country")
+    page.click("text=Республика Адыгея")
+    page.wait_for_url(f"{base}/regions/01")
+    assert "Назначение администраторов ОО" in page.locator("h2").first.inner_text()
+    shot(page, "region")
+    page.click("a[href='/schools/0100003']")
+    page.wait_for_url(f"{base}/schools/0100003")
+    assert page.locator("h1").inner_text() == "Лицей <Адыгейск> & Ко"
+    assert page.get_by_text("не назначен администратор ОО").count() >= 1
+    shot(page, "school")
+    context.close()
+
+
+def test_pages_fit_a_phone_screen(browser: Any, site: Any) -> None:
+    """On a 390 px wide screen the page itself does not scroll sideways (wide tables do)."""
+    base, rollout = site
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.goto(f"{base}/signin")
+    page.fill("#token", rollout.tokens["rc01@example.org"])
+    page.click("button[type=submit]")
+    page.goto(f"{base}/regions/01")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390
+    shot(page, "region-phone")
+    context.close()
