@@ -62,6 +62,7 @@ def run_service(db: Database, mail: MailSettings, reminders: ReminderSettings,
 
     # A job without a trigger runs once at start; then the interval takes over.
     sched.add_job(_guarded(remind), id="remind-now")
+    sched.add_job(_guarded(relay), id="relay-now")
     sched.add_job(_guarded(remind), "interval", seconds=schedule.remind_every_s, id="remind",
                   replace_existing=True)
     sched.add_job(_guarded(relay), "interval", seconds=schedule.relay_every_s, id="relay",
