@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from workflow import config as config_mod
+from workflow import mail
 from workflow.demo_data import MUNICIPAL_COORDINATORS, SCHOOLS, SUPPORT, write_files, write_metrics
 from workflow.errors import GuardRefused, InvalidInput
 from workflow.importing import import_file
@@ -56,11 +57,6 @@ class DemoLog:
         self.echo(line)
 
 
-# Hooks the mail and dashboard sides plug into (set in workflow.demo_hooks when present).
-Hook = Callable[..., str | None]
-HOOKS: dict[str, Hook] = {}
-
-
 def prepare(directory: Path) -> None:
     """A fresh directory, or one an earlier demo made; never someone else's files."""
     if directory.exists() and any(directory.iterdir()) and not (directory / MARKER).exists():
@@ -77,31 +73,45 @@ def prepare(directory: Path) -> None:
     (directory / "config.yaml").write_text(CONFIG, encoding="utf-8")
 
 
-def run_demo(directory: Path, echo: Callable[[str], None] = print) -> Services:
-    """Build the sample, play the weeks, write the mail and the dashboard; returns the services."""
+def run_demo(directory: Path, echo: Callable[[str], None] = print) -> tuple[Services, datetime]:
+    """Build the sample, play the weeks and deliver the mail; returns the services and the
+    moment the demo ended (for the dashboard snapshot)."""
     directory = directory.resolve()
     prepare(directory)
     cfg = config_mod.load(directory / "config.yaml", env={})
     services = Services(cfg)
     services.db.migrate()
     log = DemoLog(echo=echo)
-    _Play(services, directory, log).run()
-    return services
+    play = _Play(services, directory, log)
+    play.run()
+    return services, play.finished
 
 
 class _Play:
     def __init__(self, services: Services, directory: Path, log: DemoLog) -> None:
         self.s, self.dir, self.log = services, directory, log
         self.data = directory / "data"
+        self.finished = START
 
     def at(self, day: int, hour: int = 6, minute: int = 0) -> datetime:
         return START + timedelta(days=day, hours=hour - 6, minutes=minute)
 
-    def hook(self, hook: str, now: datetime, **kw: object) -> None:
-        if hook in HOOKS:
-            said = HOOKS[hook](self.s, now, **kw)
-            if said:
-                self.log.say(now, said)
+    def hook(self, hook: str, now: datetime, **kw: str) -> None:
+        """The mail side of the story: letters, reminder passes, the digest, delivery."""
+        said: str | None = None
+        if hook == "letter":
+            message_id = mail.queue_letter(self.s, kw["name"], kw["region"], now, kw.get("actor"))
+            said = f"letter {kw['name']} for region {kw['region']} queued ({message_id})"
+        elif hook == "remind":
+            summary = mail.remind(self.s, now)
+            said = summary.summary() if summary.reminders or summary.escalations else None
+        elif hook == "digest":
+            said = f"weekly digest queued for {mail.digest(self.s, now)} program manager(s)"
+        elif hook == "send":
+            delivery = mail.deliver_outbox(self.s, now)
+            said = f"outbox: {delivery.summary()}" if delivery.sent or delivery.failed else None
+        if said:
+            self.log.say(now, said)
 
     def run(self) -> None:
         s, say = self.s, self.log.say
@@ -200,5 +210,4 @@ class _Play:
                 self.hook("remind", self.at(day, hour))
         self.hook("digest", self.at(32, 6))
         self.hook("send", self.at(32, 7))
-        self.hook("dashboard", self.at(32, 7), out=self.dir / "dashboard")
         self.finished = self.at(32, 7)

@@ -22,8 +22,11 @@ def demo(directory: str, quiet: bool) -> None:
     """Build three sample regions, play five weeks of their rollout, show the progress."""
     from workflow.demo import run_demo
 
+    from dashboard import write_static
+
     path = Path(directory)
-    services = run_demo(path, echo=(lambda _line: None) if quiet else click.echo)
+    services, finished = run_demo(path, echo=(lambda _line: None) if quiet else click.echo)
+    write_static(services, path.resolve() / "dashboard", finished)
     with services.db.read() as conn:
         render.print_national(report_mod.national(conn))
     cfg = path.resolve() / "config.yaml"
