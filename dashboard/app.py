@@ -155,8 +155,8 @@ def create_app(services: Any, clock: Callable[[], datetime]) -> Starlette:
         with services.db.read() as conn:
             viewer = authenticate(conn, token)
         if viewer is None:
-            return signin_form(request, status=401, error="Ключ не подошёл: он неверен или отозван.",
-                               next_url=next_url)
+            return signin_form(request, status=401, next_url=next_url,
+                               error="Ключ не подошёл: он неверен или отозван.")
         response = RedirectResponse(next_url, status_code=303)
         response.set_cookie(COOKIE, token, httponly=True, secure=True, samesite="strict",
                             path="/", max_age=12 * 3600)

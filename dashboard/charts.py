@@ -91,7 +91,7 @@ def progress_line(points: Sequence[tuple[date, float]]) -> Markup:
                      f'<text x="{left - 4}" y="{y + 4}" font-size="10" text-anchor="end">'
                      f'{tick}%</text>')
     parts.append(f'<polyline points="{path}" fill="none" stroke="{LINE}" stroke-width="2"/>')
-    (x0, y0), (x1, y1) = coords[0], coords[-1]
+    x1, y1 = coords[-1] if len(points) > 1 else coords[0]
     parts.append(f'<circle cx="{x1}" cy="{y1}" r="3" fill="{LINE}"/>'
                  f'<text x="{x1 + 6}" y="{y1 + 4}" font-size="11">{points[-1][1]}%</text>'
                  f'<text x="{left}" y="{h - 6}" font-size="10">{start:%d.%m.%Y}</text>'

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, case, func, select
 
 from notifications.calendar import business_days_between, local
 from states import STATES, STEPS, Facts, StepPolicy, evaluate, step_by_slug
-from storage.models import events, machines, municipalities, regions, schools
+from storage.models import chain_head, events, machines, municipalities, regions, schools
 
 SCHOOL_STEPS = frozenset(s.slug for s in STEPS if s.level == "school")
 PROGRESS_EVENTS = ("StepCompleted", "StepSkipped", "StepReopened")
@@ -66,14 +66,43 @@ def _open_schools(region: str | None = None, municipality: str | None = None) ->
     return q
 
 
+def _zones(conn: Connection, region: str | None = None) -> tuple[dict[str, str], dict[str, str]]:
+    """Region code -> time zone, and school code -> its own (or its municipality's) zone."""
+    q = (select(schools.c.code, func.coalesce(schools.c.timezone, municipalities.c.timezone))
+         .outerjoin(municipalities, municipalities.c.code == schools.c.municipality_code)
+         .where((schools.c.timezone.is_not(None)) | (municipalities.c.timezone.is_not(None))))
+    if region is not None:
+        q = q.where(schools.c.region_code == region)
+    return (dict(conn.execute(select(regions.c.code, regions.c.timezone)).all()),
+            dict(conn.execute(q).all()))
+
+
+# (database, last event number, hour) -> late schools per region. Lateness moves only when a
+# machine changes (every change appends to the history) or at a local midnight (whole hours in
+# Russia), so the answer is exact for that key and the country page skips a full scan.
+_LATE_CACHE: dict[tuple[str, int, datetime, tuple[int, ...]], dict[str, int]] = {}
+
+
 def late_by_region(conn: Connection, now: datetime, policies: Mapping[str, StepPolicy]
                    ) -> dict[str, int]:
     """Region code -> schools whose current (school-level) step is past its SLA."""
-    q = _open_schools().where(machines.c.state.in_(sorted(SCHOOL_STEPS)))
+    head = conn.execute(select(chain_head.c.seq)).scalar() or 0
+    key = (str(conn.engine.url), head, now.replace(minute=0, second=0, microsecond=0),
+           tuple(policies[s].sla_days for s in sorted(SCHOOL_STEPS)))
+    if key in _LATE_CACHE:
+        return dict(_LATE_CACHE[key])
+    region_tz, school_tz = _zones(conn)
+    q = (select(machines.c.code, machines.c.region_code, machines.c.state,
+                CURRENT_SINCE.label("since"))
+         .where(machines.c.kind == "school", machines.c.state.in_(sorted(SCHOOL_STEPS))))
     out: dict[str, int] = defaultdict(int)
     for r in conn.execute(q):
-        if is_late(r.since, r.state, r.tz, now, policies):
+        tz = school_tz.get(r.code) or region_tz.get(r.region_code, "Europe/Moscow")
+        if is_late(r.since, r.state, tz, now, policies):
             out[r.region_code] += 1
+    if len(_LATE_CACHE) > 32:
+        _LATE_CACHE.clear()
+    _LATE_CACHE[key] = dict(out)
     return dict(out)
 
 

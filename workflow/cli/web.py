@@ -50,7 +50,8 @@ def serve(app: AppContext, host: str, port: int) -> None:
     except ImportError as exc:  # the web extras are optional
         from workflow.errors import UsageError
 
-        raise UsageError(f"serve needs the web extras (pip install 'rollout[web]'): {exc}") from None
+        raise UsageError(f"serve needs the web extras (pip install 'rollout[web]'): {exc}"
+                         ) from None
     click.echo(f"serving the dashboard on http://{host}:{port}/ (Ctrl+C stops it)")
     uvicorn.run(create_app(app.services, wall_clock), host=host, port=port,
                 log_level="info", server_header=False, proxy_headers=False)

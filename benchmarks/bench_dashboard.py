@@ -1,0 +1,140 @@
+"""Benchmark: the country page and /api/report on the national dataset, beside the bare SQL.
+
+89 regions, 2,600 municipalities, 45,000 schools with machines spread over the nine steps
+(built with Core inserts into a temporary SQLite file). Requests go through uvicorn over HTTP;
+the figures are medians of repeated runs. Run: python benchmarks/bench_dashboard.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import insert, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dashboard import create_app  # noqa: E402
+from dashboard.access import create_token  # noqa: E402
+from dashboard.progress import _LATE_CACHE, CURRENT_SINCE  # noqa: E402
+from states import STATES, STEPS  # noqa: E402
+from storage.models import assignments, machines, municipalities, people, regions, schools  # noqa: E402
+from tests.dashkit import running  # noqa: E402
+from workflow.config import build  # noqa: E402
+from workflow.services import Services  # noqa: E402
+
+NOW = datetime(2026, 9, 1, 7, 0, tzinfo=UTC)
+BARE_REPORT = ("SELECT region_code, state, count(*) FROM machines WHERE kind = 'school' "
+               "GROUP BY region_code, state")
+
+
+def steps_at(state: str, since: datetime) -> dict:
+    index = STATES.index(state)
+    out = {}
+    for i, s in enumerate(STEPS):
+        status = "done" if i < index else ("current" if i == index else "pending")
+        out[s.slug] = {"status": status, "since": since.isoformat() if i <= index else None}
+    return out
+
+
+def national(services: Services, n_regions: int = 89, n_munis: int = 2600,
+             n_schools: int = 45_000, seed: int = 7) -> None:
+    rnd = random.Random(seed)
+    reg = [f"{i:02d}" for i in range(1, n_regions + 1)]
+    munis = [(f"{reg[i % n_regions]}-{i:04d}", reg[i % n_regions]) for i in range(n_munis)]
+    school_rows, machine_rows = [], []
+    for i in range(n_schools):
+        muni, region = munis[rnd.randrange(n_munis)]
+        school_rows.append({"code": f"S{i:06d}", "region_code": region, "municipality_code": muni,
+                            "name": f"Школа № {i}", "teachers_expected": 40,
+                            "classes_expected": 11, "students_expected": 500,
+                            "parents_expected": 500})
+        state = rnd.choice(STATES[3:])
+        since = NOW - timedelta(days=rnd.randrange(0, 60), hours=rnd.randrange(24))
+        machine_rows.append({"kind": "school", "code": f"S{i:06d}", "region_code": region,
+                             "state": state, "steps": steps_at(state, since), "version": 1,
+                             "updated_at": NOW})
+    with services.db.write() as conn:
+        conn.execute(insert(regions), [{"code": c, "name": f"Регион {c}",
+                                        "timezone": "Europe/Moscow"} for c in reg])
+        conn.execute(insert(municipalities), [{"code": m, "region_code": r, "name": f"МО {m}",
+                                               "timezone": None} for m, r in munis])
+        conn.execute(insert(schools), school_rows)
+        conn.execute(insert(machines), [{"kind": "region", "code": c, "region_code": c,
+                                         "state": "admins", "steps": steps_at("admins", NOW),
+                                         "version": 1, "updated_at": NOW} for c in reg])
+        conn.execute(insert(machines), machine_rows)
+        conn.execute(insert(people), [{"email": "pm@example.org", "name": "ПМ", "position": None,
+                                       "phone": None}])
+        conn.execute(insert(assignments), [{"email": "pm@example.org", "role": "program_manager",
+                                            "scope": "", "since": NOW}])
+
+
+def median_ms(fn: Callable[[], object], runs: int) -> float:
+    fn()  # warm-up: caches, the first connection
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = build({"database": {"url": f"sqlite:///{Path(tmp) / 'bench.db'}"}}, Path(tmp))
+        services = Services(cfg)
+        services.db.migrate()
+        t0 = time.perf_counter()
+        national(services)
+        print(f"national dataset built in {time.perf_counter() - t0:.1f} s")
+        token = create_token(services, "pm@example.org", NOW)
+
+        def bare() -> None:
+            with services.db.read() as conn:
+                conn.exec_driver_sql(BARE_REPORT).all()
+
+        def bare_since() -> None:
+            with services.db.read() as conn:
+                conn.execute(select(machines.c.code, machines.c.region_code, machines.c.state,
+                                    CURRENT_SINCE).where(machines.c.kind == "school")).all()
+
+        def cold(call: Callable[[], object]) -> Callable[[], object]:
+            def run() -> None:
+                _LATE_CACHE.clear()  # as after any change to a machine
+                call()
+            return run
+
+        with running(create_app(services, lambda: NOW)) as base, httpx.Client(
+                base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
+            def get(path: str) -> Callable[[], object]:
+                def call() -> None:
+                    assert c.get(path).status_code == 200
+                return call
+
+            rows = [
+                ("bare SQL: GROUP BY region, state", median_ms(bare, args.runs)),
+                ("GET /api/report", median_ms(get("/api/report"), args.runs)),
+                ("GET / (country page)", median_ms(get("/"), args.runs)),
+                ("GET / cold (late schools rescanned)", median_ms(cold(get("/")), args.runs)),
+                ("bare SQL: current steps' since", median_ms(bare_since, args.runs)),
+                ("GET /regions/01 (region page)", median_ms(get("/regions/01"), args.runs)),
+            ]
+    print(f"\n{'what':<36} {'median ms':>10}   (aim: < 300 ms per request)")
+    for name, ms in rows:
+        print(f"{name:<36} {ms:>10.1f}")
+
+
+if __name__ == "__main__":
+    main()
