@@ -151,6 +151,14 @@ def region_facts(conn: Connection, code: str) -> RegionFacts:
                        schools_done=schools_done(conn, code))
 
 
+def region_progress(conn: Connection, code: str) -> RegionFacts:
+    """The part of `region_facts` that a region's aggregate steps (4-9) read, in two queries:
+    its schools and how many did each step (the municipal split is left at its defaults)."""
+    n_schools = conn.execute(select(func.count()).select_from(schools)
+                             .where(schools.c.region_code == code)).scalar_one()
+    return RegionFacts(code=code, schools=n_schools, schools_done=schools_done(conn, code))
+
+
 def schools_done(conn: Connection, region: str) -> dict[str, int]:
     """How many of the region's schools have done (or skipped) each step, from their states."""
     q = (select(machines.c.state, func.count())

@@ -26,6 +26,7 @@ from states import (
     skip_verdict,
     step_by_slug,
 )
+from states.guards import FINISHED
 from storage import MachineRow, NewEvent, history, repo
 
 SYSTEM = "system"
@@ -119,6 +120,12 @@ class Change:
 
     def schools_of(self, region: str, codes: Iterable[str] | None = None) -> list[MachineRow]:
         """The region's school machines (or those of `codes`), the cached instance if loaded."""
+        if codes is not None:
+            codes = list(codes)
+            cached = [self._machines.get(("school", c)) for c in codes]
+            if all(cached):  # every one already loaded in this change: no query needed
+                found = {r.id: r for r in cached if r is not None and r.region_code == region}
+                return [found[i] for i in sorted(found)]
         return [self._machines.setdefault(("school", row.code), row)
                 for row in repo.school_machines(self.conn, region, codes)]
 
@@ -173,11 +180,13 @@ class Change:
         region = self.machine("region", region_code)
         if region is None:
             return
-        rows = self.schools_of(region_code, codes)
-        facts = self.school_facts(region, [r.code for r in rows] if codes is not None else None)
-        for row in rows:
-            if row.code in facts:
-                self._settle_school(row, facts[row.code], cause)
+        rows = [r for r in self.schools_of(region_code, codes) if r.state != DONE]
+        if rows:  # a finished school has nothing to settle: no facts to read for it
+            facts = self.school_facts(region, [r.code for r in rows] if codes is not None
+                                      else None)
+            for row in rows:
+                if row.code in facts:
+                    self._settle_school(row, facts[row.code], cause)
         self.settle_region(region_code, cause)
 
     def _settle_school(self, row: MachineRow, facts: Facts, cause: str) -> None:
@@ -185,6 +194,8 @@ class Change:
             step = step_by_slug(row.state)
             if step.level == "region":
                 status = facts.region_steps.get(step.slug)  # type: ignore[union-attr]
+                if status not in FINISHED:
+                    return  # the mirror guard would refuse: the region has not done it yet
                 trigger = "skip" if status == "skipped" else "complete"
             elif step.completion is Completion.EVIDENCE:
                 trigger = "complete"
@@ -202,7 +213,9 @@ class Change:
             step = step_by_slug(row.state)
             if step.level != "school":
                 return
-            facts = facts or self.region_facts(code)
+            if facts is None:  # an aggregate reads only the schools' progress
+                self.flush_machines()  # school states are counted in SQL
+                facts = repo.region_progress(self.conn, code)
             if not self.fire(row, "complete", step.slug, facts, actor=SYSTEM, role=None,
                              reason=None, cause=cause):
                 return

@@ -268,6 +268,7 @@ class Metrics(Applier):
 
     def check(self, records: list[Record]) -> None:
         self.unique(records, lambda r: r["school"], "school", "school")
+            self.ch.flush()  # same transaction, same order; the events do not pile up in memory
         known = _codes(self.conn, schools)
         for row, rec in records:
             if rec["school"] not in known:
@@ -301,6 +302,7 @@ def _codes(conn: Connection, table: Any) -> set[str]:
     return set(conn.execute(select(table.c.code)).scalars())
 
 
+            self.ch.flush()  # same transaction, same order; the events do not pile up in memory
 def _region_of(conn: Connection, kind: str | None, scope: str, schools_regions: dict[str, str]
                ) -> str | None:
     if kind == "region":
