@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
+from functools import lru_cache
 from typing import Any
 
 from notifications.errors import BadAddress
@@ -30,6 +31,7 @@ def address(name: str | None, addr: str) -> Address:
     return Address(display_name=one_line(name or ""), username=local, domain=domain)
 
 
+@lru_cache(maxsize=16)  # one configured sender; parsing it is slow for a pass of 40,000 messages
 def parse_sender(text: str) -> Address:
     """The configured sender, "Name <addr>", as an Address."""
     name, addr = parseaddr(one_line(text))

@@ -37,7 +37,6 @@ class Late:
     since: str
     days_open: int
     sla_days: int
-    missing: tuple[str, ...]
     owner_names: str
     period: str
 
@@ -93,6 +92,8 @@ def queue_reminders(conn: Connection, now: datetime, mail: MailSettings,
     owed: dict[str, list[Late]] = defaultdict(list)
     people: dict[str, Recipient] = {}
     since_cache: dict[str, datetime] = {}
+    late_machines: dict[int, Any] = {}
+    window_ok: dict[str, bool] = {}
     q = select(machines.c.id, machines.c.kind, machines.c.code, machines.c.region_code,
                machines.c.state, machines.c.steps).where(machines.c.state != "done")
     for m in conn.execute(q):
@@ -114,6 +115,7 @@ def queue_reminders(conn: Connection, now: datetime, mail: MailSettings,
         chain = escalation_chain(d.hierarchy(m.kind, m.code, m.region_code, step), 0)
         since_local = local(since, tz)
         told: set[str] = set()
+        late_machines[m.id] = (m, step, policy)
         for level, threshold in due:
             if level >= len(chain):
                 break
@@ -125,19 +127,29 @@ def queue_reminders(conn: Connection, now: datetime, mail: MailSettings,
                     if person.email not in summary.broken_contacts:
                         summary.broken_contacts.append(person.email)
                     continue
-                if not in_window(now, person.tz, reminders.window_start, reminders.window_end):
+                if person.tz not in window_ok:  # `now` is fixed for the pass: once per zone
+                    window_ok[person.tz] = in_window(now, person.tz, reminders.window_start,
+                                                     reminders.window_end)
+                if not window_ok[person.tz]:
                     summary.outside_window += 1
                     continue
                 people[person.email] = person
                 owed[person.email].append(Late(
                     m.id, d.label(m.kind, m.code), step.slug, level,
                     since_local.strftime("%d.%m.%Y"), days, policy.sla_days,
-                    late_reasons(conn, d, m, step, policy),
                     ", ".join(p.name for p in chain[0]) if level else "",
                     period(since_local, days, threshold, reminders.repeat_every_days)))
     _drop_already_sent(conn, owed, summary)
+    reasons: dict[int, tuple[str, ...]] = {}
+
+    def missing(machine_id: int) -> tuple[str, ...]:
+        """The guard's figures, computed only for what is actually sent (not for repeats)."""
+        if machine_id not in reasons:
+            reasons[machine_id] = late_reasons(conn, d, *late_machines[machine_id])
+        return reasons[machine_id]
+
     if not dry_run:
-        _queue(conn, owed, people, now, mail, reminders, summary)
+        _queue(conn, owed, people, now, mail, reminders, summary, missing)
     else:
         _count(owed, summary)
     return summary
@@ -174,14 +186,14 @@ def _count(owed: dict[str, list[Late]], summary: PassSummary) -> None:
 
 def _queue(conn: Connection, owed: dict[str, list[Late]], people: dict[str, Recipient],
            now: datetime, mail: MailSettings, reminders: ReminderSettings,
-           summary: PassSummary) -> None:
+           summary: PassSummary, missing: Any) -> None:
     """One message per recipient listing everything owed; a key per line, in one transaction."""
     t = templates(mail.templates_dir)
     rows, keys = [], []
     for email in sorted(owed):
         items = sorted(owed[email], key=lambda it: (it.level, it.target, it.step))
-        own = [_context(it) for it in items if it.level == 0]
-        escalated = [_context(it) for it in items if it.level > 0]
+        own = [_context(it, missing(it.machine_id)) for it in items if it.level == 0]
+        escalated = [_context(it, missing(it.machine_id)) for it in items if it.level > 0]
         person = people[email]
         name = "reminder" if own else "escalation"
         rendered = t.render(name, {"person": {"name": person.name, "email": email}, "own": own,
@@ -208,9 +220,23 @@ def _queue(conn: Connection, owed: dict[str, list[Late]], people: dict[str, Reci
 _TITLES = {s.slug: s for s in STEPS}
 
 
-def _context(it: Late) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Line:
+    """One line of a reminder as templates see it (attributes: Jinja's fast lookup path)."""
+
+    target: str
+    step_number: int
+    step_title: str
+    since: str
+    days_open: int
+    sla_days: int
+    missing: tuple[str, ...]
+    todo: str
+    owner_text: str
+    owner_names: str
+
+
+def _context(it: Late, missing: tuple[str, ...]) -> Line:
     step = _TITLES[it.step]
-    return {"target": it.target, "step_number": step.number, "step_title": step.title,
-            "since": it.since, "days_open": it.days_open, "sla_days": it.sla_days,
-            "missing": list(it.missing), "todo": step.todo, "owner_text": step.owner_text,
-            "owner_names": it.owner_names}
+    return Line(it.target, step.number, step.title, it.since, it.days_open, it.sla_days,
+                missing, step.todo, step.owner_text, it.owner_names)
