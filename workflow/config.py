@@ -204,7 +204,7 @@ def _port(v: Any, path: str, where: str) -> int:
         port = int(v)
     except (TypeError, ValueError):
         port = -1
-    if not 0 < port < 65536 or isinstance(v, bool):
+    if not 0 < port < 65536 or isinstance(v, bool) or (isinstance(v, float) and v != port):
         raise ConfigInvalid(f"{where}{path}: expected a port number 1-65535, got {v!r}")
     return port
 

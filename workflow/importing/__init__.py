@@ -49,16 +49,18 @@ def import_file(services: Any, kind: str, path: str | Path, *, now: datetime,
         raise InvalidInput(f"unknown import kind {kind!r}; kinds are {', '.join(KINDS)}")
     path = Path(path)
     table = read_table(path)
-    records, present = parse_rows(kind, table, progress)
+    records, present, cell_problems = read_rows(kind, table, progress)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     try:
         with services.db.write() as conn:
             ch = services.change(conn, now)
             applier = APPLIERS[kind](ch, present)
-            applier.check(records)
-            if applier.problems:
+            applier.check(records)  # the rows whose every cell was read
+            # Every bad row in one report: a bad cell must not hide a bad reference elsewhere.
+            problems = sorted(cell_problems + sorted(applier.problems), key=lambda p: p[0])
+            if problems:
                 raise InvalidInput([f"{table.name}:{row}: {col}: {text}"
-                                    for row, col, text in sorted(applier.problems)])
+                                    for row, col, text in problems])
             applier.apply(records)
             result = ImportResult(kind, table.name, len(records), applier.created,
                                   applier.updated, applier.unchanged, ch.transitions, dry_run)
@@ -79,30 +81,41 @@ def import_file(services: Any, kind: str, path: str | Path, *, now: datetime,
 def parse_rows(kind: str, table: Table, progress: bool = False
                ) -> tuple[list[Record], set[str]]:
     """Read every cell of every row; InvalidInput lists every bad cell as FILE:ROW: column."""
+    records, present, problems = read_rows(kind, table, progress)
+    if problems:
+        raise InvalidInput([f"{table.name}:{row}: {col}: {text}" for row, col, text in problems])
+    return records, present
+
+
+def read_rows(kind: str, table: Table, progress: bool = False
+              ) -> tuple[list[Record], set[str], list[tuple[int, str, str]]]:
+    """The rows whose every cell reads, the columns present, and (row, column, problem) of the
+    bad cells; InvalidInput for a bad header or a file without rows."""
     columns, header_problems = resolve_header(kind, table.header)
     if header_problems:
         raise InvalidInput([f"{table.name}:1: {p}" for p in header_problems])
-    problems, records = [], []
+    if not table.rows:
+        raise InvalidInput(f"{table.name}: no rows below the header; nothing to import")
+    problems: list[tuple[int, str, str]] = []
+    records = []
     for number, cells in _progress(table.rows, len(table.rows), f"reading {table.name}",
                                    progress):
         rec: dict[str, Any] = {}
+        bad = len(problems)
         for i, col in columns.items():
             raw = cells[i]
             if not raw.strip():
                 if col.required:
-                    problems.append(f"{table.name}:{number}: {col.name}: required, but empty")
+                    problems.append((number, col.name, "required, but empty"))
                 rec[col.name] = None
                 continue
             try:
                 rec[col.name] = col.parse(raw)
             except CellError as exc:
-                problems.append(f"{table.name}:{number}: {col.name}: {exc}")
-        records.append((number, rec))
-    if problems:
-        raise InvalidInput(problems)
-    if not records:
-        raise InvalidInput(f"{table.name}: no rows below the header; nothing to import")
-    return records, {c.name for c in columns.values()}
+                problems.append((number, col.name, str(exc)))
+        if len(problems) == bad:
+            records.append((number, rec))
+    return records, {c.name for c in columns.values()}, problems
 
 
 def _progress(items: Iterable[T], total: int, label: str, enabled: bool) -> Iterator[T]:

@@ -139,7 +139,16 @@ class Schools(Applier):
         stored = {r.code: r for r in self.conn.execute(
             select(schools.c.code, schools.c.region_code, schools.c.parent_code, schools.c.inn))}
         in_file = {r["code"]: r for _, r in records}
+        # Stored branches that this file leaves alone: their main school must stay a main school.
+        branches: dict[str, list[str]] = defaultdict(list)
+        for code, old_row in stored.items():
+            if old_row.parent_code and code not in in_file:
+                branches[old_row.parent_code].append(code)
         for row, rec in records:
+            if rec.get("parent") and rec["code"] in branches:
+                self.problem(row, "parent", f"{rec['code']} is the main school of "
+                             f"{', '.join(sorted(branches[rec['code']]))}; a branch cannot have "
+                             "branches of its own")
             region = rec["region"]
             if region not in known_regions:
                 self.problem(row, "region", f"unknown region {region!r} (import regions first)")

@@ -77,7 +77,7 @@ def kpp(value: str) -> str:
 
 
 def count(value: str) -> int:
-    v = value.strip().replace("\u00a0", "").replace(" ", "")
+    v = "".join(value.split())  # thousands separators: space, NBSP, narrow NBSP (U+202F)
     if re.fullmatch(r"\d+(\.0+)?", v):
         return int(v.split(".")[0])
     raise CellError(f"{value.strip()!r}: expected a whole number ≥ 0")

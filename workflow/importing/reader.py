@@ -73,8 +73,9 @@ def _csv(name: str, data: bytes) -> tuple[list[str], Iterator[tuple[int, list[st
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         try:
-            for cells in reader:
-                yield reader.line_num, cells
+            # Count records, not lines: a quoted cell may span lines, yet it is one row in a
+            # spreadsheet (a blank line is a record of its own, so it still counts).
+            yield from enumerate(reader, start=2)
         except csv.Error as exc:
             raise InvalidInput(f"{name}:{reader.line_num}: {exc}") from None
 
