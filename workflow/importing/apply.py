@@ -268,6 +268,7 @@ class People(Applier):
                 admins[region_of[a["scope"]]].append(a["scope"])
         for region, codes in admins.items():
             self.ch.settle_schools(region, codes, "import people: school admins appointed")
+            self.ch.flush()  # same transaction, same order; the events do not pile up in memory
 
 
 class Metrics(Applier):
@@ -277,7 +278,6 @@ class Metrics(Applier):
 
     def check(self, records: list[Record]) -> None:
         self.unique(records, lambda r: r["school"], "school", "school")
-            self.ch.flush()  # same transaction, same order; the events do not pile up in memory
         known = _codes(self.conn, schools)
         for row, rec in records:
             if rec["school"] not in known:
@@ -302,6 +302,7 @@ class Metrics(Applier):
             by_region[region_of[code]].append(code)
         for region, codes in sorted(by_region.items()):
             self.ch.settle_schools(region, codes, "import metrics")
+            self.ch.flush()  # same transaction, same order; the events do not pile up in memory
 
     def present_columns(self) -> set[str]:
         return {"teachers", "classes", "parents", "students"}
@@ -311,7 +312,6 @@ def _codes(conn: Connection, table: Any) -> set[str]:
     return set(conn.execute(select(table.c.code)).scalars())
 
 
-            self.ch.flush()  # same transaction, same order; the events do not pile up in memory
 def _region_of(conn: Connection, kind: str | None, scope: str, schools_regions: dict[str, str]
                ) -> str | None:
     if kind == "region":
