@@ -2,76 +2,60 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from sqlalchemy import JSON, Column, Index, Integer, String, Table, Text, UniqueConstraint
 
-from sqlalchemy import Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
-
-from storage.models import Base
+from storage.models import metadata, optional, required
+from storage.types import UtcDateTime
 
 QUEUED, SENT, FAILED = "queued", "sent", "failed"
 STATUSES = (QUEUED, SENT, FAILED)
 
+# A message to deliver. Rendered and stored in the transaction of the event that caused it;
+# `message_id` is fixed then and reused on every attempt, so a message delivered twice is
+# recognisably the same.
+outbox = Table(
+    "outbox", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    required("message_id", String(255), unique=True),
+    required("kind", String(32)),  # template name: coordinator, reminder, ...
+    optional("region_code", String(16), index=True),
+    required("sender", String(600)),  # "Name <addr>", parsed when sent
+    required("recipients", JSON),  # {"to": [[name, addr], ...]}
+    required("subject", Text),
+    required("body_text", Text),
+    required("body_html", Text),
+    optional("attachments", JSON),  # {"files": [{"filename", "mime", "text"}]}
+    required("created_at", UtcDateTime),
+    required("status", String(8), default=QUEUED),
+    required("attempts", Integer, default=0),
+    required("next_attempt_at", UtcDateTime),
+    optional("lease_until", UtcDateTime),  # a relay holds the message until then
+    optional("lease_owner", String(64)),
+    optional("sent_at", UtcDateTime),
+    optional("last_error", Text),
+    Index("ix_outbox_status_next", "status", "next_attempt_at"),
+)
 
-class OutboxMessage(Base):
-    """A rendered message waiting for (or done with) delivery.
+# One (machine, step, recipient, period) a reminder was queued for. The UNIQUE constraint is
+# what makes a repeated or concurrent pass queue nothing twice.
+reminder_keys = Table(
+    "reminder_keys", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    required("machine_id", Integer),
+    required("step", String(32)),
+    required("email", String(254)),
+    required("period", String(40)),  # "<since date>#<n>"
+    required("level", Integer),
+    required("message_id", String(255)),  # the outbox message that carried it
+    required("created_at", UtcDateTime),
+    UniqueConstraint("machine_id", "step", "email", "period"),
+)
 
-    Rendered and stored in the transaction of the event that caused it; `message_id` is fixed
-    then and reused on every attempt, so a message delivered twice is recognisably the same.
-    """
-
-    __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    message_id: Mapped[str] = mapped_column(String(255), unique=True)
-    kind: Mapped[str] = mapped_column(String(32))  # template name: coordinator, reminder, ...
-    region_code: Mapped[str | None] = mapped_column(String(16), index=True)
-    sender: Mapped[str] = mapped_column(String(600))  # "Name <addr>", parsed when sent
-    recipients: Mapped[dict[str, Any]]  # {"to": [[name, addr], ...]}
-    subject: Mapped[str] = mapped_column(Text)
-    body_text: Mapped[str] = mapped_column(Text)
-    body_html: Mapped[str] = mapped_column(Text)
-    attachments: Mapped[dict[str, Any] | None]  # {"files": [{"filename", "mime", "text"}]}
-    created_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(8), default=QUEUED)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime]
-    lease_until: Mapped[datetime | None]  # a relay holds the message until then
-    lease_owner: Mapped[str | None] = mapped_column(String(64))
-    sent_at: Mapped[datetime | None]
-    last_error: Mapped[str | None] = mapped_column(Text)
-
-
-class ReminderKey(Base):
-    """One reminder owed for one open spell of a step, per recipient and repeat period.
-
-    The UNIQUE constraint is what makes a repeated or concurrent pass queue nothing twice.
-    """
-
-    __tablename__ = "reminder_keys"
-    __table_args__ = (UniqueConstraint("machine_id", "step", "email", "period"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    machine_id: Mapped[int] = mapped_column(Integer)
-    step: Mapped[str] = mapped_column(String(32))
-    email: Mapped[str] = mapped_column(String(254))
-    period: Mapped[str] = mapped_column(String(40))  # "<since date>#<n>"
-    level: Mapped[int] = mapped_column(Integer)
-    message_id: Mapped[str] = mapped_column(String(255))  # the outbox message that carried it
-    created_at: Mapped[datetime]
-
-
-class Bounce(Base):
-    """An address the server refused permanently: a broken contact until mail gets through."""
-
-    __tablename__ = "bounces"
-    email: Mapped[str] = mapped_column(String(254), primary_key=True)
-    at: Mapped[datetime]
-    error: Mapped[str] = mapped_column(Text)
-    outbox_id: Mapped[int | None] = mapped_column(Integer)
-
-
-T = Base.metadata.tables
-outbox = T["outbox"]
-reminder_keys = T["reminder_keys"]
-bounces = T["bounces"]
+# An address the server refused permanently: a broken contact until mail gets through.
+bounces = Table(
+    "bounces", metadata,
+    Column("email", String(254), primary_key=True),
+    required("at", UtcDateTime),
+    required("error", Text),
+    optional("outbox_id", Integer),
+)

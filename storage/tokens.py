@@ -10,24 +10,30 @@ import hashlib
 import hmac
 from datetime import datetime
 
-from sqlalchemy import Connection, ForeignKey, Integer, String, delete, insert, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    Column,
+    Connection,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    delete,
+    insert,
+    select,
+)
 
-from storage.models import Base
+from storage.models import metadata, required
+from storage.types import UtcDateTime
 
 
-class AccessToken(Base):
-    """One person's token for `rollout serve`; `secret_hash` is sha256(secret) in hex."""
-
-    __tablename__ = "access_tokens"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    key_id: Mapped[str] = mapped_column(String(32), unique=True)
-    email: Mapped[str] = mapped_column(ForeignKey("people.email"), index=True)
-    secret_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime]
-
-
-access_tokens = Base.metadata.tables["access_tokens"]
+access_tokens = Table(
+    "access_tokens", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    required("key_id", String(32), unique=True),
+    required("email", String(254), ForeignKey("people.email"), index=True),
+    required("secret_hash", String(64)),
+    required("created_at", UtcDateTime),
+)
 
 
 def digest(secret: str) -> str:

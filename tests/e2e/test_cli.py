@@ -219,3 +219,13 @@ def test_unknown_error_is_short(home: Path, capsys: pytest.CaptureFixture[str]) 
     r: Result = run(capsys, "report")
     assert r.code in (1, 6)
     assert "Traceback" not in r.err and r.err.startswith("rollout: ")
+
+
+def test_every_listed_command_resolves(capsys: pytest.CaptureFixture[str]) -> None:
+    """Each command named in the lazy table is found in its module and answers --help."""
+    from workflow.cli import COMMANDS
+
+    for name in COMMANDS:
+        r = run(capsys, name, "--help")
+        assert r.code == 0, (name, r.err)
+        assert f"Usage: rollout {name}" in r.out

@@ -33,3 +33,30 @@ def test_sqlite_file_uses_wal(tmp_path: Path) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     db.dispose()
+
+
+def test_schema_head_constant_matches_the_migrations() -> None:
+    """`check_ready` compares with SCHEMA_HEAD; it must name the newest migration script."""
+    from alembic.script import ScriptDirectory
+
+    from storage.db import SCHEMA_HEAD, alembic_config
+
+    assert ScriptDirectory.from_config(alembic_config(None)).get_current_head() == SCHEMA_HEAD
+
+
+def test_tables_match_the_migrations(db_url: str) -> None:
+    """The tables the code declares are exactly what the migrations build (nothing to generate)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    import storage.outbox
+    import storage.tokens
+    from storage.models import metadata
+
+    assert storage.outbox.outbox.metadata is storage.tokens.access_tokens.metadata is metadata
+    db = Database(db_url)
+    db.migrate()
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    db.dispose()
+    assert diff == []

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Any
 
 import click
 
 from storage.errors import ChainBroken, ConflictError, DatabaseNotReady
-from workflow.cli import audit, demo, machines, mail, reports, web
 from workflow.cli.common import AppContext
 from workflow.errors import GuardRefused, InvalidInput, PermissionDenied, UsageError
 
@@ -24,7 +24,33 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# Each command and the module that defines it: a module is imported only when its command runs,
+# so `rollout status` does not pay for Jinja2, APScheduler or the web stack.
+COMMANDS = {
+    "init": "machines", "import": "machines", "assign": "machines", "status": "machines",
+    "advance": "machines", "skip": "machines", "reopen": "machines",
+    "report": "reports", "diagram": "reports", "audit": "audit",
+    "letter": "mail", "remind": "mail", "outbox": "mail", "run": "mail",
+    "dashboard": "web", "serve": "web", "token": "web", "demo": "demo",
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module when the command is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMANDS.get(cmd_name)
+        if module is None:
+            return None
+        collected = click.Group()
+        importlib.import_module(f"workflow.cli.{module}").register(collected)
+        return collected.commands.get(cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="Configuration file (default: $ROLLOUT_CONFIG or ./config.yaml).")
 @click.version_option(package_name="rollout")
@@ -32,10 +58,6 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
 def cli(ctx: click.Context, config_path: str | None) -> None:
     """Run the rollout of ФГИС «Моя школа»: nine steps for every region and school."""
     ctx.obj = AppContext(config_path)
-
-
-for module in (machines, reports, audit, mail, web, demo):
-    module.register(cli)
 
 
 def exit_code(exc: BaseException) -> int:
