@@ -114,8 +114,10 @@ machines = Table(
     required("steps", JSON),
     required("version", Integer, default=1),
     required("updated_at", UtcDateTime),
+    optional("state_since", UtcDateTime),  # when the current state began: "late" queries
     UniqueConstraint("kind", "code"),
     Index("ix_machines_kind_region_state", "kind", "region_code", "state"),
+    Index("ix_machines_kind_region_state_since", "kind", "region_code", "state", "state_since"),
 )
 
 # One entry of the append-only history; `hash` chains it to the event before.

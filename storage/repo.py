@@ -65,13 +65,16 @@ def insert_machines(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def save_machines(conn: Connection, changed: Sequence[MachineRow], now: datetime) -> None:
-    """Write new states with a version check; ConflictError if any machine moved meanwhile."""
+    """Write new states with a version check; ConflictError if any machine moved meanwhile.
+
+    A machine is saved because it moved at `now`, so its current state began then.
+    """
     if not changed:
         return
     stmt = (update(machines)
             .where(machines.c.id == bindparam("b_id"), machines.c.version == bindparam("b_version"))
             .values(state=bindparam("b_state"), steps=bindparam("b_steps"),
-                    version=bindparam("b_new_version"), updated_at=now))
+                    version=bindparam("b_new_version"), updated_at=now, state_since=now))
     params = [{"b_id": m.id, "b_version": m.version, "b_state": m.state, "b_steps": m.steps,
                "b_new_version": m.version + 1} for m in changed]
     if len(params) == 1 or not conn.dialect.supports_sane_multi_rowcount:

@@ -237,4 +237,5 @@ def new_machine_rows(kind: str, codes: Iterable[tuple[str, str]], now: datetime
     """Rows for new machines at step 1, as (code, region) pairs."""
     steps = repo.fresh_steps(now.isoformat())
     return [{"kind": kind, "code": code, "region_code": region, "state": STATES[0],
-             "steps": steps, "version": 1, "updated_at": now} for code, region in codes]
+             "steps": steps, "version": 1, "updated_at": now, "state_since": now}
+            for code, region in codes]

@@ -60,3 +60,32 @@ def test_tables_match_the_migrations(db_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     db.dispose()
     assert diff == []
+
+
+def test_state_since_is_backfilled_from_the_steps(db_url: str) -> None:
+    """Upgrading a 0003 database fills machines.state_since from each current step's since."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from sqlalchemy import insert
+
+    from storage.db import alembic_config
+    from storage.models import machines, regions
+    from storage.repo import fresh_steps
+
+    db = Database(db_url)
+    with db.engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0003")
+    since = datetime(2026, 9, 3, 7, 30, tzinfo=UTC)
+    steps = fresh_steps("2026-09-01T07:00:00+00:00")
+    steps["coordinator"] = {"status": "done", "since": "2026-09-03T07:30:00+00:00"}
+    steps["registry"] = {"status": "current", "since": "2026-09-03T07:30:00+00:00"}
+    with db.engine.begin() as conn:
+        conn.execute(insert(regions).values(code="07", name="КБР", timezone="Europe/Moscow"))
+        conn.execute(insert(machines).values(  # only the columns 0003 has
+            kind="region", code="07", region_code="07", state="registry", steps=steps,
+            version=1, updated_at=since))
+    db.migrate()
+    with db.read() as conn:
+        assert conn.execute(select(machines.c.state_since)).scalar_one() == since
+    db.dispose()
