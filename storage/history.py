@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from storage.errors import ChainBroken
 from storage.models import chain_head, events
@@ -53,6 +53,14 @@ def event_hash(prev_hash: str, row: dict[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode() + _canonical(row)).hexdigest()
 
 
+# Built once: appending is on the hot path of every transition.
+_HEAD_FOR_UPDATE = select(chain_head.c.seq, chain_head.c.hash).where(
+    chain_head.c.id == 1).with_for_update()
+_INSERT_EVENT = insert(events)
+_MOVE_HEAD = update(chain_head).where(chain_head.c.id == 1).values(
+    seq=bindparam("b_seq"), hash=bindparam("b_hash"))
+
+
 def append(conn: Connection, new: Iterable[NewEvent]) -> list[int]:
     """Append events at the end of the chain in this transaction; returns their numbers.
 
@@ -61,8 +69,7 @@ def append(conn: Connection, new: Iterable[NewEvent]) -> list[int]:
     batch = list(new)
     if not batch:
         return []
-    head = conn.execute(select(chain_head.c.seq, chain_head.c.hash)
-                        .where(chain_head.c.id == 1).with_for_update()).one()
+    head = conn.execute(_HEAD_FOR_UPDATE).one()
     seq, prev = head.seq, head.hash
     rows = []
     for ev in batch:
@@ -74,8 +81,8 @@ def append(conn: Connection, new: Iterable[NewEvent]) -> list[int]:
         row["prev_hash"] = prev
         row["hash"] = prev = event_hash(prev, row)
         rows.append(row)
-    conn.execute(insert(events), rows)
-    conn.execute(update(chain_head).where(chain_head.c.id == 1).values(seq=seq, hash=prev))
+    conn.execute(_INSERT_EVENT, rows)
+    conn.execute(_MOVE_HEAD, {"b_seq": seq, "b_hash": prev})
     return [r["seq"] for r in rows]
 
 

@@ -43,8 +43,14 @@ def fresh_steps(now_iso: str) -> dict[str, Any]:
                      "since": now_iso if s.number == 1 else None} for s in STEPS}
 
 
+# The statements of the hot path (one `advance`) are built once: SQLAlchemy then reuses their
+# cache key and compiled form instead of rebuilding both on every call.
+_GET_MACHINE = select(machines).where(machines.c.kind == bindparam("kind"),
+                                      machines.c.code == bindparam("code"))
+
+
 def get_machine(conn: Connection, kind: str, code: str) -> MachineRow | None:
-    r = conn.execute(select(machines).where(machines.c.kind == kind, machines.c.code == code)).first()
+    r = conn.execute(_GET_MACHINE, {"kind": kind, "code": code}).first()
     return _machine(r) if r else None
 
 
@@ -64,6 +70,14 @@ def insert_machines(conn: Connection, rows: list[dict[str, Any]]) -> None:
         conn.execute(insert(machines), rows)
 
 
+_SAVE_MACHINE = (update(machines)
+                 .where(machines.c.id == bindparam("b_id"),
+                        machines.c.version == bindparam("b_version"))
+                 .values(state=bindparam("b_state"), steps=bindparam("b_steps"),
+                         version=bindparam("b_new_version"), updated_at=bindparam("b_now"),
+                         state_since=bindparam("b_now")))
+
+
 def save_machines(conn: Connection, changed: Sequence[MachineRow], now: datetime) -> None:
     """Write new states with a version check; ConflictError if any machine moved meanwhile.
 
@@ -71,18 +85,14 @@ def save_machines(conn: Connection, changed: Sequence[MachineRow], now: datetime
     """
     if not changed:
         return
-    stmt = (update(machines)
-            .where(machines.c.id == bindparam("b_id"), machines.c.version == bindparam("b_version"))
-            .values(state=bindparam("b_state"), steps=bindparam("b_steps"),
-                    version=bindparam("b_new_version"), updated_at=now, state_since=now))
     params = [{"b_id": m.id, "b_version": m.version, "b_state": m.state, "b_steps": m.steps,
-               "b_new_version": m.version + 1} for m in changed]
+               "b_new_version": m.version + 1, "b_now": now} for m in changed]
     if len(params) == 1 or not conn.dialect.supports_sane_multi_rowcount:
         for p, m in zip(params, changed, strict=True):
-            if conn.execute(stmt, p).rowcount != 1:
+            if conn.execute(_SAVE_MACHINE, p).rowcount != 1:
                 raise ConflictError(m.kind, m.code, m.version)
     else:
-        result = conn.execute(stmt, params)
+        result = conn.execute(_SAVE_MACHINE, params)
         if result.rowcount != len(params):
             m = changed[0]
             raise ConflictError(m.kind, m.code if len(changed) == 1 else f"{m.code} (+more)")
@@ -90,17 +100,22 @@ def save_machines(conn: Connection, changed: Sequence[MachineRow], now: datetime
         m.version += 1
 
 
+_REGION = select(regions.c.code).where(regions.c.code == bindparam("code"))
+_MUNICIPALITY = select(municipalities.c.region_code).where(
+    municipalities.c.code == bindparam("code"))
+_SCHOOL = select(schools.c.region_code, schools.c.municipality_code).where(
+    schools.c.code == bindparam("code"))
+
+
 def target(conn: Connection, kind: str, code: str) -> Target | None:
     """The region, municipality or school called `code`, with the codes above it."""
     if kind == "region":
-        found = conn.execute(select(regions.c.code).where(regions.c.code == code)).first()
+        found = conn.execute(_REGION, {"code": code}).first()
         return Target("region", code, code) if found else None
     if kind == "municipality":
-        r = conn.execute(select(municipalities.c.region_code)
-                         .where(municipalities.c.code == code)).first()
+        r = conn.execute(_MUNICIPALITY, {"code": code}).first()
         return Target("municipality", code, r.region_code, code) if r else None
-    r = conn.execute(select(schools.c.region_code, schools.c.municipality_code)
-                     .where(schools.c.code == code)).first()
+    r = conn.execute(_SCHOOL, {"code": code}).first()
     return Target("school", code, r.region_code, r.municipality_code) if r else None
 
 
@@ -122,6 +137,19 @@ def grants(conn: Connection, email: str) -> list[Grant]:
     q = select(assignments.c.role, assignments.c.scope).where(
         assignments.c.email == email.strip().lower())
     return [Grant(r.role, r.scope or None) for r in conn.execute(q.order_by(assignments.c.id))]
+
+
+_ACTOR = (select(people.c.email, assignments.c.role, assignments.c.scope)
+          .outerjoin(assignments, assignments.c.email == people.c.email)
+          .where(people.c.email == bindparam("email")).order_by(assignments.c.id))
+
+
+def actor_grants(conn: Connection, email: str) -> list[Grant] | None:
+    """A person's grants in one query; None if nobody has that e-mail."""
+    rows = conn.execute(_ACTOR, {"email": email.strip().lower()}).all()
+    if not rows:
+        return None
+    return [Grant(r.role, r.scope or None) for r in rows if r.role is not None]
 
 
 def holders(conn: Connection, role: str, scopes: Iterable[str] | None = None
@@ -154,21 +182,23 @@ def region_facts(conn: Connection, code: str) -> RegionFacts:
                        schools_done=schools_done(conn, code))
 
 
+_SCHOOLS_BY_STATE = (select(machines.c.state, func.count())
+                     .where(machines.c.kind == "school",
+                            machines.c.region_code == bindparam("region"))
+                     .group_by(machines.c.state))
+
+
 def region_progress(conn: Connection, code: str) -> RegionFacts:
-    """The part of `region_facts` that a region's aggregate steps (4-9) read, in two queries:
+    """The part of `region_facts` that a region's aggregate steps (4-9) read, in one query:
     its schools and how many did each step (the municipal split is left at its defaults)."""
-    n_schools = conn.execute(select(func.count()).select_from(schools)
-                             .where(schools.c.region_code == code)).scalar_one()
-    return RegionFacts(code=code, schools=n_schools, schools_done=schools_done(conn, code))
+    by_state = dict(conn.execute(_SCHOOLS_BY_STATE, {"region": code}).all())
+    return RegionFacts(code=code, schools=sum(by_state.values()),
+                       schools_done=done_counts(by_state))
 
 
 def schools_done(conn: Connection, region: str) -> dict[str, int]:
     """How many of the region's schools have done (or skipped) each step, from their states."""
-    q = (select(machines.c.state, func.count())
-         .where(machines.c.kind == "school", machines.c.region_code == region)
-         .group_by(machines.c.state))
-    by_state = dict(conn.execute(q).all())
-    return done_counts(by_state)
+    return done_counts(dict(conn.execute(_SCHOOLS_BY_STATE, {"region": region}).all()))
 
 
 def done_counts(by_state: dict[str, int]) -> dict[str, int]:
@@ -179,9 +209,33 @@ def done_counts(by_state: dict[str, int]) -> dict[str, int]:
     return out
 
 
+_ONE_SCHOOL = (select(schools, metrics.c.teachers, metrics.c.classes, metrics.c.parents,
+                      metrics.c.students)
+               .outerjoin(metrics, metrics.c.school_code == schools.c.code)
+               .where(schools.c.code == bindparam("code")))
+_HAS_ADMIN = select(assignments.c.id).where(assignments.c.role == "school_admin",
+                                            assignments.c.scope == bindparam("code")).limit(1)
+
+
+def _school_facts(r: Any, region: str, region_steps: dict[str, str], has_admin: bool
+                  ) -> SchoolFacts:
+    return SchoolFacts(code=r.code, region=region, region_steps=region_steps,
+                       has_admin=has_admin,
+                       loaded={m: getattr(r, m) or 0 for m in METRIC_NAMES},
+                       expected={m: getattr(r, f"{m}_expected") for m in METRIC_NAMES})
+
+
 def school_facts(conn: Connection, region: str, region_steps: dict[str, str],
                  codes: Iterable[str] | None = None) -> dict[str, SchoolFacts]:
-    """Facts for the schools of one region (or those of `codes` in it), in three queries."""
+    """Facts for the schools of one region (or those of `codes` in it), in two queries."""
+    if codes is not None:
+        codes = list(codes)
+        if len(codes) == 1:  # one school: the prepared statements of the hot path
+            r = conn.execute(_ONE_SCHOOL, {"code": codes[0]}).first()
+            if r is None or r.region_code != region:
+                return {}
+            has_admin = conn.execute(_HAS_ADMIN, {"code": codes[0]}).first() is not None
+            return {r.code: _school_facts(r, region, region_steps, has_admin)}
     q = (select(schools, metrics.c.teachers, metrics.c.classes, metrics.c.parents,
                 metrics.c.students)
          .outerjoin(metrics, metrics.c.school_code == schools.c.code)
@@ -197,11 +251,7 @@ def school_facts(conn: Connection, region: str, region_steps: dict[str, str],
     for r in conn.execute(q):
         if wanted is not None and r.code not in wanted:
             continue
-        out[r.code] = SchoolFacts(
-            code=r.code, region=region, region_steps=region_steps,
-            has_admin=r.code in admins,
-            loaded={m: getattr(r, m) or 0 for m in METRIC_NAMES},
-            expected={m: getattr(r, f"{m}_expected") for m in METRIC_NAMES})
+        out[r.code] = _school_facts(r, region, region_steps, r.code in admins)
     return out
 
 

@@ -107,6 +107,9 @@ class Change:
         self._dirty: dict[int, MachineRow] = {}
         self.events: list[NewEvent] = []
         self.transitions = 0
+        # Per region, the span of states its schools moved across in this change: the region's
+        # aggregate step can only follow if it lies inside.
+        self._moved: dict[str, tuple[int, int]] = {}
 
     # -- loading, through a cache so that a machine changed twice is one row, one version check
     def machine(self, kind: str, code: str) -> MachineRow | None:
@@ -153,6 +156,10 @@ class Change:
             return subject.verdict
         self._dirty[row.id] = row
         self.transitions += 1
+        if row.kind == "school":
+            lo, hi = sorted((STATES.index(before), STATES.index(row.state)))
+            seen = self._moved.get(row.region_code)
+            self._moved[row.region_code] = (min(lo, seen[0]), max(hi, seen[1])) if seen else (lo, hi)
         evidence = [r.as_dict() for r in subject.verdict.reasons]
         self.record(event=EVENT_NAMES[trigger], kind=row.kind, code=row.code,
                     region_code=row.region_code, step=step, from_state=before, to_state=row.state,
@@ -206,8 +213,15 @@ class Change:
                 return
 
     def settle_region(self, code: str, cause: str) -> None:
-        """Complete the region's aggregate steps (4-9) that its schools have completed."""
+        """Complete the region's aggregate steps (4-9) that its schools have completed.
+
+        Only a change in which some school of the region moved across the region's current
+        step can complete it; otherwise there is nothing to count.
+        """
+        moved = self._moved.get(code)
         row = self.machine("region", code)
+        if moved is None or row is None or not moved[0] <= STATES.index(row.state) < moved[1]:
+            return
         facts = None
         while row is not None and row.state != DONE:
             step = step_by_slug(row.state)

@@ -16,7 +16,10 @@ from states import (
     Facts,
     Grant,
     Reason,
+    RegionFacts,
     Role,
+    SchoolFacts,
+    Step,
     Target,
     Verdict,
     acting_role,
@@ -109,7 +112,7 @@ class Services:
             else:
                 verdict = self._order(trigger, step, row.statuses)
                 if verdict:
-                    facts = self._facts(ch, row) if trigger != "reopen" else None
+                    facts = self._facts(ch, row, step) if trigger != "reopen" else None
                     verdict = ch.fire(row, trigger, step.slug, facts, actor=actor, role=role,
                                       reason=reason, cause=f"{trigger} by {actor}")
                 if not verdict:
@@ -126,10 +129,11 @@ class Services:
         raise refusal.error
 
     def _permission(self, conn: Connection, actor: str, target: Target, step: Any) -> Verdict:
-        if repo.person(conn, actor) is None:
+        grants = repo.actor_grants(conn, actor)
+        if grants is None:
             return Verdict.deny(Reason("unknown_actor", f"unknown actor {actor!r}",
                                        f"неизвестный пользователь {actor}"))
-        return may_act(actor, repo.grants(conn, actor), target, step)
+        return may_act(actor, grants, target, step)
 
     @staticmethod
     def _order(trigger: str, step: Any, statuses: dict[str, str]) -> Verdict:
@@ -144,10 +148,16 @@ class Services:
                 f"{step.title}: шаг не выполнен, открыть заново можно только выполненный шаг"))
         return Verdict.allow()
 
-    def _facts(self, ch: Change, row: Any) -> Facts:
+    def _facts(self, ch: Change, row: Any, step: Step) -> Facts:
+        """What the step's guard reads; nothing to read for a manual step of its own level."""
+        native = step.level == row.kind
         if row.kind == "region":
+            if native and step.evidence is None:
+                return RegionFacts(row.code)
             return ch.region_facts(row.code)
         region = ch.machine("region", row.region_code)
+        if native and step.evidence is None:
+            return SchoolFacts(row.code, row.region_code, region.statuses)
         return ch.school_facts(region, [row.code])[row.code]
 
     @staticmethod
