@@ -117,8 +117,10 @@ def may_assign(actor: str, grants: list[Grant], role: str, target: Target) -> Ve
         return _denied(actor, f"assign the global role {role} (the operator imports global roles)",
                        f"{actor}: глобальные роли назначает оператор через импорт людей")
     if SCOPE_KIND[wanted] != target.kind:
+        kind_ru = {"region": "регион", "municipality": "муниципалитет", "school": "школу"}
         return _denied(actor, f"assign {role} on a {target.kind}",
-                       f"{actor}: роль {role} назначается не на {target.kind}")
+                       f"{actor}: {ROLE_TITLES[wanted]} назначается не на "
+                       f"{kind_ru.get(target.kind, target.kind)}")
     appointers = {
         Role.REGIONAL_COORDINATOR: {Role.SUPPORT},
         Role.MUNICIPAL_COORDINATOR: {Role.REGIONAL_COORDINATOR},

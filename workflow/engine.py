@@ -132,6 +132,13 @@ class Change:
         return [self._machines.setdefault(("school", row.code), row)
                 for row in repo.school_machines(self.conn, region, codes)]
 
+    def release(self, region: str) -> None:
+        """Forget the region's loaded machines (written already): keeps big imports small."""
+        if any(r.region_code == region for r in self._dirty.values()):
+            raise RuntimeError(f"region {region} has unwritten machines; flush first")
+        self._machines = {k: m for k, m in self._machines.items()
+                          if m.region_code != region or k[0] == "region"}
+
     def record(self, **fields: Any) -> None:
         self.events.append(NewEvent(at=self.now, **fields))
 

@@ -498,7 +498,7 @@ def test_metrics_complete_evidence_steps_and_the_log_names_the_import(std: World
     completed = [e for e in log(std.services, "school", "S1") if e["event"] == "StepCompleted"]
     last = completed[-4:]
     assert [e["step"] for e in last] == ["teachers", "classes", "parents", "students"]
-    assert all(e["actor"] == "system" and e["trigger"] == "import metrics" for e in last)
+    assert all(e["actor"] == "system" and e["trigger"].startswith("import metrics: ") for e in last)
     assert last[0]["data"]["evidence"][0]["message"] == "teachers: 10 of 10 loaded, 10 needed"
     imports = imported_events(std.services)
     assert imports[-1]["trigger"].startswith("import metrics ")
@@ -553,4 +553,39 @@ def test_importing_a_school_admin_completes_step_4(std: World) -> None:
     assert std.status("school", "S2")["state"] == "teachers"
     admins = [e for e in log(std.services, "school", "S2")
               if e["event"] == "StepCompleted" and e["step"] == "admins"]
-    assert admins[-1]["trigger"] == "import people: school admins appointed"
+    assert admins[-1]["trigger"].startswith("import people: ")
+
+
+def test_inn_kpp_pair_of_a_stored_school_is_refused(world: World) -> None:
+    """A new school cannot take the INN/KPP pair of a school already in the registry."""
+    world.standard()
+    world.load("schools", [{"region": "07", "code": "K1", "name": "Школа К1",
+                            "inn": "7707083893", "kpp": "070101001", "teachers_expected": 1,
+                            "classes_expected": 1, "students_expected": 1}])
+    with pytest.raises(InvalidInput) as exc:
+        world.load("schools", [{"region": "07", "code": "K2", "name": "Школа К2",
+                                "inn": "7707083893", "kpp": "070101001", "teachers_expected": 1,
+                                "classes_expected": 1, "students_expected": 1}])
+    assert "kpp: INN/KPP pair 7707083893 / 070101001 is already school K1's" in str(exc.value)
+
+
+def test_metrics_cascade_names_the_file_and_stamps_the_change(world: World) -> None:
+    """Steps completed by a metrics file name it as the trigger; changed counts get a new time."""
+    from storage.models import metrics
+    from workflow import audit
+
+    world.standard().through_step3()
+    world.services.assign("school_admin", "S1", "a@s1.ru", "Админ", "rc@region07.ru", world.now)
+    path = world.write_csv([{"school": "S1", "teachers": 10}], "week1.csv")
+    from workflow.importing import import_file
+
+    import_file(world.services, "metrics", path, now=world.now)
+    first = world.now
+    with world.services.db.read() as conn:
+        log = audit.machine_log(conn, "school", "S1")
+    assert log[-1]["step"] == "teachers" and log[-1]["trigger"] == "import metrics: week1.csv"
+    world.tick(days=1)
+    world.metrics("S1", teachers=10, classes=5)
+    with world.services.db.read() as conn:
+        stamped = conn.execute(select(metrics.c.updated_at)).scalar_one()
+    assert stamped == world.now != first

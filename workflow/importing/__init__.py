@@ -54,7 +54,7 @@ def import_file(services: Any, kind: str, path: str | Path, *, now: datetime,
     try:
         with services.db.write() as conn:
             ch = services.change(conn, now)
-            applier = APPLIERS[kind](ch, present)
+            applier = APPLIERS[kind](ch, present, table.name)
             applier.check(records)  # the rows whose every cell was read
             # Every bad row in one report: a bad cell must not hide a bad reference elsewhere.
             problems = sorted(cell_problems + sorted(applier.problems), key=lambda p: p[0])

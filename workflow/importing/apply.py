@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from states import SCOPE_KIND, GLOBAL_ROLES, STATES, Role
+from states import DONE, GLOBAL_ROLES, SCOPE_KIND, STATES, Role, step_by_slug
 from storage.models import assignments, machines, metrics, municipalities, people, regions, schools
 from workflow.engine import Change, new_machine_rows
 
@@ -23,8 +23,9 @@ class Applier:
     key = "code"
     fields: tuple[str, ...] = ()
 
-    def __init__(self, ch: Change, present: set[str]) -> None:
+    def __init__(self, ch: Change, present: set[str], source: str = "") -> None:
         self.ch, self.conn, self.present = ch, ch.conn, present
+        self.source = source  # the file's name, for the history's triggers
         self.created = self.updated = self.unchanged = 0
         self.problems: list[tuple[int, str, str]] = []
 
@@ -64,6 +65,8 @@ class Applier:
             else:
                 diff = {c: vals[c] for c in cols if vals[c] != current[c]}
                 if diff:
+                    if "updated_at" in self.table.c:
+                        diff["updated_at"] = self.ch.now
                     changed.append({"b_key": vals[self.key], **diff})
                 else:
                     self.unchanged += 1
@@ -79,6 +82,26 @@ class Applier:
 
     def present_columns(self) -> set[str]:
         return self.present
+
+    def settle(self, by_region: dict[str, list[str]], what: str) -> None:
+        """Let the named schools catch up, region by region, flushing as it goes.
+
+        A region still on one of its own steps (1-3) holds its schools on that step: there is
+        nothing for them to complete, so it is passed over. Each region's machines are written
+        and released before the next (one transaction still), so memory stays flat.
+        """
+        cause = f"import {what}: {self.source}" if self.source else f"import {what}"
+        for region, codes in sorted(by_region.items()):
+            machine = self.ch.machine("region", region)
+            if machine is None or step_level(machine.state) == "region":
+                continue
+            self.ch.settle_schools(region, codes, cause)
+            self.ch.flush()
+            self.ch.release(region)
+
+
+def step_level(state: str) -> str:
+    return "done" if state == DONE else step_by_slug(state).level
 
 
 class Regions(Applier):
@@ -137,8 +160,17 @@ class Schools(Applier):
         munis = dict(self.conn.execute(select(municipalities.c.code, municipalities.c.region_code))
                      .all())
         stored = {r.code: r for r in self.conn.execute(
-            select(schools.c.code, schools.c.region_code, schools.c.parent_code, schools.c.inn))}
+            select(schools.c.code, schools.c.region_code, schools.c.parent_code, schools.c.inn,
+                   schools.c.kpp))}
         in_file = {r["code"]: r for _, r in records}
+        # An INN/KPP pair names one organisation: also against schools this file leaves alone.
+        pairs = {(r.inn, r.kpp): code for code, r in stored.items()
+                 if r.inn and r.kpp and code not in in_file}
+        for row, rec in with_kpp:
+            other = pairs.get((rec["inn"], rec["kpp"]))
+            if other:
+                self.problem(row, "kpp", f"INN/KPP pair {rec['inn']} / {rec['kpp']} is already "
+                             f"school {other}'s")
         # Stored branches that this file leaves alone: their main school must stay a main school.
         branches: dict[str, list[str]] = defaultdict(list)
         for code, old_row in stored.items():
@@ -266,9 +298,7 @@ class People(Applier):
                            trigger="import people", data={"role": a["role"], "email": a["email"]})
             if a["role"] == "school_admin":
                 admins[region_of[a["scope"]]].append(a["scope"])
-        for region, codes in admins.items():
-            self.ch.settle_schools(region, codes, "import people: school admins appointed")
-            self.ch.flush()  # same transaction, same order; the events do not pile up in memory
+        self.settle(admins, "people")
 
 
 class Metrics(Applier):
@@ -300,9 +330,7 @@ class Metrics(Applier):
         by_region: dict[str, list[str]] = defaultdict(list)
         for code in touched:
             by_region[region_of[code]].append(code)
-        for region, codes in sorted(by_region.items()):
-            self.ch.settle_schools(region, codes, "import metrics")
-            self.ch.flush()  # same transaction, same order; the events do not pile up in memory
+        self.settle(by_region, "metrics")
 
     def present_columns(self) -> set[str]:
         return {"teachers", "classes", "parents", "students"}
