@@ -35,6 +35,12 @@ def print_status(data: dict[str, Any]) -> None:
     out.print(table)
     for reason in data.get("blocking", []):
         out.print(f"blocked: {reason['message']}")
+    for person in data.get("people", []):
+        mark = "  [bold red]broken contact[/bold red]" if person.get("broken") else ""
+        out.print(f"{person['role']}: {person['name']} <{person['email']}>{mark}")
+    for broken in data.get("broken_contacts", []):
+        out.print(f"mail to {broken['email']} bounces since {broken['since'][:10]}: "
+                  f"{broken['error']}")
     if data["kind"] == "region":
         out.print(f"schools: {data['schools']}, municipalities: {data['municipalities']}")
 

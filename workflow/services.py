@@ -33,6 +33,7 @@ from states import (
 from states.guards import FINISHED
 from storage import Database, NewEvent, history, repo
 from storage.models import assignments, municipalities, people, regions, schools
+from storage.outbox import bounces
 from workflow.config import EMAIL_RE, Config
 from workflow.engine import Change
 from workflow.errors import GuardRefused, InvalidInput, PermissionDenied, UnknownCode, UsageError
@@ -315,6 +316,13 @@ def machine_status(conn: Connection, kind: str, code: str, policies: Any) -> dic
         out["municipalities"] = facts.municipalities
         scopes = [code]
     out["people"] = _people(conn, scopes)
+    emails = [p["email"] for p in out["people"]]
+    bounced = {b.email: b for b in conn.execute(
+        select(bounces.c.email, bounces.c.at, bounces.c.error).where(bounces.c.email.in_(emails)))}
+    for p in out["people"]:
+        p["broken"] = p["email"] in bounced
+    out["broken_contacts"] = [{"email": e, "since": b.at.isoformat(), "error": b.error}
+                              for e, b in bounced.items()]
     return out
 
 
