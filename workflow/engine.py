@@ -144,8 +144,7 @@ class Change:
 
     def flush(self) -> None:
         """Write the changed machines (version-checked) and the events, still uncommitted."""
-        repo.save_machines(self.conn, sorted(self._dirty.values(), key=lambda r: r.id), self.now)
-        self._dirty.clear()
+        self.flush_machines()
         history.append(self.conn, self.events)
         self.events = []
 
@@ -183,6 +182,7 @@ class Change:
         return dict(repo.school_facts(self.conn, region.code, region.statuses, codes))
 
     def flush_machines(self) -> None:
+        """Write the changed machines only (ordered by id, so that writers lock in one order)."""
         repo.save_machines(self.conn, sorted(self._dirty.values(), key=lambda r: r.id), self.now)
         self._dirty.clear()
 
