@@ -90,13 +90,14 @@ def load(db: Database, scale: float) -> int:
                                         for p in data["people"]])
         c.execute(insert(machines), [
             {"kind": "region", "code": r["code"], "region_code": r["code"], "state": "admins",
-             "steps": steps_at("admins"), "version": 1, "updated_at": SINCE}
+             "steps": steps_at("admins"), "version": 1, "updated_at": SINCE,
+             "state_since": SINCE}
             for r in data["regions"]])
         c.execute(insert(machines), [
             {"kind": "school", "code": s["code"], "region_code": s["region"],
              "state": SCHOOL_STEPS[i % len(SCHOOL_STEPS)],
              "steps": steps_at(SCHOOL_STEPS[i % len(SCHOOL_STEPS)]), "version": 1,
-             "updated_at": SINCE} for i, s in enumerate(data["schools"])])
+             "updated_at": SINCE, "state_since": SINCE} for i, s in enumerate(data["schools"])])
     return len(data["schools"])
 
 
@@ -111,8 +112,9 @@ async def bare_loop(port: int, rows: list[dict]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--deliver", type=int, default=3000, help="messages to deliver (0: all)")
+    ap.add_argument("--deliver", type=int, default=2000, help="messages to deliver (0: all)")
     ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--out", type=Path, help="write the table (markdown) to this file")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite:///{tmp}/bench.db")
@@ -164,6 +166,29 @@ def main() -> None:
     print(f"{'relay via outbox, ' + str(report.sent) + ' messages (s)':<52} {t_relay:>12.2f}")
     print(f"{'relay / bare loop':<52} {t_relay / t_bare:>12.2f}x")
     print(f"{'relay throughput (messages/s)':<52} {report.sent / t_relay:>12.0f}")
+    if args.out:
+        queued = summary.reminders + summary.escalations
+        lines = [
+            "# bench_mail: national dataset, SQLite (WAL, synchronous=NORMAL), 2-core box",
+            "",
+            f"{n_schools:,} schools, every one late on some step; one pass at "
+            f"{AT.isoformat()} queues {queued:,} messages ({summary.items:,} late items; "
+            f"{summary.outside_window:,} held for the sending window). Delivery: the first "
+            f"{n:,} queued messages to a local aiosmtpd, through the relay (each marked `sent` "
+            "in its own commit) and with a bare aiosmtplib loop over one connection (same "
+            "messages, same `build`, no database).",
+            "",
+            "| what | ours | bare reference | bare | ratio | aim |",
+            "|---|---:|---|---:|---:|---|",
+            f"| reminder pass, {queued:,} messages | {t_pass:.2f} s | (none) | | | < 5 s |",
+            f"| repeated pass, nothing new ({again.already_sent:,} items already sent) "
+            f"| {t_again:.2f} s | (none) | | | |",
+            f"| deliver {report.sent:,} messages | {t_relay:.2f} s | bare aiosmtplib loop "
+            f"| {t_bare:.2f} s | {t_relay / t_bare:.2f}× | ≤ 1.5× |",
+            f"| relay throughput | {report.sent / t_relay:.0f} msg/s | bare loop "
+            f"| {n / t_bare:.0f} msg/s | | |",
+        ]
+        args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -5,55 +5,41 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, func, select, union_all
 
-from notifications.calendar import business_days_between, local
+from notifications.calendar import local, open_cutoff
+from notifications.outbox import broken_contacts_by_region
+from notifications.policy import MOSCOW
 from states import STATES, STEPS, Facts, StepPolicy, evaluate, step_by_slug
-from storage.models import chain_head, events, machines, municipalities, regions, schools
+from storage.models import events, machines, municipalities, regions, schools
 
 SCHOOL_STEPS = frozenset(s.slug for s in STEPS if s.level == "school")
 PROGRESS_EVENTS = ("StepCompleted", "StepSkipped", "StepReopened")
-
-# The `since` of a machine's current step, read from its JSON in SQL (portable: a CASE per step).
-CURRENT_SINCE = case(*[(machines.c.state == s.slug, machines.c.steps[(s.slug, "since")].as_string())
-                       for s in STEPS], else_=None)
+NEVER = datetime.min.replace(tzinfo=UTC)
+_UNION_PARTS = 200  # SQLite allows 500 SELECTs in one compound statement
 
 
 def broken_contacts(conn: Connection) -> dict[str, int]:
-    """Hook: region code -> people whose mail bounced. Empty until the outbox table exists.
-
-    The notifications work owns the outbox; once it records permanent failures per address,
-    this function counts them per region and the country page shows them.
-    """
-    return {}
+    """Region code -> people holding a role there whose mail bounced."""
+    return {code: len(emails) for code, emails in broken_contacts_by_region(conn).items()}
 
 
-@lru_cache(maxsize=4096)
-def late_cutoff(today: date, tz: str, sla_days: int) -> datetime:
-    """A step opened before this UTC moment has been open more than `sla_days` business days."""
-    day = today
-    while business_days_between(day, today) <= sla_days:
-        day -= timedelta(days=1)
-    return datetime.combine(day + timedelta(days=1), time(), ZoneInfo(tz)).astimezone(UTC)
-
-
-def is_late(since: str | None, state: str, tz: str, now: datetime,
+def is_late(since: str | datetime | None, state: str, tz: str, now: datetime,
             policies: Mapping[str, StepPolicy]) -> bool:
+    """Open longer than the state's SLA (business days in `tz`); `since` as stored or ISO text."""
     if not since or state not in policies:
         return False
-    cutoff = late_cutoff(local(now, tz).date(), tz, policies[state].sla_days)
-    return datetime.fromisoformat(since) < cutoff
+    at = datetime.fromisoformat(since) if isinstance(since, str) else since
+    return at < open_cutoff(now, tz, policies[state].sla_days)
 
 
 def _open_schools(region: str | None = None, municipality: str | None = None) -> Any:
     tz = func.coalesce(schools.c.timezone, municipalities.c.timezone, regions.c.timezone)
     q = (select(machines.c.code, machines.c.region_code, machines.c.state,
-                CURRENT_SINCE.label("since"), tz.label("tz"), schools.c.name,
+                machines.c.state_since.label("since"), tz.label("tz"), schools.c.name,
                 schools.c.municipality_code)
          .join(schools, schools.c.code == machines.c.code)
          .join(regions, regions.c.code == schools.c.region_code)
@@ -66,44 +52,51 @@ def _open_schools(region: str | None = None, municipality: str | None = None) ->
     return q
 
 
-def _zones(conn: Connection, region: str | None = None) -> tuple[dict[str, str], dict[str, str]]:
-    """Region code -> time zone, and school code -> its own (or its municipality's) zone."""
-    q = (select(schools.c.code, func.coalesce(schools.c.timezone, municipalities.c.timezone))
-         .outerjoin(municipalities, municipalities.c.code == schools.c.municipality_code)
-         .where((schools.c.timezone.is_not(None)) | (municipalities.c.timezone.is_not(None))))
-    if region is not None:
-        q = q.where(schools.c.region_code == region)
-    return (dict(conn.execute(select(regions.c.code, regions.c.timezone)).all()),
-            dict(conn.execute(q).all()))
-
-
-# (database, last event number, hour) -> late schools per region. Lateness moves only when a
-# machine changes (every change appends to the history) or at a local midnight (whole hours in
-# Russia), so the answer is exact for that key and the country page skips a full scan.
-_LATE_CACHE: dict[tuple[str, int, datetime, tuple[int, ...]], dict[str, int]] = {}
-
-
 def late_by_region(conn: Connection, now: datetime, policies: Mapping[str, StepPolicy]
                    ) -> dict[str, int]:
-    """Region code -> schools whose current (school-level) step is past its SLA."""
-    head = conn.execute(select(chain_head.c.seq)).scalar() or 0
-    key = (str(conn.engine.url), head, now.replace(minute=0, second=0, microsecond=0),
-           tuple(policies[s].sla_days for s in sorted(SCHOOL_STEPS)))
-    if key in _LATE_CACHE:
-        return dict(_LATE_CACHE[key])
-    region_tz, school_tz = _zones(conn)
-    q = (select(machines.c.code, machines.c.region_code, machines.c.state,
-                CURRENT_SINCE.label("since"))
-         .where(machines.c.kind == "school", machines.c.state.in_(sorted(SCHOOL_STEPS))))
+    """Region code -> schools whose current (school-level) step is past its SLA.
+
+    Counted in SQL on the (kind, region_code, state, state_since) index: for each region
+    time zone and SLA a cutoff moment (`open_cutoff`), then `state_since < cutoff` for the
+    regions in that zone. Schools whose own (or municipality's) zone differs from their
+    region's are few: they are re-counted with their own cutoff afterwards.
+    """
+    by_zone: dict[str, list[str]] = defaultdict(list)
+    for code, tz in conn.execute(select(regions.c.code, regions.c.timezone)):
+        by_zone[tz or MOSCOW].append(code)
+    by_sla: dict[int, list[str]] = defaultdict(list)
+    for slug in sorted(SCHOOL_STEPS & set(policies)):
+        by_sla[policies[slug].sla_days].append(slug)
+    parts = [select(machines.c.region_code, func.count())
+             .where(machines.c.kind == "school", machines.c.region_code.in_(codes),
+                    machines.c.state.in_(states),
+                    machines.c.state_since < open_cutoff(now, tz, sla))
+             .group_by(machines.c.region_code)
+             for tz, codes in sorted(by_zone.items()) for sla, states in sorted(by_sla.items())]
     out: dict[str, int] = defaultdict(int)
-    for r in conn.execute(q):
-        tz = school_tz.get(r.code) or region_tz.get(r.region_code, "Europe/Moscow")
-        if is_late(r.since, r.state, tz, now, policies):
-            out[r.region_code] += 1
-    if len(_LATE_CACHE) > 32:
-        _LATE_CACHE.clear()
-    _LATE_CACHE[key] = dict(out)
-    return dict(out)
+    for i in range(0, len(parts), _UNION_PARTS):
+        for region, n in conn.execute(union_all(*parts[i:i + _UNION_PARTS])):
+            out[region] += n
+    # schools in a zone of their own (few, often none): counted above with their region's
+    # cutoff; correct them one by one
+    own = dict(conn.execute(union_all(
+        select(schools.c.code, schools.c.timezone).where(schools.c.timezone.is_not(None)),
+        select(schools.c.code, municipalities.c.timezone).select_from(municipalities)
+        .join(schools, schools.c.municipality_code == municipalities.c.code)
+        .where(municipalities.c.timezone.is_not(None), schools.c.timezone.is_(None)))).all())
+    region_tz = {code: tz for tz, codes in by_zone.items() for code in codes}
+    codes = sorted(own)
+    for i in range(0, len(codes), 500):
+        q = select(machines.c.code, machines.c.region_code, machines.c.state,
+                   machines.c.state_since).where(machines.c.kind == "school",
+                                                 machines.c.code.in_(codes[i:i + 500]),
+                                                 machines.c.state.in_(sorted(SCHOOL_STEPS)))
+        for r in conn.execute(q):
+            home = region_tz.get(r.region_code)
+            if home is not None and own[r.code] != home:
+                out[r.region_code] += (is_late(r.state_since, r.state, own[r.code], now, policies)
+                                       - is_late(r.state_since, r.state, home, now, policies))
+    return {code: n for code, n in out.items() if n}
 
 
 def open_schools(conn: Connection, now: datetime, policies: Mapping[str, StepPolicy],
@@ -115,7 +108,8 @@ def open_schools(conn: Connection, now: datetime, policies: Mapping[str, StepPol
                      "state": r.state, "since": r.since,
                      "late": r.state in SCHOOL_STEPS and is_late(r.since, r.state, r.tz, now,
                                                                    policies)})
-    rows.sort(key=lambda s: (STATES.index(s["state"]), s["since"] or "", s["code"]))
+    rows.sort(key=lambda s: (STATES.index(s["state"]), s["since"] is not None,
+                             s["since"] or NEVER, s["code"]))
     return rows
 
 

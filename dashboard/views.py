@@ -55,7 +55,7 @@ def country(conn: Connection, viewer: Viewer, now: datetime,
     data = report(conn, viewer)
     late = progress.late_by_region(conn, now, policies)
     broken = progress.broken_contacts(conn)
-    region_since = dict(conn.execute(select(machines.c.code, progress.CURRENT_SINCE)
+    region_since = dict(conn.execute(select(machines.c.code, machines.c.state_since)
                                      .where(machines.c.kind == "region")).all())
     for r in data["regions"]:
         r["late"] = late.get(r["code"], 0)

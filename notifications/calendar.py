@@ -6,7 +6,7 @@ year's decree arrives in a new release of `holidays` (see the README on updating
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -52,3 +52,23 @@ def local(at: datetime, tz: str) -> datetime:
 def business_days_open(since: datetime, now: datetime, tz: str) -> int:
     """How many business days a step has been open, counted on local dates."""
     return business_days_between(local(since, tz).date(), local(now, tz).date())
+
+
+@lru_cache(maxsize=4096)
+def _last_late_day(today: date, days: int) -> date:
+    """The latest local date `d` with more than `days` business days after it up to `today`."""
+    n, day = 0, today
+    while n <= days:
+        n += is_business_day(day)
+        day -= timedelta(days=1)
+    return day
+
+
+def open_cutoff(now: datetime, tz: str, days: int) -> datetime:
+    """A step opened before this UTC moment has been open more than `days` business days at
+    `now` (counted on local dates in `tz`, as `business_days_open` does); one opened at or
+    after it has not. So "late" is a plain comparison, `since < open_cutoff(...)`, in SQL too.
+    """
+    zone = ZoneInfo(tz)
+    day = _last_late_day(now.astimezone(zone).date(), days)
+    return datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC)

@@ -30,17 +30,15 @@ def digest_context(conn: Connection, now: datetime, policies: Mapping[str, StepP
     late: Counter[str] = Counter()
     region_state: dict[str, str] = {}
     q = select(machines.c.kind, machines.c.code, machines.c.region_code, machines.c.state,
-               machines.c.steps)
+               machines.c.state_since)
     for m in conn.execute(q):
         if m.kind == "region":
             region_state[m.code] = m.state
             continue
         by_state[m.state] += 1
-        if m.state != "done":
-            since = m.steps[m.state].get("since")
+        if m.state != "done" and m.state_since is not None:
             tz = d.tz("school", m.code, m.region_code)
-            if since and business_days_open(datetime.fromisoformat(since), now, tz) > \
-                    policies[m.state].sla_days:
+            if business_days_open(m.state_since, now, tz) > policies[m.state].sla_days:
                 late[m.region_code] += 1
     n = sum(by_state.values())
     steps = [{"number": s.number, "title": s.title,

@@ -28,6 +28,8 @@ class Directory:
     bounced: set[str] = field(default_factory=set)
     _region_facts: dict[str, Any] = field(default_factory=dict)
     _tz: dict[tuple[str, str], str] = field(default_factory=dict)
+    _holders_in: dict[tuple[str, str, str], list[Recipient]] = field(default_factory=dict)
+    _above: dict[tuple[str, str], list[list[Recipient]]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, conn: Connection) -> Directory:
@@ -69,26 +71,49 @@ class Directory:
         r = self.regions.get(code)
         return f"регион {code} «{r.name}»" if r is not None else f"регион {code}"
 
+    def zones(self) -> set[str]:
+        """Every time zone a machine or a person of this registry can be in."""
+        return ({MOSCOW} | {r.timezone for r in self.regions.values() if r.timezone}
+                | {m.timezone for m in self.munis.values() if m.timezone}
+                | {s.timezone for s in self.schools.values() if s.timezone})
+
     def _people(self, role: str, scope: str, tz: str) -> list[Recipient]:
-        return [Recipient(e, n, role, tz) for e, n in self.holders.get((role, scope), [])]
+        """The holders of a role in a scope (one list per pass: treat it as read-only)."""
+        key = (role, scope, tz)
+        found = self._holders_in.get(key)
+        if found is None:
+            found = self._holders_in[key] = [Recipient(e, n, role, tz)
+                                             for e, n in self.holders.get((role, scope), [])]
+        return found
 
     def hierarchy(self, kind: str, code: str, region: str, step: Step) -> list[list[Recipient]]:
         """The people who owe the step, then each level above, skipping empty levels."""
-        region_tz = self.tz("region", region, region)
-        pms = self._people("program_manager", "", MOSCOW)
         if kind == "region":
+            region_tz = self.tz("region", region, region)
+            pms = self._people("program_manager", "", MOSCOW)
             first = (self._people("support", "", MOSCOW) if step.slug == "coordinator"
                      else self._people("regional_coordinator", region, region_tz))
             return escalation_chain([first, pms], 0)
         s = self.schools.get(code)
         muni = s.municipality_code if s is not None else None
-        muni_tz = self.tz("municipality", muni, region) if muni else region_tz
-        if muni and muni in self.munis and self.munis[muni].timezone:
-            muni_tz = self.munis[muni].timezone
         levels = [self._people("school_admin", code, self.tz(kind, code, region)),
-                  self._people("municipal_coordinator", muni, muni_tz) if muni else [],
-                  self._people("regional_coordinator", region, region_tz), pms]
+                  *self._above_school(muni, region)]
         return escalation_chain(levels, chain_start(step, kind))
+
+    def _above_school(self, muni: str | None, region: str) -> list[list[Recipient]]:
+        """The levels above a school of `muni` (once per municipality and pass)."""
+        key = (muni or "", region)
+        found = self._above.get(key)
+        if found is None:
+            region_tz = self.tz("region", region, region)
+            muni_tz = region_tz
+            if muni and muni in self.munis and self.munis[muni].timezone:
+                muni_tz = self.munis[muni].timezone
+            found = self._above[key] = [
+                self._people("municipal_coordinator", muni, muni_tz) if muni else [],
+                self._people("regional_coordinator", region, region_tz),
+                self._people("program_manager", "", MOSCOW)]
+        return found
 
     def region_facts(self, conn: Connection, code: str) -> Any:
         if code not in self._region_facts:

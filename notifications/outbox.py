@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    union,
+    update,
+)
 
 from notifications.message import new_message_id, recipients
 from notifications.render import Rendered
+from storage.models import assignments, municipalities, regions, schools
 from storage.outbox import FAILED, QUEUED, SENT, bounces, outbox
 
 BACKOFF_BASE_S = 60.0
@@ -31,11 +43,59 @@ def message_row(rendered: Rendered, to: Sequence[tuple[str | None, str]], *, sen
             "status": QUEUED, "attempts": 0, "next_attempt_at": now}
 
 
+# Columns that are usually the same for every message of a batch (converted once, not per row)
+_SHARED = ("kind", "region_code", "sender", "attachments", "created_at", "status", "attempts",
+           "next_attempt_at")
+
+
 def enqueue(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[str]:
     """Insert rows (from `message_row`) in the caller's transaction; returns their Message-IDs."""
     if rows:
-        conn.execute(insert(outbox), list(rows))
+        first = rows[0]
+        shared = {k: first[k] for k in _SHARED if all(r[k] == first[k] for r in rows)}
+        insert_rows(conn, outbox, rows, shared)
     return [r["message_id"] for r in rows]
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]],
+                shared: Mapping[str, Any] | None = None, *, chunk: int = 20_000) -> None:
+    """INSERT `rows` (same keys each) plus the `shared` values with one executemany per chunk.
+
+    The statement is compiled by Core for the connection's dialect and every value goes
+    through its column's type, as `conn.execute(insert(table), rows)` would do; but the
+    shared values are converted once, and rows reach the driver as plain tuples: Core's own
+    per-row parameter handling cost more than SQLite's insert itself (128k reminder keys:
+    1.3 s against 0.36 s).
+    """
+    if not rows:
+        return
+    shared = dict(shared or {})
+    names = [n for n in rows[0] if n not in shared] + list(shared)
+    dialect = conn.dialect
+    compiled = insert(table).compile(dialect=dialect, column_keys=names)
+    bind_of = {bp.key: name for name, bp in compiled.binds.items()}
+    column_of = {name: key for key, name in bind_of.items()}
+    order = ([column_of[b] for b in compiled.positiontup or ()] if compiled.positional
+             else names)
+    procs: dict[str, Any] = {n: table.c[n].type.dialect_impl(dialect).bind_processor(dialect)
+                             for n in names}
+    fixed = {n: procs[n](v) if procs[n] else v for n, v in shared.items()}
+    template = [fixed.get(n) for n in order]
+    plain = [(i, n) for i, n in enumerate(order) if n not in fixed and procs[n] is None]
+    converted = [(i, n, procs[n]) for i, n in enumerate(order)
+                 if n not in fixed and procs[n] is not None]
+    sql = str(compiled)
+    for start in range(0, len(rows), chunk):
+        params: list[Any] = []
+        for r in rows[start:start + chunk]:
+            values = template.copy()
+            for i, n in plain:
+                values[i] = r[n]
+            for i, n, p in converted:
+                values[i] = p(r[n])
+            params.append(tuple(values) if compiled.positional
+                          else {bind_of[n]: v for n, v in zip(order, values, strict=True)})
+        conn.exec_driver_sql(sql, params)
 
 
 def claim(conn: Connection, now: datetime, owner: str, limit: int, lease_s: float
@@ -65,13 +125,19 @@ def _mine(row_id: int, owner: str) -> Any:
 
 
 def mark_sent(conn: Connection, row_id: int, owner: str, now: datetime,
-              refused: dict[str, str] | None = None) -> None:
-    """Accepted by the server: sent. Addresses it refused for good become broken contacts."""
+              refused: dict[str, str] | None = None,
+              recipients: dict[str, Any] | None = None) -> None:
+    """Accepted by the server: sent. Addresses it refused for good become broken contacts.
+
+    `recipients`: the row's stored `recipients`, if the caller has them (saves a query).
+    """
     conn.execute(update(outbox).where(_mine(row_id, owner)).values(
         status=SENT, sent_at=now, attempts=outbox.c.attempts + 1, lease_until=None,
         last_error="; ".join(f"{a}: {e}" for a, e in (refused or {}).items()) or None))
-    row = conn.execute(select(outbox.c.recipients).where(outbox.c.id == row_id)).scalar_one()
-    delivered = [a for _, a in row["to"] if a not in (refused or {})]
+    if recipients is None:
+        recipients = conn.execute(select(outbox.c.recipients)
+                                  .where(outbox.c.id == row_id)).scalar_one()
+    delivered = [a for _, a in recipients["to"] if a not in (refused or {})]
     if delivered:  # mail got through: the contact works again
         conn.execute(delete(bounces).where(bounces.c.email.in_(delivered)))
     record_bounces(conn, refused or {}, row_id, now)
@@ -123,6 +189,25 @@ def broken_contacts(conn: Connection, emails: Iterable[str] | None = None
     if emails is not None:
         q = q.where(bounces.c.email.in_(list(emails)))
     return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def broken_contacts_by_region(conn: Connection) -> dict[str, list[str]]:
+    """Region code -> the bounced addresses (sorted) of people holding a role in that region.
+
+    A role is in a region when its scope is the region itself, one of its municipalities or
+    one of its schools; global roles (program managers, support, auditors) are in none.
+    """
+    bounced = select(bounces.c.email)
+    parts = [select(code.label("region"), assignments.c.email)
+             .join(assignments, assignments.c.scope == scope)
+             .where(assignments.c.email.in_(bounced))
+             for code, scope in ((regions.c.code, regions.c.code),
+                                 (municipalities.c.region_code, municipalities.c.code),
+                                 (schools.c.region_code, schools.c.code))]
+    out: dict[str, set[str]] = {}
+    for region, email in conn.execute(union(*parts)):
+        out.setdefault(region, set()).add(email)
+    return {region: sorted(emails) for region, emails in sorted(out.items())}
 
 
 def listing(conn: Connection, status: str | None = None, limit: int | None = None

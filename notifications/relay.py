@@ -83,7 +83,7 @@ async def _deliver_one(db: Database, sender: Sender, row: dict, now: datetime, o
     # Each mark is its own commit, right after the answer: a crash now re-sends at most this one.
     with db.shared_write() as conn:
         if result.status == "sent":
-            outbox.mark_sent(conn, row["id"], owner, now, result.refused)
+            outbox.mark_sent(conn, row["id"], owner, now, result.refused, row["recipients"])
         elif result.status == "permanent":
             outbox.mark_failed(conn, row["id"], owner, now, result.detail, result.refused,
                                row["attempts"])

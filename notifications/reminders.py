@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, and_, false, or_, select
 
 from notifications import outbox
-from notifications.calendar import business_days_open, local
+from notifications.calendar import business_days_between, local, open_cutoff
 from notifications.directory import Directory, late_reasons
 from notifications.policy import Recipient, due_levels, escalation_chain, in_window, period
 from notifications.render import templates
@@ -26,9 +28,8 @@ log = logging.getLogger("rollout.mail")
 SYSTEM = "system"
 
 
-@dataclass(frozen=True)
-class Late:
-    """One late step of one machine, as one recipient is told about it."""
+class Late(NamedTuple):
+    """One late step of one machine at one level, as its recipients are told about it."""
 
     machine_id: int
     target: str  # "школа 770001 Школа № 1" / "регион 77 Москва"
@@ -76,12 +77,29 @@ class PassSummary:
 def run_pass(db: Database, now: datetime, mail: MailSettings, reminders: ReminderSettings,
              policies: Mapping[str, StepPolicy], *, dry_run: bool = False) -> PassSummary:
     """One reminder pass at `now`, in one exclusive write transaction (so passes serialize)."""
-    with db.write() as conn:
+    with db.write() as conn, _no_gc_pauses():
         summary = queue_reminders(conn, now, mail, reminders, policies, dry_run=dry_run)
         if dry_run:
             conn.rollback()
     log.info("reminder pass at %s: %s", now.isoformat(timespec="minutes"), summary.summary())
     return summary
+
+
+@contextmanager
+def _no_gc_pauses() -> Iterator[None]:
+    """The cyclic collector off for one pass, back on afterwards.
+
+    A national pass allocates millions of short-lived objects (rows, contexts, rendered
+    letters) beside a large live registry: the collector ran ten full collections over all of
+    it per pass, a third of the pass. Reference counting frees nearly everything anyway.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def queue_reminders(conn: Connection, now: datetime, mail: MailSettings,
@@ -91,54 +109,61 @@ def queue_reminders(conn: Connection, now: datetime, mail: MailSettings,
     d = Directory.load(conn)
     owed: dict[str, list[Late]] = defaultdict(list)
     people: dict[str, Recipient] = {}
-    since_cache: dict[str, datetime] = {}
     late_machines: dict[int, Any] = {}
     window_ok: dict[str, bool] = {}
-    q = select(machines.c.id, machines.c.kind, machines.c.code, machines.c.region_code,
-               machines.c.state, machines.c.steps).where(machines.c.state != "done")
-    for m in conn.execute(q):
+    today: dict[str, date] = {}
+    opened: dict[tuple[datetime, str], tuple[int, datetime, str]] = {}
+    bounced, broken = d.bounced, summary.broken_contacts
+    for m in conn.execute(_candidates(d, now, policies)):
         step = step_by_slug(m.state)
-        if (m.kind == "school") != (step.level == "school"):
-            continue  # mirrored or aggregate: the machine that does the step is reminded
-        since_iso = m.steps[m.state].get("since")
-        if not since_iso:
-            continue
-        since = since_cache.get(since_iso) or since_cache.setdefault(
-            since_iso, datetime.fromisoformat(since_iso))
         tz = d.tz(m.kind, m.code, m.region_code)
-        days = business_days_open(since, now, tz)
+        known = opened.get((m.state_since, tz))
+        if known is None:  # how long the step has been open, counted on local dates
+            if tz not in today:
+                today[tz] = local(now, tz).date()
+            since_local = local(m.state_since, tz)
+            known = opened[(m.state_since, tz)] = (
+                business_days_between(since_local.date(), today[tz]), since_local,
+                since_local.strftime("%d.%m.%Y"))
+        days, since_local, since_text = known
         policy = policies[step.slug]
         due = due_levels(days, policy)
         if not due:
             continue
         summary.late_steps += 1
         chain = escalation_chain(d.hierarchy(m.kind, m.code, m.region_code, step), 0)
-        since_local = local(since, tz)
         told: set[str] = set()
         late_machines[m.id] = (m, step, policy)
+        target = d.label(m.kind, m.code)
+        owners = ""
         for level, threshold in due:
             if level >= len(chain):
                 break
+            line: Late | None = None
             for person in chain[level]:
-                if person.email in told:
+                email = person.email
+                if email in told:
                     continue  # one person, one line per machine: at the lowest level they hold
-                told.add(person.email)
-                if person.email in d.bounced:
-                    if person.email not in summary.broken_contacts:
-                        summary.broken_contacts.append(person.email)
+                told.add(email)
+                if email in bounced:
+                    if email not in broken:
+                        broken.append(email)
                     continue
-                if person.tz not in window_ok:  # `now` is fixed for the pass: once per zone
-                    window_ok[person.tz] = in_window(now, person.tz, reminders.window_start,
-                                                     reminders.window_end)
-                if not window_ok[person.tz]:
+                ok = window_ok.get(person.tz)
+                if ok is None:  # `now` is fixed for the pass: once per zone
+                    ok = window_ok[person.tz] = in_window(now, person.tz, reminders.window_start,
+                                                          reminders.window_end)
+                if not ok:
                     summary.outside_window += 1
                     continue
-                people[person.email] = person
-                owed[person.email].append(Late(
-                    m.id, d.label(m.kind, m.code), step.slug, level,
-                    since_local.strftime("%d.%m.%Y"), days, policy.sla_days,
-                    ", ".join(p.name for p in chain[0]) if level else "",
-                    period(since_local, days, threshold, reminders.repeat_every_days)))
+                if line is None:  # one line per (machine, level), shared by its recipients
+                    if level and not owners:
+                        owners = ", ".join(p.name for p in chain[0])
+                    line = Late(m.id, target, step.slug, level, since_text, days,
+                                policy.sla_days, owners if level else "",
+                                period(since_local, days, threshold, reminders.repeat_every_days))
+                people[email] = person
+                owed[email].append(line)
     _drop_already_sent(conn, owed, summary)
     reasons: dict[int, tuple[str, ...]] = {}
 
@@ -155,13 +180,35 @@ def queue_reminders(conn: Connection, now: datetime, mail: MailSettings,
     return summary
 
 
+def _candidates(d: Directory, now: datetime, policies: Mapping[str, StepPolicy]) -> Any:
+    """Open machines that do their current step themselves and may be past its SLA.
+
+    Reads `state_since` (not the steps JSON). A step is a candidate if it opened before the
+    latest cutoff over every zone in the registry; the exact count per zone follows in Python.
+    """
+    zones = d.zones()
+    terms = []
+    for step in STEPS:
+        if step.slug not in policies:
+            continue
+        cutoff = max(open_cutoff(now, tz, policies[step.slug].sla_days) for tz in zones)
+        terms.append(and_(machines.c.kind == ("school" if step.level == "school" else "region"),
+                          machines.c.state == step.slug, machines.c.state_since < cutoff))
+    return (select(machines.c.id, machines.c.kind, machines.c.code, machines.c.region_code,
+                   machines.c.state, machines.c.state_since)
+            .where(or_(*terms) if terms else false()).order_by(machines.c.id))
+
+
 def _drop_already_sent(conn: Connection, owed: dict[str, list[Late]], summary: PassSummary
                        ) -> None:
+    """Drop the lines an earlier pass covered: one query for the keys of this pass's periods."""
     periods = sorted({it.period for items in owed.values() for it in items})
+    if not periods:
+        return
     seen: set[tuple[int, str, str, str]] = set()
-    for i in range(0, len(periods), 500):
+    for i in range(0, len(periods), 5000):  # one query unless there are thousands of periods
         q = select(reminder_keys.c.machine_id, reminder_keys.c.step, reminder_keys.c.email,
-                   reminder_keys.c.period).where(reminder_keys.c.period.in_(periods[i:i + 500]))
+                   reminder_keys.c.period).where(reminder_keys.c.period.in_(periods[i:i + 5000]))
         seen.update(tuple(r) for r in conn.execute(q))
     if not seen:
         return
@@ -188,33 +235,47 @@ def _queue(conn: Connection, owed: dict[str, list[Late]], people: dict[str, Reci
            now: datetime, mail: MailSettings, reminders: ReminderSettings,
            summary: PassSummary, missing: Any) -> None:
     """One message per recipient listing everything owed; a key per line, in one transaction."""
-    t = templates(mail.templates_dir)
-    rows, keys = [], []
+    render = templates(mail.templates_dir).batch()
+    contexts: dict[tuple[int, int], Line] = {}
+
+    def context(it: Late) -> Line:
+        key = (it.machine_id, it.level)
+        found = contexts.get(key)
+        if found is None:
+            found = contexts[key] = _context(it, missing(it.machine_id))
+        return found
+
+    rows: list[dict[str, Any]] = []
+    keys: list[dict[str, Any]] = []
+    sender, repeat = mail.sender, reminders.repeat_every_days
     for email in sorted(owed):
-        items = sorted(owed[email], key=lambda it: (it.level, it.target, it.step))
-        own = [_context(it, missing(it.machine_id)) for it in items if it.level == 0]
-        escalated = [_context(it, missing(it.machine_id)) for it in items if it.level > 0]
+        items = sorted(owed[email], key=_order)
+        own = [context(it) for it in items if it.level == 0]
+        escalated = [context(it) for it in items if it.level > 0]
         person = people[email]
-        name = "reminder" if own else "escalation"
-        rendered = t.render(name, {"person": {"name": person.name, "email": email}, "own": own,
-                                   "escalated": escalated,
-                                   "repeat_every_days": reminders.repeat_every_days})
-        row = outbox.message_row(rendered, [(person.name, email)], sender=mail.sender, now=now)
+        rendered = render("reminder" if own else "escalation",
+                          {"person": {"name": person.name, "email": email}, "own": own,
+                           "escalated": escalated, "repeat_every_days": repeat})
+        row = outbox.message_row(rendered, [(person.name, email)], sender=sender, now=now)
         rows.append(row)
+        message_id = row["message_id"]
         keys.extend({"machine_id": it.machine_id, "step": it.step, "email": email,
-                     "period": it.period, "level": it.level, "message_id": row["message_id"],
-                     "created_at": now} for it in items)
+                     "period": it.period, "level": it.level, "message_id": message_id}
+                    for it in items)
     _count(owed, summary)
     if not rows:
         return
     outbox.enqueue(conn, rows)
-    for i in range(0, len(keys), 5000):
-        conn.execute(insert(reminder_keys), keys[i:i + 5000])
+    outbox.insert_rows(conn, reminder_keys, keys, {"created_at": now})
     history.append(conn, [NewEvent(
         at=now, event="RemindersQueued", actor=SYSTEM, trigger="reminder pass",
         reason=summary.summary(),
         data={"reminders": summary.reminders, "escalations": summary.escalations,
               "items": summary.items, "recipients": len(summary.recipients)})])
+
+
+def _order(it: Late) -> tuple[int, str, str]:
+    return (it.level, it.target, it.step)
 
 
 _TITLES = {s.slug: s for s in STEPS}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -42,8 +43,10 @@ class Rendered:
 
 
 def _env(cls: type[Environment], loader: Any) -> Environment:
+    # auto_reload is off: `Templates.refresh` checks the files once per letter or per batch,
+    # not at every `get_template` (each include of each message of a pass used to stat a file)
     env = cls(loader=loader, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-              keep_trailing_newline=True,
+              keep_trailing_newline=True, auto_reload=False,
               autoescape=select_autoescape(enabled_extensions=("html", "html.j2"),
                                            default_for_string=False))
     env.filters["ru_date"] = _ru_date
@@ -76,6 +79,13 @@ class Templates:
                                    FileSystemLoader(str(PACKAGED))])
             self._sandboxed = _env(SandboxedEnvironment, loader)
 
+    def refresh(self) -> None:
+        """Forget compiled templates whose file changed since it was compiled."""
+        for env in (self._plain, self._sandboxed):
+            cache = env.cache if env is not None else None
+            if cache and not all(t.is_up_to_date for t in cache.values()):
+                cache.clear()
+
     def _environment(self, name: str) -> Environment:
         if self._sandboxed is not None and self.override_dir is not None and any(
                 (self.override_dir / f).exists() for f in self._files(name)):
@@ -89,18 +99,43 @@ class Templates:
     def render(self, name: str, context: dict[str, Any],
                attachments: tuple[Attachment, ...] = ()) -> Rendered:
         """Render `name`.txt.j2 (which sets `subject`) and `name`.html.j2 with `context`."""
+        self.refresh()
+        return self._compiled(name)(context, attachments)
+
+    def batch(self) -> Callable[..., Rendered]:
+        """`render` for many letters at once: files checked and templates resolved once.
+
+        For a reminder pass: tens of thousands of letters from the same few templates.
+        """
+        self.refresh()
+        found: dict[str, Callable[..., Rendered]] = {}
+
+        def render(name: str, context: dict[str, Any],
+                   attachments: tuple[Attachment, ...] = ()) -> Rendered:
+            if name not in found:
+                found[name] = self._compiled(name)
+            return found[name](context, attachments)
+
+        return render
+
+    def _compiled(self, name: str) -> Callable[..., Rendered]:
         env = self._environment(name)
         try:
             text_t = env.get_template(f"{name}.txt.j2")
             html_t = env.get_template(f"{name}.html.j2")
         except TemplateNotFound as exc:
             raise TemplateMissing(name, str(exc)) from None
-        module = text_t.make_module(context)
-        subject = " ".join(str(getattr(module, "subject", "")).split())
-        if not subject:
-            raise TemplateMissing(name, f"{name}.txt.j2 sets no subject")
-        html = html_t.render(context, subject=subject)
-        return Rendered(name, subject, str(module), html, attachments)
+
+        def render(context: dict[str, Any], attachments: tuple[Attachment, ...] = ()
+                   ) -> Rendered:
+            module = text_t.make_module(context)
+            subject = " ".join(str(getattr(module, "subject", "")).split())
+            if not subject:
+                raise TemplateMissing(name, f"{name}.txt.j2 sets no subject")
+            html = html_t.render(context, subject=subject)
+            return Rendered(name, subject, str(module), html, attachments)
+
+        return render
 
 
 @lru_cache(maxsize=8)

@@ -66,10 +66,11 @@ def seed(db: Database, *, state: str = "teachers", since: datetime = T0,
                                         for e, _, r, s in who])
         c.execute(insert(machines), [{"kind": "region", "code": "77", "region_code": "77",
                                       "state": "admins", "steps": steps_at("admins", since),
-                                      "version": 1, "updated_at": since}])
+                                      "version": 1, "updated_at": since, "state_since": since}])
         c.execute(insert(machines), [
             {"kind": "school", "code": f"S{i}", "region_code": "77", "state": state,
-             "steps": steps_at(state, since), "version": 1, "updated_at": since}
+             "steps": steps_at(state, since), "version": 1, "updated_at": since,
+             "state_since": since}
             for i in range(1, schools_n + 1)])
 
 
