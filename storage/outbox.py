@@ -44,7 +44,7 @@ reminder_keys = Table(
     required("machine_id", Integer),
     required("step", String(32)),
     required("email", String(254)),
-    required("period", String(40)),  # "<since date>#<n>"
+    required("period", String(40), index=True),  # "<since date>#<n>"
     required("level", Integer),
     required("message_id", String(255)),  # the outbox message that carried it
     required("created_at", UtcDateTime),

@@ -75,7 +75,11 @@ def print_national(report: dict[str, Any]) -> None:
     t = report["totals"]
     table.add_row("", "all regions", "", str(t["schools"]),
                   *(progress_cell(t["steps"][s.slug], t["schools"]) for s in STEPS))
-    console().print(table)
+    out = console()
+    out.print(table)
+    for r in report["regions"]:
+        if r.get("broken_contacts"):
+            out.print(f"region {r['code']}: mail bounces for {', '.join(r['broken_contacts'])}")
 
 
 def print_regional(report: dict[str, Any]) -> None:
@@ -105,10 +109,11 @@ def print_regional(report: dict[str, Any]) -> None:
 def national_csv(report: dict[str, Any]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["code", "name", "state", "schools", *report["steps"]])
+    w.writerow(["code", "name", "state", "schools", *report["steps"], "broken_contacts"])
     for r in report["regions"]:
         w.writerow([r["code"], r["name"], r["state"], r["schools"],
-                    *(r["steps"][s] for s in report["steps"])])
+                    *(r["steps"][s] for s in report["steps"]),
+                    " ".join(r.get("broken_contacts", []))])
     return buf.getvalue()
 
 

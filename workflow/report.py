@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from notifications.outbox import broken_contacts_by_region
 from states import STEPS
 from storage import repo
 from storage.models import machines, municipalities, regions, schools
@@ -27,6 +28,7 @@ def national(conn: Connection) -> dict[str, Any]:
                                       .where(machines.c.kind == "region")).all())
     n_munis = dict(conn.execute(select(municipalities.c.region_code, func.count())
                                 .group_by(municipalities.c.region_code)).all())
+    broken = broken_contacts_by_region(conn)
     rows = []
     for r in conn.execute(select(regions).order_by(regions.c.code)):
         by_state = per_region.get(r.code, {})
@@ -36,6 +38,7 @@ def national(conn: Connection) -> dict[str, Any]:
             "schools_finished": by_state.get("done", 0),
             "municipalities": n_munis.get(r.code, 0),
             "steps": repo.done_counts(by_state),
+            "broken_contacts": broken.get(r.code, []),
         })
     totals = {"regions": len(rows), "schools": sum(r["schools"] for r in rows),
               "steps": {s: sum(r["steps"][s] for r in rows) for s in SLUGS}}
@@ -76,6 +79,7 @@ def regional(conn: Connection, code: str) -> dict[str, Any]:
         by_state_all[s["state"]] += 1
     return {"steps": SLUGS,
             "region": {"code": region.code, "name": region.name, "timezone": region.timezone,
+                       "broken_contacts": broken_contacts_by_region(conn).get(code, []),
                        "state": region_machine.state if region_machine else None,
                        "schools": len(school_rows),
                        "steps": repo.done_counts(dict(by_state_all))},
