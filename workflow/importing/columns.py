@@ -12,6 +12,9 @@ from states import ROLES
 from workflow.config import EMAIL_RE
 
 SCIENTIFIC = re.compile(r"^\d+(?:[.,]\d+)?[eE][+-]?\d+$")
+FLOAT_ZERO = re.compile(r"\d+\.0+")
+SPACE = re.compile(r"\s")
+COUNT = re.compile(r"\d+(\.0+)?")
 KPP = re.compile(r"^\d{4}[0-9A-Z]{2}\d{3}$")
 INN_WEIGHTS = (2, 4, 10, 3, 5, 9, 4, 6, 8)
 ROLE_ALIASES = {
@@ -37,14 +40,15 @@ def code(width: int | None = None) -> Callable[[str], str]:
 
     def parse(value: str) -> str:
         v = value.strip()
-        if SCIENTIFIC.match(v):
-            raise CellError(f"{v!r} looks like a number Excel shortened to scientific notation; "
-                            "format the column as text and export again")
-        if re.fullmatch(r"\d+\.0+", v):  # a number cell typed as 7.0
-            v = v.split(".")[0]
-        if any(c.isspace() for c in v):
-            raise CellError(f"{v!r}: a code has no spaces")
-        if width and v.isdigit() and len(v) < width:
+        if not v.isdigit():  # digits alone (most codes) need none of these checks
+            if SCIENTIFIC.match(v):
+                raise CellError(f"{v!r} looks like a number Excel shortened to scientific "
+                                "notation; format the column as text and export again")
+            if FLOAT_ZERO.fullmatch(v):  # a number cell typed as 7.0
+                v = v.split(".")[0]
+            elif SPACE.search(v):
+                raise CellError(f"{v!r}: a code has no spaces")
+        if width and len(v) < width and v.isdigit():
             v = v.zfill(width)
         return v
 
@@ -77,8 +81,10 @@ def kpp(value: str) -> str:
 
 
 def count(value: str) -> int:
+    if value.isascii() and value.isdigit():
+        return int(value)
     v = "".join(value.split())  # thousands separators: space, NBSP, narrow NBSP (U+202F)
-    if re.fullmatch(r"\d+(\.0+)?", v):
+    if COUNT.fullmatch(v):
         return int(v.split(".")[0])
     raise CellError(f"{value.strip()!r}: expected a whole number ≥ 0")
 
