@@ -229,3 +229,11 @@ def test_every_listed_command_resolves(capsys: pytest.CaptureFixture[str]) -> No
         r = run(capsys, name, "--help")
         assert r.code == 0, (name, r.err)
         assert f"Usage: rollout {name}" in r.out
+
+
+def test_cli_import_kinds_match_the_importer() -> None:
+    """The CLI's list of import kinds is the importer's."""
+    from workflow.cli.machines import KINDS as CLI_KINDS
+    from workflow.importing import KINDS
+
+    assert CLI_KINDS == KINDS
