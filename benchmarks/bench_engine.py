@@ -29,7 +29,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -214,12 +213,12 @@ class Bare:
                     evs.append(self._event("school", code, region, "admins", "teachers", "system"))
                     state = "teachers"
                 changed.append((sid, state, ssteps, sv))
-            if nxt == "admins":  # the region's aggregate follows its schools
-                if len(changed) > 1 and all(c[1] == "teachers" for c in changed[1:]):
-                    self._transition(steps, "admins", "teachers")
-                    changed[0] = (id_, "teachers", steps, v)
-                    evs.append(self._event("region", region, region, "admins", "teachers",
-                                           "system"))
+            # the region's aggregate follows its schools
+            if nxt == "admins" and len(changed) > 1 and all(
+                    c[1] == "teachers" for c in changed[1:]):
+                self._transition(steps, "admins", "teachers")
+                changed[0] = (id_, "teachers", steps, v)
+                evs.append(self._event("region", region, region, "admins", "teachers", "system"))
             self._save(changed)
             self.chain(evs)
             return len(evs)
@@ -227,7 +226,7 @@ class Bare:
         return int(self.tx(write))
 
     def metrics(self, rows: list[dict[str, str]]) -> int:
-        """Insert the counts, complete the evidence steps that hold, then the regions' aggregates."""
+        """Insert the counts, complete the evidence steps that hold, then the aggregates."""
         metric_steps = ("teachers", "classes", "parents", "students")
 
         def write() -> int:

@@ -58,7 +58,7 @@ class SmtpSender(Sender):
         s = self.settings
         # With credentials, STARTTLS is required (never opportunistic) unless TLS is implicit,
         # and certificates are always checked: a password never crosses the wire in clear.
-        start_tls = False if s.tls else (True if (s.starttls or s.username) else False)
+        start_tls = not s.tls and bool(s.starttls or s.username)
         return aiosmtplib.SMTP(hostname=s.host, port=s.port, use_tls=s.tls, start_tls=start_tls,
                                validate_certs=True, timeout=s.timeout_s,
                                username=s.username, password=s.password)

@@ -1,15 +1,23 @@
 """The nine rollout steps, roles and guards as plain data and pure functions."""
 
-from states.guards import Facts, RegionFacts, SchoolFacts, evaluate, needed, order_verdict, skip_verdict
+from states.guards import (
+    Facts,
+    RegionFacts,
+    SchoolFacts,
+    evaluate,
+    needed,
+    order_verdict,
+    skip_verdict,
+)
 from states.roles import (
     GLOBAL_ROLES,
     ROLE_TITLES,
     ROLES,
     SCOPE_KIND,
     Grant,
-    acting_role,
     Role,
     Target,
+    acting_role,
     may_act,
     may_assign,
     may_read,

@@ -34,10 +34,12 @@ class Step:
     number: int
     slug: str
     title: str
-    level: str  # "region" or "school": where the step is done; the other level mirrors or aggregates
+    # "region" or "school": where the step is done; the other level mirrors or aggregates it
+    level: str
     owners: tuple[str, ...]  # roles that complete it (coordinators above a school may act too)
     completion: Completion
-    evidence: str | None  # what the evidence counts: "schools", "municipal_split", "admin", a metric
+    # what the evidence counts: "schools", "municipal_split", "admin", or a metric
+    evidence: str | None
     optional: bool
     policy: StepPolicy
     todo: str  # what to do next, in the words of the instruction (Russian)

@@ -16,7 +16,8 @@ class Reason:
     figures: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.en, "message_ru": self.ru, "figures": self.figures}
+        return {"code": self.code, "message": self.en, "message_ru": self.ru,
+                "figures": self.figures}
 
 
 @dataclass(frozen=True)

@@ -177,7 +177,8 @@ def region_facts(conn: Connection, code: str) -> RegionFacts:
     unlinked = conn.execute(select(func.count()).select_from(schools).where(
         schools.c.region_code == code, schools.c.municipality_code.is_(None))).scalar_one()
     return RegionFacts(code=code, schools=n_schools, municipalities=len(munis),
-                       municipalities_without_coordinator=tuple(m for m in munis if m not in covered),
+                       municipalities_without_coordinator=tuple(
+                           m for m in munis if m not in covered),
                        schools_without_municipality=unlinked,
                        schools_done=schools_done(conn, code))
 

@@ -25,7 +25,6 @@ from sqlalchemy import (
 from storage.models import metadata, required
 from storage.types import UtcDateTime
 
-
 access_tokens = Table(
     "access_tokens", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),

@@ -1,4 +1,4 @@
-"""Shared fixtures: a fixed clock, databases (SQLite file, PostgreSQL), services, a world builder."""
+"""Shared fixtures: a fixed clock, SQLite and PostgreSQL databases, services, a world builder."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`rollout demo`: a sample rollout of three regions played over five weeks on the embedded defaults.
+"""`rollout demo`: three sample regions' rollout played over five weeks on the embedded defaults.
 
 It leaves DIR/config.yaml, the database, the sample files, the mail and the dashboard, so that
 every other command can look at them with `--config DIR/config.yaml`.
@@ -176,7 +176,8 @@ class _Play:
         for code in codes:
             region, muni = schools[code]
             actor = by or MUNICIPAL_COORDINATORS[muni][0]
-            self.log.say(now, self.s.assign("school_admin", code, f"admin.{code.lower()}@school.example.ru",
+            email = f"admin.{code.lower()}@school.example.ru"
+            self.log.say(now, self.s.assign("school_admin", code, email,
                                             f"Администратор ОО {code}", actor, now))
 
     def weeks_of_metrics(self) -> None:

@@ -165,7 +165,9 @@ class Change:
         if row.kind == "school":
             lo, hi = sorted((STATES.index(before), STATES.index(row.state)))
             seen = self._moved.get(row.region_code)
-            self._moved[row.region_code] = (min(lo, seen[0]), max(hi, seen[1])) if seen else (lo, hi)
+            if seen:
+                lo, hi = min(lo, seen[0]), max(hi, seen[1])
+            self._moved[row.region_code] = (lo, hi)
         evidence = [r.as_dict() for r in subject.verdict.reasons]
         self.record(event=EVENT_NAMES[trigger], kind=row.kind, code=row.code,
                     region_code=row.region_code, step=step, from_state=before, to_state=row.state,

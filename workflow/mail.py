@@ -113,10 +113,11 @@ def list_outbox(services: Services, status: str | None = None, limit: int | None
 
 
 def serve(services: Services, clock: Callable[[], datetime], stop: threading.Event,
-          schedule: Schedule = Schedule()) -> None:
+          schedule: Schedule | None = None) -> None:
     """`rollout run`: the scheduler until `stop` is set (SIGTERM)."""
     cfg = services.config
-    run_service(services.db, cfg.mail, cfg.reminders, cfg.steps, clock, stop, schedule)
+    run_service(services.db, cfg.mail, cfg.reminders, cfg.steps, clock, stop,
+                schedule or Schedule())
 
 
 __all__ = ["REGION_LETTERS", "deliver_outbox", "digest", "list_outbox", "queue_letter", "remind",

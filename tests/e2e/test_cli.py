@@ -1,4 +1,4 @@
-"""The CLI as a user runs it: a fresh folder, real files with mistakes, the contract's exit codes."""
+"""The CLI as a user runs it: a fresh folder, files with mistakes, the contract's exit codes."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ def _config(tmp_path: Path) -> Path:
 
 
 def test_one_step_many_processes(world: World, db_url: str, tmp_path: Path) -> None:
-    """Six processes advance the same step: one completes it, the others get 3 or 5, no lock errors."""
+    """Six processes advance one step: one completes it, the others get 3 or 5, none locked."""
     world.standard()
     cfg = _config(tmp_path)
     env = {"ROLLOUT_DATABASE_URL": db_url}

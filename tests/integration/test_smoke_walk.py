@@ -4,7 +4,7 @@ from tests.builders import World
 
 
 def test_school_walks_all_nine_steps(world: World) -> None:
-    """Steps 1-3 flow down from the region, evidence steps complete by themselves, step 9 by hand."""
+    """Steps 1-3 flow down from the region, evidence steps complete alone, step 9 by hand."""
     world.standard().through_step3()
     s = world.services
     assert world.status("school", "S1")["state"] == "admins"

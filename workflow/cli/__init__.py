@@ -50,7 +50,8 @@ class LazyGroup(click.Group):
         return collected.commands.get(cmd_name)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"],
+                                              "max_content_width": 100})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="Configuration file (default: $ROLLOUT_CONFIG or ./config.yaml).")
 @click.version_option(package_name="rollout")

@@ -20,9 +20,8 @@ def register(cli: click.Group) -> None:
 @click.option("--quiet", is_flag=True, help="Print only the progress table and where to look.")
 def demo(directory: str, quiet: bool) -> None:
     """Build three sample regions, play five weeks of their rollout, show the progress."""
-    from workflow.demo import run_demo
-
     from dashboard import write_static
+    from workflow.demo import run_demo
 
     path = Path(directory)
     services, finished = run_demo(path, echo=(lambda _line: None) if quiet else click.echo)

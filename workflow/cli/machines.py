@@ -1,4 +1,4 @@
-"""Commands on the registry and the machines: init, import, assign, status, advance, skip, reopen."""
+"""Commands on the registry and machines: init, import, assign, status, advance, skip, reopen."""
 
 from __future__ import annotations
 

@@ -7,7 +7,8 @@ import json
 import click
 
 from workflow import diagram as diagram_mod
-from workflow import render, report as report_mod
+from workflow import render
+from workflow import report as report_mod
 from workflow.cli.common import AppContext, pass_app
 
 

@@ -1,12 +1,11 @@
 """Initial schema: the registry, people, machines, metrics and the hash-chained history.
 
 Revision ID: 0001
-Revises: 
+Revises:
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None
