@@ -43,8 +43,9 @@ def at(day: int, month: int = 1) -> datetime:
     return datetime(2026, month, day, 7, 0, tzinfo=UTC)
 
 
-def make_services(tmp_path: Path) -> Services:
-    config = build({"database": {"url": f"sqlite:///{tmp_path / 'rollout.db'}"}}, tmp_path)
+def make_services(tmp_path: Path, url: str | None = None) -> Services:
+    url = url or f"sqlite:///{tmp_path / 'rollout.db'}"
+    config = build({"database": {"url": url}}, tmp_path)
     services = Services(config)
     services.db.migrate()
     return services
@@ -56,10 +57,10 @@ def _school(code: str, region: str, muni: str | None, name: str, teachers: int =
             "parents_expected": 0}
 
 
-def seed(tmp_path: Path) -> Rollout:
+def seed(tmp_path: Path, url: str | None = None) -> Rollout:
     """Region 01 at step 5 (one school done, one short of teachers, two without an admin);
     region 77 waiting for its coordinator; region 02 without schools."""
-    services = make_services(tmp_path)
+    services = make_services(tmp_path, url)
     with services.db.write() as conn:
         conn.execute(insert(regions), [
             {"code": "01", "name": "Республика Адыгея", "timezone": "Europe/Moscow"},
