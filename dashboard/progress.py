@@ -79,7 +79,7 @@ def late_by_region(conn: Connection, now: datetime, policies: Mapping[str, StepP
             out[region] += n
     # schools in a zone of their own (few, often none): counted above with their region's
     # cutoff; correct them one by one
-    own = dict(conn.execute(union_all(
+    own: dict[str, str] = dict(conn.execute(union_all(
         select(schools.c.code, schools.c.timezone).where(schools.c.timezone.is_not(None)),
         select(schools.c.code, municipalities.c.timezone).select_from(municipalities)
         .join(schools, schools.c.municipality_code == municipalities.c.code)

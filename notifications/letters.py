@@ -67,7 +67,7 @@ def render_region_letter(conn: Connection, name: str, region_code: str, mail: Ma
     coordinator = _coordinator(conn, region_code)
     t = templates(mail.templates_dir)
     if name == "coordinator":
-        ctx = {"region": region, "coordinator": coordinator}
+        ctx: dict[str, Any] = {"region": region, "coordinator": coordinator}
         return t.render(name, ctx), [("", mail.operator_email)]
     text, rows = schools_csv(conn, region_code)
     filename = f"schools-{region_code}.csv"

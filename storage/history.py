@@ -43,7 +43,7 @@ _FIELDS = tuple(f.name for f in fields(NewEvent))
 
 def _canonical(row: dict[str, Any]) -> bytes:
     payload = {k: row.get(k) for k in HASHED}
-    at = payload["at"]
+    at: datetime = row["at"]  # NOT NULL in the table, always set by `append`
     payload["at"] = at.astimezone(UTC).isoformat(timespec="microseconds")
     return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
                       default=str).encode()

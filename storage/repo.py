@@ -192,7 +192,7 @@ _SCHOOLS_BY_STATE = (select(machines.c.state, func.count())
 def region_progress(conn: Connection, code: str) -> RegionFacts:
     """The part of `region_facts` that a region's aggregate steps (4-9) read, in one query:
     its schools and how many did each step (the municipal split is left at its defaults)."""
-    by_state = dict(conn.execute(_SCHOOLS_BY_STATE, {"region": code}).all())
+    by_state: dict[str, int] = dict(conn.execute(_SCHOOLS_BY_STATE, {"region": code}).all())
     return RegionFacts(code=code, schools=sum(by_state.values()),
                        schools_done=done_counts(by_state))
 

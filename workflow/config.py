@@ -5,6 +5,7 @@ Every failure names the key path and how to fix it; the CLI exits 6.
 
 from __future__ import annotations
 
+import builtins
 import os
 import re
 from collections.abc import Mapping
@@ -136,7 +137,11 @@ def _check_shape(raw: Any, shape: dict[str, Any], prefix: str, where: str) -> No
 
 
 class _Reader:
-    """Typed access to the raw mapping by key path; every failure names the key."""
+    """Typed access to the raw mapping by key path; every failure names the key.
+
+    Its methods `str`, `int` and `bool` shadow the builtins inside the class body, so the
+    annotations after them spell `builtins.str` and `builtins.int`.
+    """
 
     def __init__(self, raw: dict[str, Any], where: str) -> None:
         self.raw, self.where = raw, where
@@ -158,36 +163,38 @@ class _Reader:
             raise self.fail(path, f"expected a non-empty string, got {v!r}")
         return v.strip()
 
-    def opt_str(self, path: str) -> str | None:
+    def opt_str(self, path: builtins.str) -> builtins.str | None:
         v = self.get(path, None)
         return None if v is None else self.str(path, "")
 
-    def email(self, path: str, default: str) -> str:
+    def email(self, path: builtins.str, default: builtins.str) -> builtins.str:
         v = self.str(path, default)
         if not EMAIL_RE.match(v):
             raise self.fail(path, f"{v!r} is not an e-mail address")
         return v.lower()
 
-    def choice(self, path: str, default: str, options: tuple[str, ...]) -> str:
+    def choice(self, path: builtins.str, default: builtins.str,
+               options: tuple[builtins.str, ...]) -> builtins.str:
         v = self.get(path, default)
         if v not in options:
             raise self.fail(path, f"{v!r} is not one of {', '.join(options)}")
         return str(v)
 
-    def bool(self, path: str, default: bool) -> bool:
+    def bool(self, path: builtins.str, default: bool) -> bool:
         v = self.get(path, default)
         if not isinstance(v, bool):
             raise self.fail(path, f"expected true or false, got {v!r}")
         return v
 
-    def int(self, path: str, default: int, low: int = 0) -> int:
+    def int(self, path: builtins.str, default: builtins.int, low: builtins.int = 0
+            ) -> builtins.int:
         v = self.get(path, default)
         if isinstance(v, bool) or not isinstance(v, int) or v < low:
             raise self.fail(path, f"expected a whole number ≥ {low}, got {v!r}")
         return v
 
-    def number(self, path: str, default: float, low: float = 0.0, high: float | None = None
-               ) -> float:
+    def number(self, path: builtins.str, default: float, low: float = 0.0,
+               high: float | None = None) -> float:
         v = self.get(path, default)
         if isinstance(v, bool) or not isinstance(v, int | float) or v < low or (
                 high is not None and v > high):
@@ -195,7 +202,7 @@ class _Reader:
             raise self.fail(path, f"expected a number {bound}, got {v!r}")
         return float(v)
 
-    def port(self, path: str, default: int) -> int:
+    def port(self, path: builtins.str, default: builtins.int) -> builtins.int:
         return _port(self.get(path, default), path, self.where)
 
 

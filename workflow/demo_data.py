@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 
 REGIONS = [
@@ -70,7 +71,7 @@ MUNICIPAL_COORDINATORS = {
 def write_files(data: Path) -> dict[str, Path]:
     """Write the sample files as coordinators send them: Excel CSV in Windows-1251 with ';'."""
     data.mkdir(parents=True, exist_ok=True)
-    files = {
+    files: dict[str, tuple[list[str], Sequence[Sequence[object]]]] = {
         "regions": (["Код", "Наименование", "Часовой пояс"], REGIONS),
         "municipalities": (["Регион", "Код", "Наименование"], MUNICIPALITIES),
         "schools": (["Регион", "Муниципалитет", "Код ОО", "Наименование", "ИНН", "КПП",

@@ -16,6 +16,8 @@ def _edges(machine: Machine) -> list[tuple[str, str, str, str]]:
     for name, event in machine.events.items():
         for source, transitions in event.transitions.items():
             for t in transitions:
+                if t.dest is None:  # internal transitions: the engine's machines have none
+                    raise ValueError(f"{name} from {source}: internal transition, no edge to draw")
                 conds = ",".join(c.func.__name__ if callable(c.func) else str(c.func)
                                  for c in t.conditions)
                 out.append((source, t.dest, name, conds))

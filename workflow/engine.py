@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection
-from transitions import EventData, Machine
+from transitions import EventData, Machine, Transition
 
 from states import (
     DONE,
@@ -20,6 +20,8 @@ from states import (
     Completion,
     Facts,
     Reason,
+    RegionFacts,
+    SchoolFacts,
     StepPolicy,
     Verdict,
     evaluate,
@@ -36,22 +38,42 @@ EVENT_NAMES = {"complete": "StepCompleted", "skip": "StepSkipped", "reopen": "St
 class Subject:
     """What `transitions` triggers on: a stored machine plus the facts its guards read."""
 
-    def __init__(self, row: MachineRow, facts: Facts, policies: Mapping[str, StepPolicy]):
+    def __init__(self, row: MachineRow, facts: Facts | None,
+                 policies: Mapping[str, StepPolicy]):
+        # facts is None for a reopen: its condition reads only the requested step
         self.row, self.facts, self.policies = row, facts, policies
         self.state = row.state
         self.verdict = Verdict.allow()
 
 
+def _subject(ev: EventData) -> Subject:
+    # the stubs type the model as `object`; every model the engine triggers on is a Subject
+    return cast(Subject, ev.model)
+
+
+def _edge(ev: EventData) -> tuple[str, str]:
+    """(source, dest) of the transition being taken."""
+    # the stubs make `transition` Optional; it is set before conditions and callbacks run
+    t = cast(Transition, ev.transition)
+    if t.dest is None:
+        raise RuntimeError(f"{ev.event.name} from {t.source}: an internal transition, and "
+                           "the engine's machines have none")
+    return t.source, t.dest
+
+
 def _evidence_holds(ev: EventData) -> bool:
-    subject: Subject = ev.model
-    step = step_by_slug(ev.transition.source)
+    subject = _subject(ev)
+    if subject.facts is None:
+        raise RuntimeError(f"{subject.row.kind} {subject.row.code}: 'complete' fired without "
+                           "facts for its guard")
+    step = step_by_slug(_edge(ev)[0])
     subject.verdict = evaluate(step, subject.facts, subject.policies[step.slug])
     return subject.verdict.ok
 
 
 def _may_skip(ev: EventData) -> bool:
-    subject: Subject = ev.model
-    subject.verdict = skip_verdict(step_by_slug(ev.transition.source), subject.facts)
+    subject = _subject(ev)
+    subject.verdict = skip_verdict(step_by_slug(_edge(ev)[0]), subject.facts)
     return subject.verdict.ok
 
 
@@ -64,9 +86,8 @@ def _reopens(slug: str) -> Any:
 
 def _write_steps(ev: EventData) -> None:
     """after_state_change: copy the new state into the stored row (transitions issue #141)."""
-    subject: Subject = ev.model
-    row, now = subject.row, ev.kwargs["now"]
-    src, dst = ev.transition.source, ev.transition.dest
+    row, now = _subject(ev).row, ev.kwargs["now"]
+    src, dst = _edge(ev)
     steps = {k: dict(v) for k, v in row.steps.items()}
     if ev.event.name == "reopen":
         later = STATES.index(dst)
@@ -149,7 +170,7 @@ class Change:
         self.events = []
 
     # -- transitions
-    def fire(self, row: MachineRow, trigger: str, step: str, facts: Facts, *, actor: str,
+    def fire(self, row: MachineRow, trigger: str, step: str, facts: Facts | None, *, actor: str,
              role: str | None, reason: str | None, cause: str) -> Verdict:
         """Trigger `trigger` on the stored machine `row`; on success record the event."""
         before = row.state
@@ -176,11 +197,12 @@ class Change:
         return Verdict.allow(*subject.verdict.reasons)
 
     # -- cascades
-    def region_facts(self, code: str) -> Facts:
+    def region_facts(self, code: str) -> RegionFacts:
         self.flush_machines()  # school states are counted in SQL
         return repo.region_facts(self.conn, code)
 
-    def school_facts(self, region: MachineRow, codes: Iterable[str] | None) -> dict[str, Facts]:
+    def school_facts(self, region: MachineRow, codes: Iterable[str] | None
+                     ) -> dict[str, SchoolFacts]:
         return dict(repo.school_facts(self.conn, region.code, region.statuses, codes))
 
     def flush_machines(self) -> None:
@@ -205,11 +227,11 @@ class Change:
                     self._settle_school(row, facts[row.code], cause)
         self.settle_region(region_code, cause)
 
-    def _settle_school(self, row: MachineRow, facts: Facts, cause: str) -> None:
+    def _settle_school(self, row: MachineRow, facts: SchoolFacts, cause: str) -> None:
         while row.state != DONE:
             step = step_by_slug(row.state)
             if step.level == "region":
-                status = facts.region_steps.get(step.slug)  # type: ignore[union-attr]
+                status = facts.region_steps.get(step.slug)
                 if status not in FINISHED:
                     return  # the mirror guard would refuse: the region has not done it yet
                 trigger = "skip" if status == "skipped" else "complete"
@@ -248,11 +270,8 @@ class Change:
         index = STATES.index(step)
         for row in self.schools_of(region_code):
             if STATES.index(row.state) > index:
-                self.fire(row, "reopen", step, _NO_FACTS, actor=SYSTEM, role=None,
+                self.fire(row, "reopen", step, None, actor=SYSTEM, role=None,
                           reason=None, cause=cause)
-
-
-_NO_FACTS: Any = None
 
 
 def new_machine_rows(kind: str, codes: Iterable[tuple[str, str]], now: datetime

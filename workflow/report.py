@@ -26,7 +26,7 @@ def national(conn: Connection) -> dict[str, Any]:
         per_region[region][state] = n
     region_states = dict(conn.execute(select(machines.c.code, machines.c.state)
                                       .where(machines.c.kind == "region")).all())
-    n_munis = dict(conn.execute(select(municipalities.c.region_code, func.count())
+    n_munis: dict[str, int] = dict(conn.execute(select(municipalities.c.region_code, func.count())
                                 .group_by(municipalities.c.region_code)).all())
     broken = broken_contacts_by_region(conn)
     rows = []

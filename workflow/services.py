@@ -157,6 +157,8 @@ class Services:
                 return RegionFacts(row.code)
             return ch.region_facts(row.code)
         region = ch.machine("region", row.region_code)
+        if region is None:  # every school's region has a machine: a broken registry otherwise
+            raise UnknownCode("region", row.region_code)
         if native and step.evidence is None:
             return SchoolFacts(row.code, row.region_code, region.statuses)
         return ch.school_facts(region, [row.code])[row.code]
@@ -273,6 +275,8 @@ def machine_status(conn: Connection, kind: str, code: str, policies: Any) -> dic
     if kind == "region":
         facts: Facts = repo.region_facts(conn, code)
     else:
+        if region_row is None:  # every school's region has a machine: a broken registry otherwise
+            raise UnknownCode("region", row.region_code)
         facts = repo.school_facts(conn, row.region_code, region_row.statuses, [code])[code]
     out: dict[str, Any] = {
         "kind": kind, "code": code, "name": entity["name"], "state": row.state,
@@ -303,7 +307,7 @@ def machine_status(conn: Connection, kind: str, code: str, policies: Any) -> dic
                                 f"{step.slug}: waits for {', '.join(step.owners)} to advance it",
                                 "message_ru": f"{step.title}: ждёт отметки ({step.owner_text})",
                                 "figures": {}}]
-    if kind == "school":
+    if isinstance(facts, SchoolFacts):  # kind == "school"
         out["municipality"] = entity["municipality_code"]
         out["parent"] = entity["parent_code"]
         out["evidence"] = {"loaded": dict(facts.loaded), "expected": dict(facts.expected),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +17,7 @@ OPERATOR = "operator"  # the operator's commands are recorded under this actor
 Record = tuple[int, dict[str, Any]]  # (row number, values by column name)
 
 
-class Applier:
+class Applier(ABC):
     """Base: `check` returns problems as (row, column, text); `apply` writes and counts."""
 
     table: Any
@@ -79,6 +80,14 @@ class Applier:
             self.conn.execute(update(self.table).where(self.table.c[self.key] == key).values(**row))
         self.created, self.updated = len(new_rows), len(changed)
         return new_rows, keys
+
+    @abstractmethod
+    def check(self, records: list[Record]) -> None:
+        """Look at every record against the registry; problems go to `self.problems`."""
+
+    @abstractmethod
+    def apply(self, records: list[Record]) -> None:
+        """Write the records (checked already) and count what was created and updated."""
 
     def present_columns(self) -> set[str]:
         return self.present

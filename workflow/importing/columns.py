@@ -190,9 +190,9 @@ def normalise_header(name: str) -> str:
 def resolve_header(kind: str, header: list[str]) -> tuple[dict[int, Column], list[str]]:
     """Map header positions to columns; problems for unknown, repeated and missing columns."""
     by_name: dict[str, Column] = {}
-    for col in COLUMNS[kind]:
-        for alias in (col.name, *col.aliases):
-            by_name[normalise_header(alias)] = col
+    for c in COLUMNS[kind]:
+        for alias in (c.name, *c.aliases):
+            by_name[normalise_header(alias)] = c
     found: dict[int, Column] = {}
     seen: dict[str, str] = {}
     problems = []
@@ -209,7 +209,7 @@ def resolve_header(kind: str, header: list[str]) -> tuple[dict[int, Column], lis
         else:
             found[i] = col
             seen[col.name] = raw
-    for col in COLUMNS[kind]:
-        if col.required and col.name not in seen:
-            problems.append(f"column {col.name}: required but missing")
+    for c in COLUMNS[kind]:
+        if c.required and c.name not in seen:
+            problems.append(f"column {c.name}: required but missing")
     return found, problems
