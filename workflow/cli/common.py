@@ -64,9 +64,11 @@ def target_options(school: bool = True) -> Callable[[F], F]:
 def pick_target(region: str | None, school: str | None = None) -> tuple[str, str]:
     from workflow.errors import UsageError
 
-    if bool(region) == bool(school):
-        raise UsageError("give exactly one of --region CODE or --school CODE")
-    return ("region", region) if region else ("school", school)  # type: ignore[return-value]
+    if region and not school:
+        return "region", region
+    if school and not region:
+        return "school", school
+    raise UsageError("give exactly one of --region CODE or --school CODE")
 
 
 def echo_json(data: Any) -> None:
