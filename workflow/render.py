@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich import box
 from rich.console import Console
@@ -27,11 +29,12 @@ def print_status(data: dict[str, Any]) -> None:
     out.print(f"[bold]{data['kind']} {data['code']}[/bold] {data['name']}  "
               f"state: [bold]{data['state']}[/bold]")
     table = Table(show_header=True, header_style="bold")
-    for col in ("#", "step", "status", "since", "title"):
+    tz = data.get("timezone") or "Europe/Moscow"
+    for col in ("#", "step", "status", f"since ({tz})", "title"):
         table.add_column(col)
     for s in data["step_details"]:
         table.add_row(str(s["number"]), s["slug"], f"{MARKS[s['status']]} {s['status']}",
-                      (s["since"] or "")[:16].replace("T", " "), s["title"])
+                      local_time(s["since"], tz), s["title"])
     out.print(table)
     for reason in data.get("blocking", []):
         out.print(f"blocked: {reason['message']}")
@@ -43,6 +46,13 @@ def print_status(data: dict[str, Any]) -> None:
                   f"{broken['error']}")
     if data["kind"] == "region":
         out.print(f"schools: {data['schools']}, municipalities: {data['municipalities']}")
+
+
+def local_time(since: str | None, tz: str) -> str:
+    """A stored UTC moment as the local time people read it (the history keeps UTC)."""
+    if not since:
+        return ""
+    return datetime.fromisoformat(since).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
 
 
 def progress_cell(done: int, total: int) -> str:
@@ -98,11 +108,12 @@ def print_regional(report: dict[str, Any]) -> None:
                       *(progress_cell(m["steps"][s.slug], m["schools"]) for s in STEPS))
     out.print(table)
     schools = Table(title="Schools", header_style="bold")
-    for col in ("school", "name", "municipality", "state", "since"):
+    tz = region.get("timezone") or "Europe/Moscow"
+    for col in ("school", "name", "municipality", "state", f"since ({tz})"):
         schools.add_column(col)
     for s in report["schools"]:
         schools.add_row(s["code"], s["name"], s["municipality"] or "-", s["state"],
-                        (s["since"] or "")[:10])
+                        local_time(s["since"], tz)[:10])
     out.print(schools)
 
 
