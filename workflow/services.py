@@ -14,7 +14,6 @@ from states import (
     SCOPE_KIND,
     STEPS,
     Facts,
-    Grant,
     Reason,
     RegionFacts,
     Role,
@@ -32,7 +31,7 @@ from states import (
 )
 from states.guards import FINISHED
 from storage import Database, NewEvent, history, repo
-from storage.models import assignments, municipalities, people, regions, schools
+from storage.models import assignments, people, regions, schools
 from storage.outbox import bounces
 from workflow.config import EMAIL_RE, Config
 from workflow.engine import Change
@@ -343,9 +342,4 @@ def _done_message(trigger: str, kind: str, code: str, step: str, state: str, n: 
     return f"{kind} {code}: {step} {verb}; state is now {state}{more}"
 
 
-def grants_for(db: Database, email: str) -> list[Grant]:
-    with db.read() as conn:
-        return repo.grants(conn, email)
-
-
-__all__ = ["Outcome", "Services", "grants_for", "machine_status", "municipalities"]
+__all__ = ["Outcome", "Services", "machine_status"]
