@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import Connection, func, select, union_all
 
 from notifications.calendar import local, open_cutoff
-from notifications.outbox import broken_contacts_by_region
 from notifications.policy import MOSCOW
-from states import STATES, STEPS, Facts, StepPolicy, evaluate, step_by_slug
+from states import STATES, STEPS, Facts, StepPolicy, holding, step_by_slug
 from storage.models import events, machines, municipalities, regions, schools
+from storage.outbox import broken_contacts_by_region
 
 SCHOOL_STEPS = frozenset(s.slug for s in STEPS if s.level == "school")
 PROGRESS_EVENTS = ("StepCompleted", "StepSkipped", "StepReopened")
@@ -115,11 +115,7 @@ def open_schools(conn: Connection, now: datetime, policies: Mapping[str, StepPol
 
 def reasons(step_slug: str, facts: Facts, policy: StepPolicy) -> list[str]:
     """What holds a machine at `step_slug`, in Russian, from the step's guard."""
-    step = step_by_slug(step_slug)
-    verdict = evaluate(step, facts, policy)
-    if not verdict.ok:
-        return [r.ru for r in verdict.reasons]
-    return [f"ждёт отметки о выполнении ({step.owner_text})"]
+    return [r.ru for r in holding(step_by_slug(step_slug), facts, policy)]
 
 
 def progress_over_time(conn: Connection, region: str, n_schools: int, tz: str,

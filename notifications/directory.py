@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from notifications.policy import MOSCOW, Recipient, chain_start, escalation_chain
-from states import Completion, SchoolFacts, Step, StepPolicy, evaluate
+from states import Facts, RegionFacts, SchoolFacts, Step, StepPolicy, holding
 from storage import repo
 from storage.models import assignments, metrics, municipalities, people, regions, schools
 from storage.outbox import bounces
@@ -123,9 +123,8 @@ class Directory:
 
 def late_reasons(conn: Connection, d: Directory, machine: Any, step: Step,
                  policy: StepPolicy) -> tuple[str, ...]:
-    """What evidence is missing, in the guard's own words and figures (Russian)."""
-    if step.completion is Completion.MANUAL and step.evidence is None:
-        return (f"ждёт отметки о выполнении ({step.owner_text})",)
+    """What holds the step, in the guard's own words and figures (Russian)."""
+    facts: Facts
     if machine.kind == "school":
         s = d.schools.get(machine.code)
         if s is None:
@@ -135,9 +134,8 @@ def late_reasons(conn: Connection, d: Directory, machine: Any, step: Step,
             has_admin=bool(d.holders.get(("school_admin", machine.code))),
             loaded={m: getattr(s, m) or 0 for m in METRICS},
             expected={m: getattr(s, f"{m}_expected") or 0 for m in METRICS})
-        verdict = evaluate(step, facts, policy)
+    elif step.evidence is None:
+        facts = RegionFacts(machine.code)  # a manual region step reads nothing
     else:
-        verdict = evaluate(step, d.region_facts(conn, machine.code), policy)
-    if verdict.ok:
-        return (f"условие выполнено, ждёт отметки о выполнении ({step.owner_text})",)
-    return tuple(r.ru for r in verdict.reasons)
+        facts = d.region_facts(conn, machine.code)
+    return tuple(r.ru for r in holding(step, facts, policy))

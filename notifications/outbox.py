@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
     Connection,
-    Table,
     and_,
     delete,
     func,
     insert,
     or_,
     select,
-    union,
     update,
 )
 
 from notifications.message import new_message_id, recipients
 from notifications.render import Rendered
-from storage.models import assignments, municipalities, regions, schools
+from storage.bulk import insert_rows
 from storage.outbox import FAILED, QUEUED, SENT, bounces, outbox
 
 BACKOFF_BASE_S = 60.0
@@ -55,47 +53,6 @@ def enqueue(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[str]:
         shared = {k: first[k] for k in _SHARED if all(r[k] == first[k] for r in rows)}
         insert_rows(conn, outbox, rows, shared)
     return [r["message_id"] for r in rows]
-
-
-def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]],
-                shared: Mapping[str, Any] | None = None, *, chunk: int = 20_000) -> None:
-    """INSERT `rows` (same keys each) plus the `shared` values with one executemany per chunk.
-
-    The statement is compiled by Core for the connection's dialect and every value goes
-    through its column's type, as `conn.execute(insert(table), rows)` would do; but the
-    shared values are converted once, and rows reach the driver as plain tuples: Core's own
-    per-row parameter handling cost more than SQLite's insert itself (128k reminder keys:
-    1.3 s against 0.36 s).
-    """
-    if not rows:
-        return
-    shared = dict(shared or {})
-    names = [n for n in rows[0] if n not in shared] + list(shared)
-    dialect = conn.dialect
-    compiled = insert(table).compile(dialect=dialect, column_keys=names)
-    bind_of = {bp.key: name for name, bp in compiled.binds.items()}
-    column_of = {name: key for key, name in bind_of.items()}
-    order = ([column_of[b] for b in compiled.positiontup or ()] if compiled.positional
-             else names)
-    procs: dict[str, Any] = {n: table.c[n].type.dialect_impl(dialect).bind_processor(dialect)
-                             for n in names}
-    fixed = {n: procs[n](v) if procs[n] else v for n, v in shared.items()}
-    template = [fixed.get(n) for n in order]
-    plain = [(i, n) for i, n in enumerate(order) if n not in fixed and procs[n] is None]
-    converted = [(i, n, procs[n]) for i, n in enumerate(order)
-                 if n not in fixed and procs[n] is not None]
-    sql = str(compiled)
-    for start in range(0, len(rows), chunk):
-        params: list[Any] = []
-        for r in rows[start:start + chunk]:
-            values = template.copy()
-            for i, n in plain:
-                values[i] = r[n]
-            for i, n, p in converted:
-                values[i] = p(r[n])
-            params.append(tuple(values) if compiled.positional
-                          else {bind_of[n]: v for n, v in zip(order, values, strict=True)})
-        conn.exec_driver_sql(sql, params)
 
 
 def claim(conn: Connection, now: datetime, owner: str, limit: int, lease_s: float
@@ -180,34 +137,6 @@ def record_bounces(conn: Connection, refused: dict[str, str], row_id: int, now: 
     for addr, error in refused.items():
         conn.execute(delete(bounces).where(bounces.c.email == addr))
         conn.execute(insert(bounces).values(email=addr, at=now, error=error, outbox_id=row_id))
-
-
-def broken_contacts(conn: Connection, emails: Iterable[str] | None = None
-                    ) -> list[dict[str, Any]]:
-    """Bounced addresses (oldest first): e-mail, when, and the server's answer."""
-    q = select(bounces.c.email, bounces.c.at, bounces.c.error).order_by(bounces.c.at)
-    if emails is not None:
-        q = q.where(bounces.c.email.in_(list(emails)))
-    return [dict(r._mapping) for r in conn.execute(q)]
-
-
-def broken_contacts_by_region(conn: Connection) -> dict[str, list[str]]:
-    """Region code -> the bounced addresses (sorted) of people holding a role in that region.
-
-    A role is in a region when its scope is the region itself, one of its municipalities or
-    one of its schools; global roles (program managers, support, auditors) are in none.
-    """
-    bounced = select(bounces.c.email)
-    parts = [select(code.label("region"), assignments.c.email)
-             .join(assignments, assignments.c.scope == scope)
-             .where(assignments.c.email.in_(bounced))
-             for code, scope in ((regions.c.code, regions.c.code),
-                                 (municipalities.c.region_code, municipalities.c.code),
-                                 (schools.c.region_code, schools.c.code))]
-    out: dict[str, set[str]] = {}
-    for region, email in conn.execute(union(*parts)):
-        out.setdefault(region, set()).add(email)
-    return {region: sorted(emails) for region, emails in sorted(out.items())}
 
 
 def listing(conn: Connection, status: str | None = None, limit: int | None = None

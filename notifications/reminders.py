@@ -21,6 +21,7 @@ from notifications.render import templates
 from notifications.settings import MailSettings, ReminderSettings
 from states import STEPS, StepPolicy, step_by_slug
 from storage import Database, NewEvent, history
+from storage.bulk import insert_rows
 from storage.models import machines
 from storage.outbox import reminder_keys
 
@@ -266,7 +267,7 @@ def _queue(conn: Connection, owed: dict[str, list[Late]], people: dict[str, Reci
     if not rows:
         return
     outbox.enqueue(conn, rows)
-    outbox.insert_rows(conn, reminder_keys, keys, {"created_at": now})
+    insert_rows(conn, reminder_keys, keys, {"created_at": now})
     history.append(conn, [NewEvent(
         at=now, event="RemindersQueued", actor=SYSTEM, trigger="reminder pass",
         reason=summary.summary(),
@@ -276,9 +277,6 @@ def _queue(conn: Connection, owed: dict[str, list[Late]], people: dict[str, Reci
 
 def _order(it: Late) -> tuple[int, str, str]:
     return (it.level, it.target, it.step)
-
-
-_TITLES = {s.slug: s for s in STEPS}
 
 
 @dataclass(frozen=True)
@@ -298,6 +296,6 @@ class Line:
 
 
 def _context(it: Late, missing: tuple[str, ...]) -> Line:
-    step = _TITLES[it.step]
+    step = step_by_slug(it.step)
     return Line(it.target, step.number, step.title, it.since, it.days_open, it.sla_days,
                 missing, step.todo, step.owner_text, it.owner_names)

@@ -82,6 +82,16 @@ def evaluate(step: Step, facts: Facts, policy: StepPolicy | None = None) -> Verd
     return _region_evidence(step, facts)
 
 
+def holding(step: Step, facts: Facts, policy: StepPolicy | None = None) -> tuple[Reason, ...]:
+    """Why a machine is still on `step`: the guard's unmet conditions, or, when they hold,
+    that the step waits for the people who own it to mark it done."""
+    verdict = evaluate(step, facts, policy)
+    if not verdict.ok:
+        return verdict.reasons
+    return (Reason("awaits_owner", f"{step.slug}: waits for {', '.join(step.owners)} to "
+                   "advance it", f"{step.title}: ждёт отметки о выполнении ({step.owner_text})"),)
+
+
 def skip_verdict(step: Step, facts: Facts | None) -> Verdict:
     """Only an optional step may be skipped; a school skips only what its region skipped."""
     if not step.optional:

@@ -1,10 +1,34 @@
-"""The outbox, the reminder keys and the bounced addresses (tables of the mail side)."""
+"""The outbox, the reminder keys and the bounced addresses: the mail side's tables, and the
+queries over bounces that status, the report and the dashboard share."""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Index, Integer, String, Table, Text, UniqueConstraint
+from collections.abc import Iterable
+from typing import Any
 
-from storage.models import metadata, optional, required
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    select,
+    union,
+)
+
+from storage.models import (
+    assignments,
+    metadata,
+    municipalities,
+    optional,
+    regions,
+    required,
+    schools,
+)
 from storage.types import UtcDateTime
 
 QUEUED, SENT, FAILED = "queued", "sent", "failed"
@@ -59,3 +83,31 @@ bounces = Table(
     required("error", Text),
     optional("outbox_id", Integer),
 )
+
+
+def broken_contacts(conn: Connection, emails: Iterable[str] | None = None
+                    ) -> list[dict[str, Any]]:
+    """Bounced addresses (oldest first): e-mail, when, and the server's answer."""
+    q = select(bounces.c.email, bounces.c.at, bounces.c.error).order_by(bounces.c.at)
+    if emails is not None:
+        q = q.where(bounces.c.email.in_(list(emails)))
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def broken_contacts_by_region(conn: Connection) -> dict[str, list[str]]:
+    """Region code -> the bounced addresses (sorted) of people holding a role in that region.
+
+    A role is in a region when its scope is the region itself, one of its municipalities or
+    one of its schools; global roles (program managers, support, auditors) are in none.
+    """
+    bounced = select(bounces.c.email)
+    parts = [select(code.label("region"), assignments.c.email)
+             .join(assignments, assignments.c.scope == scope)
+             .where(assignments.c.email.in_(bounced))
+             for code, scope in ((regions.c.code, regions.c.code),
+                                 (municipalities.c.region_code, municipalities.c.code),
+                                 (schools.c.region_code, schools.c.code))]
+    out: dict[str, set[str]] = {}
+    for region, email in conn.execute(union(*parts)):
+        out.setdefault(region, set()).add(email)
+    return {region: sorted(emails) for region, emails in sorted(out.items())}

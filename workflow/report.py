@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from notifications.outbox import broken_contacts_by_region
 from states import STEPS
 from storage import repo
 from storage.models import machines, municipalities, regions, schools
+from storage.outbox import broken_contacts_by_region
 from workflow.errors import UnknownCode
 
 SLUGS = [s.slug for s in STEPS]

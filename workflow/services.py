@@ -23,6 +23,7 @@ from states import (
     Verdict,
     acting_role,
     evaluate,
+    holding,
     may_act,
     may_assign,
     order_verdict,
@@ -32,7 +33,7 @@ from states import (
 from states.guards import FINISHED
 from storage import Database, NewEvent, history, repo
 from storage.models import assignments, people, regions, schools
-from storage.outbox import bounces
+from storage.outbox import broken_contacts
 from workflow.config import EMAIL_RE, Config
 from workflow.engine import Change
 from workflow.errors import GuardRefused, InvalidInput, PermissionDenied, UnknownCode, UsageError
@@ -300,12 +301,7 @@ def machine_status(conn: Connection, kind: str, code: str, policies: Any) -> dic
                           else ("aggregate" if kind == "region" and step.level == "school"
                                 else step.completion.value),
                           "evidence_holds": verdict.ok}
-        out["blocking"] = [r.as_dict() for r in verdict.reasons if not verdict.ok]
-        if verdict.ok and step.completion.value == "manual":
-            out["blocking"] = [{"code": "manual", "message":
-                                f"{step.slug}: waits for {', '.join(step.owners)} to advance it",
-                                "message_ru": f"{step.title}: ждёт отметки ({step.owner_text})",
-                                "figures": {}}]
+        out["blocking"] = [r.as_dict() for r in holding(step, facts, policies[step.slug])]
     if isinstance(facts, SchoolFacts):  # kind == "school"
         out["municipality"] = entity["municipality_code"]
         out["parent"] = entity["parent_code"]
@@ -319,13 +315,11 @@ def machine_status(conn: Connection, kind: str, code: str, policies: Any) -> dic
         out["municipalities"] = facts.municipalities
         scopes = [code]
     out["people"] = _people(conn, scopes)
-    emails = [p["email"] for p in out["people"]]
-    bounced = {b.email: b for b in conn.execute(
-        select(bounces.c.email, bounces.c.at, bounces.c.error).where(bounces.c.email.in_(emails)))}
+    bounced = broken_contacts(conn, [p["email"] for p in out["people"]])
     for p in out["people"]:
-        p["broken"] = p["email"] in bounced
-    out["broken_contacts"] = [{"email": e, "since": b.at.isoformat(), "error": b.error}
-                              for e, b in bounced.items()]
+        p["broken"] = any(b["email"] == p["email"] for b in bounced)
+    out["broken_contacts"] = [{"email": b["email"], "since": b["at"].isoformat(),
+                               "error": b["error"]} for b in bounced]
     return out
 
 

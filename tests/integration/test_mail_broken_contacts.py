@@ -8,9 +8,8 @@ from pathlib import Path
 from sqlalchemy import insert
 
 from dashboard.progress import broken_contacts
-from notifications.outbox import broken_contacts_by_region
 from storage.models import assignments, people, regions
-from storage.outbox import bounces
+from storage.outbox import bounces, broken_contacts_by_region
 from tests.mailkit import T0, new_db, seed
 
 

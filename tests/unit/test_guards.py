@@ -400,3 +400,18 @@ def test_verdicts_combine_keeping_only_the_failures() -> None:
     assert not combined and combined.message == "b short" and combined.message_ru == "б"
     assert Reason("x", "en", "ru", {"n": 1}).as_dict() == {
         "code": "x", "message": "en", "message_ru": "ru", "figures": {"n": 1}}
+
+
+def test_holding_names_unmet_conditions_or_the_owners() -> None:
+    """`holding` gives the guard's unmet figures, or, once they hold, who must mark the step."""
+    from states import SchoolFacts, holding, step_by_slug
+
+    teachers = step_by_slug("teachers")
+    short = SchoolFacts("S1", "07", loaded={"teachers": 3}, expected={"teachers": 10})
+    assert [r.en for r in holding(teachers, short)] == ["teachers: 3 of 10 loaded, 10 needed"]
+    adoption = step_by_slug("adoption")
+    [waits] = holding(adoption, SchoolFacts("S1", "07"))
+    assert (waits.code, waits.en) == ("awaits_owner", "adoption: waits for school_admin to "
+                                                       "advance it")
+    assert waits.ru == ("Освоение функционала сайта и работа с ним: ждёт отметки о выполнении "
+                        "(администратор ОО)")
