@@ -23,6 +23,7 @@ from states.roles import (
     may_assign,
     may_read,
     may_read_history,
+    may_send_letter,
     sees_everything,
 )
 from states.steps import (
@@ -63,6 +64,7 @@ __all__ = [
     "may_assign",
     "may_read",
     "may_read_history",
+    "may_send_letter",
     "acting_role",
     "needed",
     "sees_everything",

@@ -133,6 +133,19 @@ def may_assign(actor: str, grants: list[Grant], role: str, target: Target) -> Ve
                    f"{actor}: нет прав назначить {ROLE_TITLES[wanted]} ({target.code})")
 
 
+def may_send_letter(actor: str, grants: list[Grant], region: Target) -> Verdict:
+    """May a person queue a region's letter? Its regional coordinator, or support."""
+    for grant in grants:
+        role = Role(grant.role)
+        if role is Role.SUPPORT or (role is Role.REGIONAL_COORDINATOR
+                                    and region.covered_by(grant)):
+            return _granted(role)
+    return _denied(actor, f"send letters for region {region.code} (only its "
+                   "regional_coordinator or support may)",
+                   f"{actor}: письма региона {region.code} отправляет его региональный "
+                   "координатор или СТП")
+
+
 def may_read(grants: list[Grant], target: Target) -> bool:
     """Does any of the person's grants let them see `target`?"""
     return any(target.covered_by(g) for g in grants)

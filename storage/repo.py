@@ -254,7 +254,3 @@ def school_facts(conn: Connection, region: str, region_steps: dict[str, str],
             continue
         out[r.code] = _school_facts(r, region, region_steps, r.code in admins)
     return out
-
-
-def region_of_school(conn: Connection, code: str) -> str | None:
-    return conn.execute(select(schools.c.region_code).where(schools.c.code == code)).scalar()

@@ -17,13 +17,10 @@ from notifications.relay import Delivery, deliver
 from notifications.reminders import PassSummary, run_pass
 from notifications.render import Rendered
 from notifications.service import Schedule, run_service
-from states import Role
+from states import Target, may_send_letter
 from storage import NewEvent, history, repo
 from workflow.errors import InvalidInput, PermissionDenied, UnknownCode, UsageError
 from workflow.services import Services
-
-# Who may queue a region's letter: its regional coordinator, or support on the operator's side.
-LETTER_SENDERS = (Role.REGIONAL_COORDINATOR, Role.SUPPORT)
 
 
 def _translate(exc: Exception) -> Exception:
@@ -80,13 +77,11 @@ def _known_region(conn: Connection, region: str) -> None:
 
 
 def _may_send(conn: Connection, actor: str, region: str) -> str | None:
-    if repo.person(conn, actor) is None:
+    grants = repo.actor_grants(conn, actor)
+    if grants is None:
         return f"unknown actor {actor!r}"
-    for g in repo.grants(conn, actor):
-        if g.role == Role.SUPPORT or (g.role == Role.REGIONAL_COORDINATOR and g.scope == region):
-            return None
-    return f"{actor} may not send letters for region {region} (only its regional_coordinator " \
-           "or support may)"
+    verdict = may_send_letter(actor, grants, Target("region", region, region))
+    return None if verdict else verdict.message
 
 
 def remind(services: Services, now: datetime, dry_run: bool = False) -> PassSummary:

@@ -110,6 +110,7 @@ def test_history_is_for_auditors_and_program_managers_only(
     r = page(client, rollout, "/history?kind=school&code=0100001&event=StepCompleted",
              "auditor@example.org")
     assert r.status_code == 200 and "Найдено событий: 9" in r.text
+    assert r.text.count("<td>school 0100001</td>") == 9  # one row per event, its object named
     assert page(client, rollout, "/history", "rc01@example.org").status_code == 403
     no_history = page(client, rollout, "/schools/0100001", "rc01@example.org").text
     assert "История (" not in no_history

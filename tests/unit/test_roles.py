@@ -254,3 +254,21 @@ def test_only_auditors_and_program_managers_read_the_history(role: str) -> None:
 def test_only_global_roles_see_everything(role: str) -> None:
     """sees_everything holds for the global roles only."""
     assert sees_everything([GRANT[role]]) is (role in GLOBAL)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("in_scope", [True, False])
+def test_may_send_letter(role: str, in_scope: bool) -> None:
+    """A region's letters are sent by support or by that region's own regional coordinator."""
+    from states import Grant, Target, may_send_letter
+
+    scope = {"regional_coordinator": "07", "municipal_coordinator": "0701",
+             "school_admin": "S1"}.get(role)
+    if scope and not in_scope:
+        scope = {"07": "66", "0701": "6601", "S1": "S9"}[scope]
+    verdict = may_send_letter("x@y.ru", [Grant(role, scope)], Target("region", "07", "07"))
+    expected = role == "support" or (role == "regional_coordinator" and in_scope)
+    assert verdict.ok is expected
+    if not expected:
+        assert verdict.message == ("x@y.ru may not send letters for region 07 (only its "
+                                   "regional_coordinator or support may)")

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from states import DONE, GLOBAL_ROLES, SCOPE_KIND, STATES, Role, step_by_slug
-from storage.models import assignments, machines, metrics, municipalities, people, regions, schools
+from storage import repo
+from storage.models import assignments, metrics, municipalities, people, regions, schools
 from workflow.engine import Change, new_machine_rows
 
 OPERATOR = "operator"  # the operator's commands are recorded under this actor
@@ -124,7 +125,7 @@ class Regions(Applier):
         new, _ = self.upsert(records, lambda r: {"code": r["code"], "name": r["name"],
                                                  "timezone": r.get("timezone") or "Europe/Moscow"})
         if new:
-            self.conn.execute(insert(machines), new_machine_rows(
+            repo.insert_machines(self.conn, new_machine_rows(
                 "region", [(r["code"], r["code"]) for r in new], self.ch.now))
 
 
@@ -242,7 +243,7 @@ class Schools(Applier):
         ordered = sorted(records, key=lambda nr: bool(nr[1].get("parent")))
         new, _ = self.upsert(ordered, values)
         if new:
-            self.conn.execute(insert(machines), new_machine_rows(
+            repo.insert_machines(self.conn, new_machine_rows(
                 "school", [(r["code"], r["region_code"]) for r in new], self.ch.now))
             by_region: dict[str, list[str]] = defaultdict(list)
             for r in new:
