@@ -14,7 +14,7 @@ from dashboard.errors import NotFound, OutOfScope
 from notifications.calendar import business_days_open
 from states import ROLE_TITLES, STATES, STEPS, Role, StepPolicy, Target, step_by_slug
 from storage import repo
-from storage.models import machines, municipalities, regions
+from storage.models import machines, municipalities
 from workflow.report import national, regional
 from workflow.services import machine_status
 
@@ -174,7 +174,3 @@ def school(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[st
             Target("municipality", target.municipality or "", target.region,
                    target.municipality)),
     }
-
-
-def region_name(conn: Connection, code: str) -> str | None:
-    return conn.execute(select(regions.c.name).where(regions.c.code == code)).scalar()

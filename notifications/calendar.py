@@ -35,15 +35,6 @@ def business_days_between(start: date, end: date) -> int:
     return n
 
 
-def add_business_days(start: date, days: int) -> date:
-    """The date `days` business days after `start`."""
-    day = start
-    while days > 0:
-        day += timedelta(days=1)
-        days -= is_business_day(day)
-    return day
-
-
 def local(at: datetime, tz: str) -> datetime:
     """A UTC moment in a region's (or school's) time zone."""
     return at.astimezone(ZoneInfo(tz))

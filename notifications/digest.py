@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, insert, select
 
 from notifications import outbox
 from notifications.calendar import business_days_open, local
@@ -80,8 +80,3 @@ def queue_digest(db: Database, now: datetime, mail: MailSettings,
                 machine_id=0, step=DIGEST_STEP, email=email, period=period, level=0,
                 message_id=row["message_id"], created_at=now))
         return len(todo)
-
-
-def digests_sent(conn: Connection) -> int:
-    return conn.execute(select(func.count()).select_from(reminder_keys)
-                        .where(reminder_keys.c.step == DIGEST_STEP)).scalar_one()

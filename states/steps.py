@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -128,7 +128,3 @@ def step_by_slug(slug: str) -> Step:
 
 def default_policies() -> dict[str, StepPolicy]:
     return {s.slug: s.policy for s in STEPS}
-
-
-def with_policy(step: Step, policy: StepPolicy) -> Step:
-    return replace(step, policy=policy)
