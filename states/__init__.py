@@ -1,5 +1,17 @@
 """The nine rollout steps, roles and guards as plain data and pure functions."""
 
+from states.graph import (
+    FINISHED,
+    SLUGS,
+    GraphError,
+    check_graph,
+    default_graph,
+    dependents,
+    first_open,
+    graph_of,
+    open_steps,
+    settle_open,
+)
 from states.guards import (
     Facts,
     RegionFacts,
@@ -41,6 +53,16 @@ from states.verdict import Reason, Verdict
 
 __all__ = [
     "DONE",
+    "FINISHED",
+    "SLUGS",
+    "GraphError",
+    "check_graph",
+    "default_graph",
+    "dependents",
+    "first_open",
+    "graph_of",
+    "open_steps",
+    "settle_open",
     "GLOBAL_ROLES",
     "LEVELS",
     "ROLES",

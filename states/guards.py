@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from states.steps import STEPS, Step, StepPolicy
 from states.verdict import Reason, Verdict
 
-FINISHED = ("done", "skipped")
+from states.graph import FINISHED
 
 METRIC_WORDS = {
     # metric: (English noun, Russian noun, Russian participle)
@@ -52,21 +52,25 @@ def needed(expected: int, threshold: float) -> int:
     return max(0, math.ceil(expected * threshold - 1e-9))
 
 
-def order_verdict(step: Step, statuses: Mapping[str, str]) -> Verdict:
-    """A step may complete only when it is current: every earlier step done or skipped."""
+def order_verdict(step: Step, statuses: Mapping[str, str],
+                  graph: Mapping[str, tuple[str, ...]] | None = None) -> Verdict:
+    """A step may complete only when it is open: each step it comes after done or skipped."""
     status = statuses.get(step.slug)
     if status in FINISHED:
         return Verdict.deny(Reason(
             "already_finished", f"{step.slug}: already {status}",
             f"{step.title}: шаг уже {'выполнен' if status == 'done' else 'пропущен'}",
             {"status": status}))
-    open_before = [s.slug for s in STEPS[: step.index] if statuses.get(s.slug) not in FINISHED]
-    if open_before:
-        first = open_before[0]
+    after = (graph or {}).get(step.slug, step.after)
+    waiting = [s for s in after if statuses.get(s) not in FINISHED]
+    if waiting:
+        names_en = ", ".join(waiting)
+        names_ru = ", ".join(f"«{_title(s)}»" for s in waiting)
         return Verdict.deny(Reason(
-            "out_of_order", f"{step.slug}: step {first} must be done first",
-            f"{step.title}: сначала нужно выполнить шаг «{_title(first)}»",
-            {"waiting_for": open_before}))
+            "out_of_order", f"{step.slug}: step {names_en} must be done first",
+            f"{step.title}: сначала нужно выполнить "
+            f"{'шаг' if len(waiting) == 1 else 'шаги'} {names_ru}",
+            {"waiting_for": waiting}))
     return Verdict.allow()
 
 

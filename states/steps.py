@@ -25,6 +25,7 @@ class StepPolicy:
     escalate_after_days: int
     threshold: float = 1.0  # evidence steps: share of the expected count that must be loaded
     region_share: float = 1.0  # school steps: share of a region's schools that completes the region
+    after: tuple[str, ...] = ()  # the steps this one comes after (the prerequisite graph)
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,17 @@ class Step:
     owner_text: str  # who does it, in Russian
 
     @property
+    def after(self) -> tuple[str, ...]:
+        """The steps this one comes after by default (config may set another graph)."""
+        return self.policy.after
+
+    @property
     def index(self) -> int:
         return self.number - 1
 
 
+# The SLAs (business days), thresholds, region shares and the graph below are this project's
+# defaults, not the instruction's: it gives the order "approximately" and no deadlines at all.
 STEPS: tuple[Step, ...] = (
     Step(
         1, "coordinator", "Подключение регионального координатора", "region",
@@ -60,7 +68,8 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         2, "registry", "Внесение данных о школах в систему и сверка реестра ОО", "region",
-        ("regional_coordinator",), Completion.MANUAL, "schools", False, StepPolicy(10, 15),
+        ("regional_coordinator",), Completion.MANUAL, "schools", False,
+        StepPolicy(10, 15, after=("coordinator",)),
         "Запросить у СТП внесение данных о школах и сверить реестр образовательных организаций "
         "(добавление, удаление ОО и филиалов, привязка к муниципалитетам).",
         "региональный координатор",
@@ -68,7 +77,8 @@ STEPS: tuple[Step, ...] = (
     Step(
         3, "municipalities",
         "Деление школ по муниципалитетам и назначение муниципальных координаторов", "region",
-        ("regional_coordinator",), Completion.MANUAL, "municipal_split", True, StepPolicy(10, 15),
+        ("regional_coordinator",), Completion.MANUAL, "municipal_split", True,
+        StepPolicy(10, 15, after=("registry",)),
         "Разделить школы по муниципалитетам (при необходимости) и назначить муниципальных "
         "координаторов.",
         "региональный координатор",
@@ -76,39 +86,48 @@ STEPS: tuple[Step, ...] = (
     Step(
         4, "admins", "Назначение администраторов ОО", "school",
         ("regional_coordinator", "municipal_coordinator"), Completion.EVIDENCE, "admin", False,
-        StepPolicy(5, 10),
+        StepPolicy(5, 10, after=("municipalities",)),
         "Назначить администратора ОО (назначает региональный или муниципальный координатор).",
         "региональный или муниципальный координатор",
     ),
     Step(
         5, "teachers", "Внесение или загрузка данных о педагогах", "school",
-        ("school_admin",), Completion.EVIDENCE, "teachers", False, StepPolicy(10, 15),
+        ("school_admin",), Completion.EVIDENCE, "teachers", False,
+        StepPolicy(10, 15, after=("admins",)),
         "Внести или загрузить данные о педагогах по шаблону файла импорта педагогов.",
         "администратор ОО",
     ),
     Step(
         6, "classes", "Внесение данных о классах (группах учащихся)", "school",
-        ("school_admin",), Completion.EVIDENCE, "classes", False, StepPolicy(10, 15),
+        ("school_admin",), Completion.EVIDENCE, "classes", False,
+        StepPolicy(10, 15, after=("admins",)),
         "Внести данные о классах (группах учащихся) по шаблону файла импорта групп обучающихся.",
         "администратор ОО",
     ),
     Step(
         7, "parents", "Регистрация законных представителей", "school",
-        ("school_admin",), Completion.EVIDENCE, "parents", False, StepPolicy(15, 25),
+        ("school_admin",), Completion.EVIDENCE, "parents", False,
+        # a default of the project: families register on their own through Госуслуги and
+        # never all of them; three in five is what an active school reaches in a term
+        StepPolicy(15, 25, threshold=0.6, after=("classes",)),
         "Родители (законные представители) регистрируются самостоятельно на портале "
         "ФГИС «Моя школа»: разослать им инструкцию по регистрации.",
         "законные представители (организует администратор ОО)",
     ),
     Step(
         8, "students", "Добавление учащихся", "school",
-        ("school_admin",), Completion.EVIDENCE, "students", False, StepPolicy(15, 25),
+        ("school_admin",), Completion.EVIDENCE, "students", False,
+        # a default of the project: pupils from 14 register themselves, younger ones by a
+        # parent, each after the ЕСИА checks; three in four is reachable, all is not
+        StepPolicy(15, 25, threshold=0.75, after=("classes",)),
         "Ученики старше 14 лет регистрируются самостоятельно, младше 14 лет их регистрируют "
         "родители: разослать инструкцию по регистрации обучающихся.",
         "учащиеся и родители (организует администратор ОО)",
     ),
     Step(
         9, "adoption", "Освоение функционала сайта и работа с ним", "school",
-        ("school_admin",), Completion.MANUAL, None, False, StepPolicy(20, 30),
+        ("school_admin",), Completion.MANUAL, None, False,
+        StepPolicy(20, 30, after=("teachers", "parents", "students")),
         "Освоить функционал сайта ФГИС «Моя школа» и начать работу с ним.",
         "администратор ОО",
     ),

@@ -110,7 +110,8 @@ metrics = Table(
 
 # The persisted state machine of a region or a school. `state` is the slug of the first step
 # neither done nor skipped (or 'done'); `steps` maps every slug to
-# {"status": done|skipped|current|pending, "since": ISO time or null}.
+# {"status": done|skipped|current|pending, "since": ISO time or null}; `statuses` is the same
+# statuses one letter a step ("DDDCCPPPP", states.graph.encode), for counting in SQL.
 machines = Table(
     "machines", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
@@ -119,12 +120,37 @@ machines = Table(
     required("region_code", String(16)),
     required("state", String(32)),
     required("steps", JSON),
+    required("statuses", String(16)),
     required("version", Integer, default=1),
     required("updated_at", UtcDateTime),
     optional("state_since", UtcDateTime),  # when the current state began: "late" queries
     UniqueConstraint("kind", "code"),
     Index("ix_machines_kind_region_state", "kind", "region_code", "state"),
     Index("ix_machines_kind_region_state_since", "kind", "region_code", "state", "state_since"),
+    Index("ix_machines_kind_region_statuses", "kind", "region_code", "statuses"),
+)
+
+# Every open (current) step of every machine, with since when: the engine keeps it beside
+# `machines.steps`, so that "late" questions (reminders, the dashboard) are index range scans.
+open_steps = Table(
+    "open_steps", metadata,
+    Column("kind", String(8), primary_key=True),
+    Column("code", String(32), primary_key=True),
+    Column("step", String(32), primary_key=True),
+    required("region_code", String(16)),
+    required("since", UtcDateTime),
+    Index("ix_open_steps_kind_step_region_since", "kind", "step", "region_code", "since"),
+)
+
+# The step definitions that have been in force (graph, thresholds, SLAs, shares); the highest
+# version is the one the machines follow. `rollout steps migrate` adds a version.
+step_definitions = Table(
+    "step_definitions", metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    required("fingerprint", String(16)),
+    required("body", JSON),
+    required("adopted_at", UtcDateTime),
+    optional("note", Text),
 )
 
 # One entry of the append-only history; `hash` chains it to the event before.

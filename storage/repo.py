@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
-from states import STATES, STEPS, Grant, RegionFacts, SchoolFacts, Target
+from states import STEPS, Grant, RegionFacts, SchoolFacts, Target
+from states.graph import encode, finished_counts
 from storage.errors import ConflictError
-from storage.models import assignments, machines, metrics, municipalities, people, regions, schools
+from storage.models import (
+    assignments,
+    machines,
+    metrics,
+    municipalities,
+    open_steps,
+    people,
+    regions,
+    schools,
+    step_definitions,
+)
 
 METRIC_NAMES = ("teachers", "classes", "parents", "students")
 
@@ -27,20 +38,36 @@ class MachineRow:
     state: str
     steps: dict[str, Any]
     version: int
+    # the open steps as stored (slug -> since): what `save_machines` changes in `open_steps`
+    stored_open: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.stored_open:
+            self.stored_open = self.open_since()
 
     @property
     def statuses(self) -> dict[str, str]:
         return {slug: v["status"] for slug, v in self.steps.items()}
+
+    def open_since(self) -> dict[str, str]:
+        return {slug: v["since"] for slug, v in self.steps.items() if v["status"] == "current"}
 
 
 def _machine(r: Any) -> MachineRow:
     return MachineRow(r.id, r.kind, r.code, r.region_code, r.state, dict(r.steps), r.version)
 
 
-def fresh_steps(now_iso: str) -> dict[str, Any]:
-    """The steps of a new machine: the first current, the rest pending."""
-    return {s.slug: {"status": "current" if s.number == 1 else "pending",
-                     "since": now_iso if s.number == 1 else None} for s in STEPS}
+def fresh_steps(now_iso: str, statuses: dict[str, str]) -> dict[str, Any]:
+    """The steps of a new machine: its open steps since now, the rest pending."""
+    return {s.slug: {"status": statuses[s.slug],
+                     "since": now_iso if statuses[s.slug] == "current" else None} for s in STEPS}
+
+
+def open_rows(kind: str, code: str, region: str, steps: dict[str, Any]) -> list[dict[str, Any]]:
+    """The `open_steps` rows of a machine whose steps are `steps`."""
+    return [{"kind": kind, "code": code, "step": slug, "region_code": region,
+             "since": datetime.fromisoformat(v["since"])}
+            for slug, v in steps.items() if v["status"] == "current"]
 
 
 # The statements of the hot path (one `advance`) are built once: SQLAlchemy then reuses their
@@ -66,26 +93,41 @@ def school_machines(conn: Connection, region: str, codes: Iterable[str] | None =
 
 
 def insert_machines(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """New machines, and their open steps."""
     if rows:
         conn.execute(insert(machines), rows)
+        opened = [o for r in rows
+                  for o in open_rows(r["kind"], r["code"], r["region_code"], r["steps"])]
+        if opened:
+            conn.execute(insert(open_steps), opened)
 
 
 _SAVE_MACHINE = (update(machines)
                  .where(machines.c.id == bindparam("b_id"),
                         machines.c.version == bindparam("b_version"))
                  .values(state=bindparam("b_state"), steps=bindparam("b_steps"),
+                         statuses=bindparam("b_statuses"),
                          version=bindparam("b_new_version"), updated_at=bindparam("b_now"),
-                         state_since=bindparam("b_now")))
+                         state_since=bindparam("b_since")))
+_CLOSE_STEP = delete(open_steps).where(open_steps.c.kind == bindparam("b_kind"),
+                                       open_steps.c.code == bindparam("b_code"),
+                                       open_steps.c.step == bindparam("b_step"))
+
+
+def _state_since(m: MachineRow, now: datetime) -> datetime:
+    since = m.steps.get(m.state, {}).get("since")
+    return datetime.fromisoformat(since) if since else now
 
 
 def save_machines(conn: Connection, changed: Sequence[MachineRow], now: datetime) -> None:
     """Write new states with a version check; ConflictError if any machine moved meanwhile.
 
-    A machine is saved because it moved at `now`, so its current state began then.
+    The machine's open steps are kept in `open_steps` in the same statements' transaction.
     """
     if not changed:
         return
     params = [{"b_id": m.id, "b_version": m.version, "b_state": m.state, "b_steps": m.steps,
+               "b_statuses": encode(m.statuses), "b_since": _state_since(m, now),
                "b_new_version": m.version + 1, "b_now": now} for m in changed]
     if len(params) == 1 or not conn.dialect.supports_sane_multi_rowcount:
         for p, m in zip(params, changed, strict=True):
@@ -96,8 +138,21 @@ def save_machines(conn: Connection, changed: Sequence[MachineRow], now: datetime
         if result.rowcount != len(params):
             m = changed[0]
             raise ConflictError(m.kind, m.code if len(changed) == 1 else f"{m.code} (+more)")
+    closed, opened = [], []
     for m in changed:
         m.version += 1
+        now_open = m.open_since()
+        for slug, since in m.stored_open.items():
+            if now_open.get(slug) != since:
+                closed.append({"b_kind": m.kind, "b_code": m.code, "b_step": slug})
+        opened.extend({"kind": m.kind, "code": m.code, "step": slug, "region_code": m.region_code,
+                       "since": datetime.fromisoformat(since)}
+                      for slug, since in now_open.items() if m.stored_open.get(slug) != since)
+        m.stored_open = now_open
+    if closed:
+        conn.execute(_CLOSE_STEP, closed)
+    if opened:
+        conn.execute(insert(open_steps), opened)
 
 
 _REGION = select(regions.c.code).where(regions.c.code == bindparam("code"))
@@ -183,31 +238,23 @@ def region_facts(conn: Connection, code: str) -> RegionFacts:
                        schools_done=schools_done(conn, code))
 
 
-_SCHOOLS_BY_STATE = (select(machines.c.state, func.count())
-                     .where(machines.c.kind == "school",
-                            machines.c.region_code == bindparam("region"))
-                     .group_by(machines.c.state))
+_SCHOOLS_BY_STATUSES = (select(machines.c.statuses, func.count())
+                        .where(machines.c.kind == "school",
+                               machines.c.region_code == bindparam("region"))
+                        .group_by(machines.c.statuses))
 
 
 def region_progress(conn: Connection, code: str) -> RegionFacts:
     """The part of `region_facts` that a region's aggregate steps (4-9) read, in one query:
     its schools and how many did each step (the municipal split is left at its defaults)."""
-    by_state: dict[str, int] = dict(conn.execute(_SCHOOLS_BY_STATE, {"region": code}).all())
-    return RegionFacts(code=code, schools=sum(by_state.values()),
-                       schools_done=done_counts(by_state))
+    by_statuses = conn.execute(_SCHOOLS_BY_STATUSES, {"region": code}).all()
+    return RegionFacts(code=code, schools=sum(n for _, n in by_statuses),
+                       schools_done=finished_counts(by_statuses))
 
 
 def schools_done(conn: Connection, region: str) -> dict[str, int]:
-    """How many of the region's schools have done (or skipped) each step, from their states."""
-    return done_counts(dict(conn.execute(_SCHOOLS_BY_STATE, {"region": region}).all()))
-
-
-def done_counts(by_state: dict[str, int]) -> dict[str, int]:
-    """From machines per state to machines past each step (a step before the state is finished)."""
-    out = {}
-    for i, step in enumerate(STEPS):
-        out[step.slug] = sum(n for state, n in by_state.items() if STATES.index(state) > i)
-    return out
+    """How many of the region's schools have done (or skipped) each step."""
+    return finished_counts(conn.execute(_SCHOOLS_BY_STATUSES, {"region": region}).all())
 
 
 _ONE_SCHOOL = (select(schools, metrics.c.teachers, metrics.c.classes, metrics.c.parents,
@@ -254,3 +301,33 @@ def school_facts(conn: Connection, region: str, region_steps: dict[str, str],
             continue
         out[r.code] = _school_facts(r, region, region_steps, r.code in admins)
     return out
+
+
+@dataclass(frozen=True)
+class StoredDefinition:
+    """A step definition as stored: its version, fingerprint and body (states.graph)."""
+
+    version: int
+    fingerprint: str
+    body: dict[str, Any]
+    adopted_at: datetime
+    note: str | None
+
+
+_DEFINITION = select(step_definitions).order_by(step_definitions.c.version.desc()).limit(1)
+
+
+def definition_in_force(conn: Connection) -> StoredDefinition | None:
+    r = conn.execute(_DEFINITION).first()
+    return StoredDefinition(r.version, r.fingerprint, dict(r.body), r.adopted_at,
+                            r.note) if r else None
+
+
+def adopt_definition(conn: Connection, fingerprint: str, body: dict[str, Any], now: datetime,
+                     note: str | None = None) -> int:
+    """Record a new definition in force; its version."""
+    current = definition_in_force(conn)
+    version = 1 if current is None else current.version + 1
+    conn.execute(insert(step_definitions).values(version=version, fingerprint=fingerprint,
+                                                 body=body, adopted_at=now, note=note))
+    return version

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from notifications.settings import MailSettings, ReminderSettings, SmtpSettings
-from states import STEPS, StepPolicy, default_policies
+from states import STEPS, GraphError, StepPolicy, check_graph, default_policies, graph_of
 from workflow.errors import ConfigInvalid
 
 EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
@@ -31,8 +31,9 @@ SHAPE: dict[str, Any] = {
              "smtp": {"host": None, "port": None, "starttls": None, "tls": None,
                       "timeout_s": None}},
     "reminders": {"window": None, "repeat_every_days": None},
+    "web": {"base_url": None},
     "steps": {s.slug: {"sla_days": None, "escalate_after_days": None, "threshold": None,
-                       "region_share": None} for s in STEPS},
+                       "region_share": None, "after": None} for s in STEPS},
 }
 
 
@@ -47,6 +48,7 @@ class Config:
     mail: MailSettings = MailSettings()
     reminders: ReminderSettings = ReminderSettings()
     steps: Mapping[str, StepPolicy] = field(default_factory=default_policies)
+    base_url: str = "http://127.0.0.1:8080"  # links in e-mails and sign-in links point here
 
 
 def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
@@ -114,10 +116,19 @@ def build(raw: Any, base: Path, path: Path | None = None,
         steps[s.slug] = StepPolicy(
             sla, esc,
             threshold=r.number(f"{key}.threshold", d.threshold, low=0.0, high=1.0),
-            region_share=r.number(f"{key}.region_share", d.region_share, low=0.0, high=1.0))
+            region_share=r.number(f"{key}.region_share", d.region_share, low=0.0, high=1.0),
+            after=r.slugs(f"{key}.after", d.after))
+    try:
+        check_graph(graph_of(steps))
+    except GraphError as exc:
+        raise ConfigInvalid(f"{where}{exc}") from None
+    base_url = r.str("web.base_url", Config.base_url).rstrip("/")
+    if not re.match(r"^https?://[^\s/]+", base_url):
+        raise ConfigInvalid(f"{where}web.base_url: {base_url!r} is not an http(s) address "
+                            "like https://rollout.example.ru")
     return Config(base_dir=base, path=path, database_url=_database_url(url, base),
                   synchronous=r.choice("database.synchronous", "NORMAL", ("NORMAL", "FULL")),
-                  mail=mail, reminders=reminders, steps=steps)
+                  mail=mail, reminders=reminders, steps=steps, base_url=base_url)
 
 
 def _check_shape(raw: Any, shape: dict[str, Any], prefix: str, where: str) -> None:
@@ -201,6 +212,22 @@ class _Reader:
             bound = f"between {low} and {high}" if high is not None else f"≥ {low}"
             raise self.fail(path, f"expected a number {bound}, got {v!r}")
         return float(v)
+
+    def slugs(self, path: builtins.str, default: tuple[builtins.str, ...]
+              ) -> tuple[builtins.str, ...]:
+        """A list of step slugs (`after`); an empty list is kept as empty, not as the default."""
+        node: Any = self.raw
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return default
+            node = node[part]
+        if node is None:
+            return ()
+        if isinstance(node, builtins.str):
+            node = [node]
+        if not isinstance(node, list) or not all(isinstance(v, builtins.str) for v in node):
+            raise self.fail(path, f"expected a list of step slugs, got {node!r}")
+        return tuple(dict.fromkeys(v.strip() for v in node))
 
     def port(self, path: builtins.str, default: builtins.int) -> builtins.int:
         return _port(self.get(path, default), path, self.where)

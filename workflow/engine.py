@@ -1,7 +1,11 @@
-"""The engine: one shared `transitions` Machine per kind, applied to machines loaded from storage.
+"""The engine: one shared `transitions` Machine for the life of a step, fired on stored machines.
 
-Every transition runs inside a `Change` (one write transaction): the machine's new state, its
-history event and the cascades it causes are written together or not at all.
+A region or a school has nine steps; each step lives `pending → current → done | skipped`
+(`reopen` brings a finished step back to `current`, `block` sends a step back to `pending` when
+a step it comes after is reopened). Which steps open when one finishes is the prerequisite graph
+of `states.graph`. Every transition runs inside a `Change` (one write transaction): the
+machine's new statuses, its history event and the cascades it causes are written together or not
+at all.
 """
 
 from __future__ import annotations
@@ -11,12 +15,11 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Connection
-from transitions import EventData, Machine, Transition
+from transitions import EventData, Machine
 
 from states import (
     DONE,
-    STATES,
-    STEPS,
+    SLUGS,
     Completion,
     Facts,
     Reason,
@@ -24,98 +27,89 @@ from states import (
     SchoolFacts,
     StepPolicy,
     Verdict,
+    default_graph,
+    dependents,
     evaluate,
+    first_open,
+    graph_of,
+    open_steps,
+    order_verdict,
     skip_verdict,
     step_by_slug,
 )
-from states.guards import FINISHED
+from states.graph import (
+    FINISHED,
+    ancestors,
+    encode,
+    initial_statuses,
+    unfinished_prerequisites,
+)
 from storage import MachineRow, NewEvent, history, repo
 
 SYSTEM = "system"
+STEP_STATES = ("pending", "current", "done", "skipped")
 EVENT_NAMES = {"complete": "StepCompleted", "skip": "StepSkipped", "reopen": "StepReopened"}
 
 
-class Subject:
-    """What `transitions` triggers on: a stored machine plus the facts its guards read."""
+class StepSubject:
+    """What `transitions` triggers on: one step of a stored machine, and what its guard reads."""
 
-    def __init__(self, row: MachineRow, facts: Facts | None,
-                 policies: Mapping[str, StepPolicy]):
-        # facts is None for a reopen: its condition reads only the requested step
-        self.row, self.facts, self.policies = row, facts, policies
-        self.state = row.state
+    def __init__(self, row: MachineRow, slug: str, facts: Facts | None,
+                 policies: Mapping[str, StepPolicy], graph: Mapping[str, tuple[str, ...]]):
+        self.row, self.slug, self.facts = row, slug, facts
+        self.policies, self.graph = policies, graph
+        self.state = row.steps[slug]["status"]
         self.verdict = Verdict.allow()
 
 
-def _subject(ev: EventData) -> Subject:
-    # the stubs type the model as `object`; every model the engine triggers on is a Subject
-    return cast(Subject, ev.model)
+def _subject(ev: EventData) -> StepSubject:
+    # the stubs type the model as `object`; every model the engine triggers on is a StepSubject
+    return cast(StepSubject, ev.model)
 
 
-def _edge(ev: EventData) -> tuple[str, str]:
-    """(source, dest) of the transition being taken."""
-    # the stubs make `transition` Optional; it is set before conditions and callbacks run
-    t = cast(Transition, ev.transition)
-    if t.dest is None:
-        raise RuntimeError(f"{ev.event.name} from {t.source}: an internal transition, and "
-                           "the engine's machines have none")
-    return t.source, t.dest
+def _prerequisites_finished(ev: EventData) -> bool:
+    s = _subject(ev)
+    return not unfinished_prerequisites(s.graph, s.row.statuses, s.slug)
 
 
 def _evidence_holds(ev: EventData) -> bool:
-    subject = _subject(ev)
-    if subject.facts is None:
-        raise RuntimeError(f"{subject.row.kind} {subject.row.code}: 'complete' fired without "
-                           "facts for its guard")
-    step = step_by_slug(_edge(ev)[0])
-    subject.verdict = evaluate(step, subject.facts, subject.policies[step.slug])
-    return subject.verdict.ok
+    s = _subject(ev)
+    if s.facts is None:
+        raise RuntimeError(f"{s.row.kind} {s.row.code}: 'complete' fired without facts for its "
+                           "guard")
+    step = step_by_slug(s.slug)
+    s.verdict = evaluate(step, s.facts, s.policies[s.slug])
+    return s.verdict.ok
 
 
 def _may_skip(ev: EventData) -> bool:
-    subject = _subject(ev)
-    subject.verdict = skip_verdict(step_by_slug(_edge(ev)[0]), subject.facts)
-    return subject.verdict.ok
+    s = _subject(ev)
+    s.verdict = skip_verdict(step_by_slug(s.slug), s.facts)
+    return s.verdict.ok
 
 
-def _reopens(slug: str) -> Any:
-    def is_requested(ev: EventData) -> bool:
-        return bool(ev.kwargs.get("step") == slug)
-    is_requested.__name__ = f"requested_{slug}"
-    return is_requested
+def _write_status(ev: EventData) -> None:
+    """after_state_change: copy the step's new status into the stored row (transitions #141)."""
+    s = _subject(ev)
+    status = s.state
+    s.row.steps[s.slug] = {"status": status,
+                           "since": None if status == "pending" else ev.kwargs["now"]}
 
 
-def _write_steps(ev: EventData) -> None:
-    """after_state_change: copy the new state into the stored row (transitions issue #141)."""
-    row, now = _subject(ev).row, ev.kwargs["now"]
-    src, dst = _edge(ev)
-    steps = {k: dict(v) for k, v in row.steps.items()}
-    if ev.event.name == "reopen":
-        later = STATES.index(dst)
-        steps[dst] = {"status": "current", "since": now}
-        for s in STEPS[later + 1:]:
-            steps[s.slug] = {"status": "pending", "since": None}
-    else:
-        steps[src] = {"status": "done" if ev.event.name == "complete" else "skipped", "since": now}
-        if dst != DONE:
-            steps[dst] = {"status": "current", "since": now}
-    row.steps, row.state = steps, dst
-
-
-def build_machine(kind: str) -> Machine:
-    """The machine every region (or every school) shares: the nine steps in order."""
-    machine = Machine(model=None, states=list(STATES), initial=STATES[0], name=f"{kind}:",
-                      auto_transitions=False, send_event=True, after_state_change=_write_steps)
-    for i, step in enumerate(STEPS):
-        nxt = STATES[i + 1]
-        machine.add_transition("complete", source=step.slug, dest=nxt, conditions=[_evidence_holds])
-        if step.optional:
-            machine.add_transition("skip", source=step.slug, dest=nxt, conditions=[_may_skip])
-        machine.add_transition("reopen", source=list(STATES[i + 1:]), dest=step.slug,
-                               conditions=[_reopens(step.slug)])
+def build_machine() -> Machine:
+    """The machine every step of every region and school shares."""
+    machine = Machine(model=None, states=list(STEP_STATES), initial="pending", name="step:",
+                      auto_transitions=False, send_event=True, ignore_invalid_triggers=True,
+                      after_state_change=_write_status)
+    machine.add_transition("open", "pending", "current", conditions=[_prerequisites_finished])
+    machine.add_transition("complete", "current", "done", conditions=[_evidence_holds])
+    machine.add_transition("skip", "current", "skipped", conditions=[_may_skip])
+    machine.add_transition("reopen", ["done", "skipped"], "current")
+    machine.add_transition("block", ["current", "done", "skipped"], "pending")
     return machine
 
 
-MACHINES = {"region": build_machine("region"), "school": build_machine("school")}
+MACHINE = build_machine()
 
 
 class Change:
@@ -123,14 +117,15 @@ class Change:
 
     def __init__(self, conn: Connection, now: datetime, policies: Mapping[str, StepPolicy]):
         self.conn, self.now, self.policies = conn, now, policies
+        self.graph = graph_of(policies)
         self.now_iso = now.isoformat()
         self._machines: dict[tuple[str, str], MachineRow] = {}
         self._dirty: dict[int, MachineRow] = {}
         self.events: list[NewEvent] = []
         self.transitions = 0
-        # Per region, the span of states its schools moved across in this change: the region's
-        # aggregate step can only follow if it lies inside.
-        self._moved: dict[str, tuple[int, int]] = {}
+        # Per region, the school steps that some of its schools finished or unfinished in this
+        # change: only those can move the region's aggregate steps.
+        self._moved: dict[str, set[str]] = {}
 
     # -- loading, through a cache so that a machine changed twice is one row, one version check
     def machine(self, kind: str, code: str) -> MachineRow | None:
@@ -169,31 +164,62 @@ class Change:
         history.append(self.conn, self.events)
         self.events = []
 
+    def flush_machines(self) -> None:
+        """Write the changed machines only (ordered by id, so that writers lock in one order)."""
+        repo.save_machines(self.conn, sorted(self._dirty.values(), key=lambda r: r.id), self.now)
+        self._dirty.clear()
+
+    def mark_changed(self, row: MachineRow) -> None:
+        """A machine whose steps were set directly (a definition migration): write it."""
+        self._dirty[row.id] = row
+
     # -- transitions
+    def _trigger(self, row: MachineRow, trigger: str, slug: str, facts: Facts | None
+                 ) -> StepSubject | None:
+        subject = StepSubject(row, slug, facts, self.policies, self.graph)
+        ok = MACHINE.events[trigger].trigger(subject, now=self.now_iso)
+        return subject if ok else None
+
     def fire(self, row: MachineRow, trigger: str, step: str, facts: Facts | None, *, actor: str,
              role: str | None, reason: str | None, cause: str) -> Verdict:
-        """Trigger `trigger` on the stored machine `row`; on success record the event."""
-        before = row.state
-        subject = Subject(row, facts, self.policies)
-        ok = MACHINES[row.kind].events[trigger].trigger(subject, step=step, now=self.now_iso)
-        if not ok:
+        """Trigger `trigger` on step `step` of the stored machine `row`; on success follow the
+        graph (steps that open, or fall back to pending) and record one event for it all."""
+        before, before_statuses = row.state, row.statuses
+        subject = StepSubject(row, step, facts, self.policies, self.graph)
+        if not MACHINE.events[trigger].trigger(subject, now=self.now_iso):
+            if not subject.verdict.ok:
+                return subject.verdict
             if trigger == "reopen":
-                return Verdict.deny(Reason("not_finished", f"{step}: not done; nothing to reopen",
-                                           f"{step_by_slug(step).title}: шаг не выполнен"))
-            return subject.verdict
+                return Verdict.deny(Reason(
+                    "not_finished", f"{step}: not done; nothing to reopen",
+                    f"{step_by_slug(step).title}: шаг не выполнен, открывать заново нечего"))
+            return order_verdict(step_by_slug(step), before_statuses, self.graph)
+        data: dict[str, Any] = {}
+        if trigger == "reopen":
+            back = [d for d in dependents(self.graph, step) if row.steps[d]["status"] != "pending"
+                    and self._trigger(row, "block", d, None)]
+            if back:
+                data["pending"] = back
+        else:
+            opened = [s for s in SLUGS if row.steps[s]["status"] == "pending"
+                      and self._trigger(row, "open", s, None)]
+            if opened:
+                data["opened"] = opened
+        row.state = first_open(row.statuses)
         self._dirty[row.id] = row
         self.transitions += 1
         if row.kind == "school":
-            lo, hi = sorted((STATES.index(before), STATES.index(row.state)))
-            seen = self._moved.get(row.region_code)
-            if seen:
-                lo, hi = min(lo, seen[0]), max(hi, seen[1])
-            self._moved[row.region_code] = (lo, hi)
+            after = row.statuses
+            moved = {s for s in SLUGS
+                     if (before_statuses[s] in FINISHED) != (after[s] in FINISHED)}
+            self._moved.setdefault(row.region_code, set()).update(moved)
         evidence = [r.as_dict() for r in subject.verdict.reasons]
+        if evidence:
+            data["evidence"] = evidence
+        data["steps"] = row.statuses
         self.record(event=EVENT_NAMES[trigger], kind=row.kind, code=row.code,
                     region_code=row.region_code, step=step, from_state=before, to_state=row.state,
-                    actor=actor, role=role, reason=reason, trigger=cause,
-                    data={"evidence": evidence} if evidence else None)
+                    actor=actor, role=role, reason=reason, trigger=cause, data=data)
         return Verdict.allow(*subject.verdict.reasons)
 
     # -- cascades
@@ -205,10 +231,14 @@ class Change:
                      ) -> dict[str, SchoolFacts]:
         return dict(repo.school_facts(self.conn, region.code, region.statuses, codes))
 
-    def flush_machines(self) -> None:
-        """Write the changed machines only (ordered by id, so that writers lock in one order)."""
-        repo.save_machines(self.conn, sorted(self._dirty.values(), key=lambda r: r.id), self.now)
-        self._dirty.clear()
+    def schools_can_move(self, region: MachineRow) -> bool:
+        """Can any school of this region have an open school step? Not while every school step
+        still waits, directly or not, for a region step the region has not finished (the
+        region's schools mirror it): then settling them would find nothing to do."""
+        unfinished = {s for s, v in region.statuses.items()
+                      if v not in FINISHED and step_by_slug(s).level == "region"}
+        return any(not (ancestors(self.graph, s) & unfinished)
+                   for s in SLUGS if step_by_slug(s).level == "school")
 
     def settle_schools(self, region_code: str, codes: Iterable[str] | None, cause: str) -> None:
         """Let schools catch up: mirror the region's steps 1-3, complete evidence that holds.
@@ -224,60 +254,74 @@ class Change:
                                       else None)
             for row in rows:
                 if row.code in facts:
-                    self._settle_school(row, facts[row.code], cause)
+                    self.settle_school(row, facts[row.code], cause)
         self.settle_region(region_code, cause)
 
-    def _settle_school(self, row: MachineRow, facts: SchoolFacts, cause: str) -> None:
-        while row.state != DONE:
-            step = step_by_slug(row.state)
-            if step.level == "region":
-                status = facts.region_steps.get(step.slug)
-                if status not in FINISHED:
-                    return  # the mirror guard would refuse: the region has not done it yet
-                trigger = "skip" if status == "skipped" else "complete"
-            elif step.completion is Completion.EVIDENCE:
-                trigger = "complete"
-            else:
-                return  # a manual step waits for a person
-            if not self.fire(row, trigger, step.slug, facts, actor=SYSTEM, role=None,
-                             reason=None, cause=cause):
-                return
+    def settle_school(self, row: MachineRow, facts: SchoolFacts, cause: str) -> None:
+        """Complete every open step of the school that completes by itself and may: a mirrored
+        region step the region has finished, an evidence step whose evidence holds; again for
+        the steps those open."""
+        moved = True
+        while moved:
+            moved = False
+            for slug in open_steps(row.statuses):
+                step = step_by_slug(slug)
+                if step.level == "region":
+                    status = facts.region_steps.get(slug)
+                    if status not in FINISHED:
+                        continue  # the mirror guard would refuse: the region has not done it
+                    trigger = "skip" if status == "skipped" else "complete"
+                elif step.completion is Completion.EVIDENCE:
+                    trigger = "complete"
+                else:
+                    continue  # a manual step waits for a person
+                if self.fire(row, trigger, slug, facts, actor=SYSTEM, role=None, reason=None,
+                             cause=cause):
+                    moved = True
 
     def settle_region(self, code: str, cause: str) -> None:
-        """Complete the region's aggregate steps (4-9) that its schools have completed.
+        """Complete the region's open aggregate steps (4-9) that its schools have completed.
 
-        Only a change in which some school of the region moved across the region's current
-        step can complete it; otherwise there is nothing to count.
+        Only a change in which some school of the region finished (or lost) a step can move
+        the region; then every open aggregate step is counted, each on its own.
         """
-        moved = self._moved.get(code)
-        row = self.machine("region", code)
-        if moved is None or row is None or not moved[0] <= STATES.index(row.state) < moved[1]:
+        if not self._moved.get(code):
             return
-        facts = None
-        while row is not None and row.state != DONE:
-            step = step_by_slug(row.state)
-            if step.level != "school":
+        row = self.machine("region", code)
+        moved = True
+        while row is not None and moved:
+            moved = False
+            aggregates = [s for s in open_steps(row.statuses)
+                          if step_by_slug(s).level == "school"]
+            if not aggregates:
                 return
-            if facts is None:  # an aggregate reads only the schools' progress
-                self.flush_machines()  # school states are counted in SQL
-                facts = repo.region_progress(self.conn, code)
-            if not self.fire(row, "complete", step.slug, facts, actor=SYSTEM, role=None,
-                             reason=None, cause=cause):
-                return
+            self.flush_machines()  # school states are counted in SQL
+            facts = repo.region_progress(self.conn, code)
+            for slug in aggregates:
+                if self.fire(row, "complete", slug, facts, actor=SYSTEM, role=None, reason=None,
+                             cause=cause):
+                    moved = True
+
+    def settle_everything(self, region_code: str, cause: str) -> None:
+        """Settle every school of the region and count every open aggregate step again."""
+        self._moved.setdefault(region_code, set()).update(SLUGS)
+        self.settle_schools(region_code, None, cause)
 
     def reopen_schools(self, region_code: str, step: str, cause: str) -> None:
-        """A region step reopened: its schools mirror it, their later steps become pending."""
-        index = STATES.index(step)
+        """A region step reopened: its schools mirror it, the steps after it become pending."""
         for row in self.schools_of(region_code):
-            if STATES.index(row.state) > index:
+            if row.steps[step]["status"] in FINISHED:
                 self.fire(row, "reopen", step, None, actor=SYSTEM, role=None,
                           reason=None, cause=cause)
 
 
-def new_machine_rows(kind: str, codes: Iterable[tuple[str, str]], now: datetime
-                     ) -> list[dict[str, Any]]:
-    """Rows for new machines at step 1, as (code, region) pairs."""
-    steps = repo.fresh_steps(now.isoformat())
-    return [{"kind": kind, "code": code, "region_code": region, "state": STATES[0],
-             "steps": steps, "version": 1, "updated_at": now, "state_since": now}
+def new_machine_rows(kind: str, codes: Iterable[tuple[str, str]], now: datetime,
+                     policies: Mapping[str, StepPolicy] | None = None) -> list[dict[str, Any]]:
+    """Rows for new machines, as (code, region) pairs: the steps without prerequisites open."""
+    statuses = initial_statuses(graph_of(policies) if policies else default_graph())
+    steps = repo.fresh_steps(now.isoformat(), statuses)
+    state, code_ = first_open(statuses), encode(statuses)
+    return [{"kind": kind, "code": code, "region_code": region, "state": state,
+             "steps": steps, "statuses": code_, "version": 1, "updated_at": now,
+             "state_since": now}
             for code, region in codes]

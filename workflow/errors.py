@@ -45,3 +45,14 @@ class UnknownCode(InvalidInput):
 
 class ConfigInvalid(InvalidInput):
     """The configuration was rejected; the message names the key."""
+
+
+class DefinitionStale(InvalidInput):
+    """The step definition in config.yaml is not the one the machines follow (exit 6)."""
+
+    def __init__(self, version: int) -> None:
+        self.version = version
+        super().__init__(
+            f"the step definition in the configuration differs from the one in force "
+            f"(version {version}); see what changes with `rollout steps diff`, then apply it "
+            "with `rollout steps migrate`")

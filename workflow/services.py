@@ -23,6 +23,8 @@ from states import (
     Verdict,
     acting_role,
     evaluate,
+    graph_of,
+    open_steps,
     holding,
     may_act,
     may_assign,
@@ -35,6 +37,7 @@ from storage import Database, NewEvent, history, repo
 from storage.models import assignments, people, regions, schools
 from storage.outbox import broken_contacts
 from workflow.config import EMAIL_RE, Config
+from workflow.definitions import ensure_in_force
 from workflow.engine import Change
 from workflow.errors import GuardRefused, InvalidInput, PermissionDenied, UnknownCode, UsageError
 
@@ -67,7 +70,14 @@ class Services:
         self.policies = config.steps
 
     def change(self, conn: Connection, now: datetime) -> Change:
+        """The engine's transaction, under the step definition in force (or DefinitionStale)."""
+        ensure_in_force(conn, self.policies, now)
         return Change(conn, now, self.policies)
+
+    def check_definition(self, now: datetime) -> None:
+        """Refuse (exit 6) while the configured step definition is not the one in force."""
+        with self.db.write() as conn:
+            ensure_in_force(conn, self.policies, now)
 
     # -- acting on a step -------------------------------------------------------------------
     def advance(self, kind: str, code: str, step: str, actor: str, now: datetime,
@@ -86,7 +96,7 @@ class Services:
 
     def reopen(self, kind: str, code: str, step: str, actor: str, now: datetime,
                reason: str) -> Outcome:
-        """Make a finished step current again; the steps after it become pending."""
+        """Make a finished step current again; the steps that come after it become pending."""
         if not (reason or "").strip():
             raise UsageError("reopen needs --reason: say why the step is reopened")
         return self._act("reopen", kind, code, step, actor, now, reason)
@@ -136,12 +146,12 @@ class Services:
                                        f"неизвестный пользователь {actor}"))
         return may_act(actor, grants, target, step)
 
-    @staticmethod
-    def _order(trigger: str, step: Any, statuses: dict[str, str]) -> Verdict:
+    def _order(self, trigger: str, step: Any, statuses: dict[str, str]) -> Verdict:
+        graph = graph_of(self.policies)
         if trigger == "skip":  # the machine has no skip edge from a mandatory step
-            return skip_verdict(step, None) & order_verdict(step, statuses)
+            return skip_verdict(step, None) & order_verdict(step, statuses, graph)
         if trigger != "reopen":
-            return order_verdict(step, statuses)
+            return order_verdict(step, statuses, graph)
         if statuses.get(step.slug) not in FINISHED:
             return Verdict.deny(Reason(
                 "not_finished", f"{step.slug}: is {statuses.get(step.slug)}, not done; "
@@ -292,16 +302,23 @@ def machine_status(conn: Connection, kind: str, code: str, policies: Any) -> dic
         info = row.steps[step.slug]
         out["step_details"].append({"number": step.number, "slug": step.slug, "title": step.title,
                                     "status": info["status"], "since": info.get("since")})
-    if row.state != DONE:
-        step = step_by_slug(row.state)
+    out["open"] = []
+    for slug in open_steps(row.statuses):
+        step = step_by_slug(slug)
         verdict = evaluate(step, facts, policies[step.slug])
-        out["current"] = {"step": step.slug, "title": step.title,
-                          "since": row.steps[step.slug].get("since"),
-                          "completion": "mirror" if kind == "school" and step.level == "region"
-                          else ("aggregate" if kind == "region" and step.level == "school"
-                                else step.completion.value),
-                          "evidence_holds": verdict.ok}
-        out["blocking"] = [r.as_dict() for r in holding(step, facts, policies[step.slug])]
+        out["open"].append({
+            "step": step.slug, "number": step.number, "title": step.title,
+            "since": row.steps[step.slug].get("since"),
+            "completion": "mirror" if kind == "school" and step.level == "region"
+            else ("aggregate" if kind == "region" and step.level == "school"
+                  else step.completion.value),
+            "evidence_holds": verdict.ok,
+            "holding": [r.as_dict() for r in holding(step, facts, policies[step.slug])]})
+    if out["open"]:
+        first = out["open"][0]  # the machine's state: its first open step in instruction order
+        out["current"] = {k: first[k] for k in ("step", "title", "since", "completion",
+                                                "evidence_holds")}
+        out["blocking"] = [r for o in out["open"] for r in o["holding"]]
     if isinstance(facts, SchoolFacts):  # kind == "school"
         out["municipality"] = entity["municipality_code"]
         out["parent"] = entity["parent_code"]

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from states import STATES
 from storage import ConflictError, repo
 from tests.builders import SUPPORT, World
-from workflow.engine import MACHINES, build_machine
+from workflow.engine import MACHINE, build_machine
 from workflow.errors import GuardRefused, PermissionDenied, UsageError
 
 RC = "rc@region07.ru"
@@ -22,14 +21,12 @@ def states(w: World, *codes: str) -> list[str]:
     return [w.status("school", c)["state"] for c in codes]
 
 
-def test_one_shared_machine_per_kind_without_shortcuts() -> None:
-    """Two machines serve every model; no to_<state> methods bypass the guards."""
-    assert set(MACHINES) == {"region", "school"}
-    for machine in MACHINES.values():
-        assert machine.models == []
-        assert not any(name.startswith("to_") for name in machine.events)
-        assert set(machine.events) == {"complete", "skip", "reopen"}
-        assert list(machine.states) == list(STATES)
+def test_one_shared_step_machine_without_shortcuts() -> None:
+    """One machine serves every step of every region and school; no to_<state> shortcuts."""
+    assert MACHINE.models == []
+    assert not any(name.startswith("to_") for name in MACHINE.events)
+    assert set(MACHINE.events) == {"open", "complete", "skip", "reopen", "block"}
+    assert list(MACHINE.states) == ["pending", "current", "done", "skipped"]
 
 
 def test_region_steps_flow_down_to_schools(w: World) -> None:
@@ -115,8 +112,9 @@ def test_region_share_lets_a_region_move_on_early(memory_services, tmp_path, clo
     assert w.status("region", "07")["steps"]["admins"] == "done"
 
 
-def test_reopen_makes_later_steps_pending(w: World) -> None:
-    """Reopening a school's step makes it current and every later step pending."""
+def test_reopen_makes_the_steps_after_it_pending(w: World) -> None:
+    """Reopening a school's step makes it current and the steps that depend on it pending;
+    steps beside it keep their status."""
     w.through_step3()
     s = w.services
     s.assign("school_admin", "S1", "a@s1.ru", "Админ", RC, w.now)
@@ -124,7 +122,12 @@ def test_reopen_makes_later_steps_pending(w: World) -> None:
     s.reopen("school", "S1", "teachers", "mc1@region07.ru", w.now, "неверный файл")
     steps = w.status("school", "S1")["steps"]
     assert steps["teachers"] == "current"
-    assert [steps[x] for x in ("classes", "parents", "students", "adoption")] == ["pending"] * 4
+    assert [steps[x] for x in ("classes", "parents", "students")] == ["done"] * 3
+    assert steps["adoption"] == "pending"
+    s.reopen("school", "S1", "classes", "mc1@region07.ru", w.now, "классы перепутаны")
+    steps = w.status("school", "S1")["steps"]
+    assert [steps[x] for x in ("classes", "parents", "students", "adoption")] == [
+        "current", "pending", "pending", "pending"]
     w.metrics("S1", teachers=10)  # the next file re-examines the evidence
     assert w.status("school", "S1")["state"] == "adoption"
 
@@ -170,7 +173,7 @@ def test_stale_version_is_a_conflict(w: World) -> None:
 
 def test_machine_built_fresh_matches_the_shared_one() -> None:
     """The diagram and the engine read the same definition: building it again is identical."""
-    fresh, shared = build_machine("school"), MACHINES["school"]
-    for name in ("complete", "skip", "reopen"):
+    fresh, shared = build_machine(), MACHINE
+    for name in ("open", "complete", "skip", "reopen", "block"):
         assert {(s, t.dest) for s, ts in fresh.events[name].transitions.items() for t in ts} == \
                {(s, t.dest) for s, ts in shared.events[name].transitions.items() for t in ts}

@@ -82,15 +82,15 @@ def test_skipped_earlier_steps_count_as_finished(step: Step) -> None:
         assert verdict.ok, pattern
 
 
-ORDER_CASES = [(s, SLUGS[j], open_status) for s in STEPS for j in range(s.index)
+ORDER_CASES = [(s, dep, open_status) for s in STEPS for dep in s.after
                for open_status in ("pending", "current")]
 
 
 @pytest.mark.parametrize(("step", "open_slug", "open_status"), ORDER_CASES,
                          ids=[f"{s.slug}-after-{o}-{st}" for s, o, st in ORDER_CASES])
-def test_an_open_earlier_step_refuses_naming_it(step: Step, open_slug: str,
-                                                open_status: str) -> None:
-    """A step after an open one is refused, naming that step in English and in Russian."""
+def test_an_unfinished_prerequisite_refuses_naming_it(step: Step, open_slug: str,
+                                                      open_status: str) -> None:
+    """A step whose prerequisite is open is refused, naming it in English and in Russian."""
     verdict = order_verdict(step, statuses(step.index, **{open_slug: open_status}))
     assert not verdict.ok
     (reason,) = verdict.reasons
@@ -101,14 +101,29 @@ def test_an_open_earlier_step_refuses_naming_it(step: Step, open_slug: str,
     assert reason.figures == {"waiting_for": [open_slug]}
 
 
-@pytest.mark.parametrize("step", STEPS[1:], ids=SLUGS[1:])
-def test_with_several_open_steps_the_first_is_named(step: Step) -> None:
-    """On a fresh machine, any later step is refused naming step 1 and listing all open ones."""
-    fresh = statuses(0)
-    verdict = order_verdict(step, fresh)
-    assert not verdict.ok
-    assert verdict.message == f"{step.slug}: step coordinator must be done first"
-    assert verdict.reasons[0].figures["waiting_for"] == SLUGS[: step.index]
+def test_a_step_beside_an_open_one_is_in_order() -> None:
+    """Teachers may complete while classes is still open, and parents while students is."""
+    assert order_verdict(step_by_slug("teachers"), statuses(4, classes="current")).ok
+    assert order_verdict(step_by_slug("parents"),
+                         statuses(6, students="current", teachers="current")).ok
+
+
+def test_adoption_names_every_prerequisite_not_done() -> None:
+    """Adoption waits for teachers, parents and students; the refusal lists those open."""
+    verdict = order_verdict(step_by_slug("adoption"),
+                            statuses(8, teachers="current", students="pending"))
+    assert verdict.reasons[0].figures["waiting_for"] == ["teachers", "students"]
+    assert "сначала нужно выполнить шаги «Внесение или загрузка данных о педагогах», " \
+           "«Добавление учащихся»" in verdict.reasons[0].ru
+
+
+def test_a_configured_graph_is_the_one_checked() -> None:
+    """With a strict line configured, classes waits for teachers, as in the first release;
+    under the default graph it does not."""
+    line = {slug: ((SLUGS[i - 1],) if i else ()) for i, slug in enumerate(SLUGS)}
+    verdict = order_verdict(step_by_slug("classes"), statuses(5, teachers="current"), line)
+    assert not verdict.ok and verdict.reasons[0].figures["waiting_for"] == ["teachers"]
+    assert order_verdict(step_by_slug("classes"), statuses(5, teachers="current")).ok
 
 
 def test_a_missing_status_counts_as_open() -> None:
@@ -331,11 +346,12 @@ def test_the_contract_example_message() -> None:
 
 @pytest.mark.parametrize("slug", METRIC_STEPS)
 def test_metric_step_uses_the_step_default_policy(slug: str) -> None:
-    """Without a policy the step's own (threshold 1.0) applies; a missing count is 0."""
-    facts = school(expected={slug: 5})
+    """Without a policy the step's own default threshold applies; a missing count is 0."""
+    facts = school(expected={slug: 20})
     verdict = evaluate(step_by_slug(slug), facts)
     assert not verdict.ok
-    assert verdict.reasons[0].figures == {"loaded": 0, "expected": 5, "needed": 5}
+    need = {"teachers": 20, "classes": 20, "parents": 12, "students": 15}[slug]
+    assert verdict.reasons[0].figures == {"loaded": 0, "expected": 20, "needed": need}
 
 
 @pytest.mark.parametrize("slug", METRIC_STEPS)

@@ -88,13 +88,16 @@ def test_every_step_says_in_russian_what_to_do_and_who_does_it() -> None:
         assert any("а" <= ch <= "я" for ch in step.todo.lower()), step.slug
 
 
-def test_default_policies_escalate_after_the_reminder_and_demand_everything() -> None:
-    """By default every step escalates after its SLA, with a threshold and a region share of 1."""
+def test_default_policies_escalate_after_the_reminder_with_reachable_thresholds() -> None:
+    """By default every step escalates after its SLA; teachers and classes need all, parents
+    and students a share a school reaches (no school ever has every parent registered)."""
     policies = default_policies()
     assert list(policies) == [s.slug for s in STEPS]
     for slug, policy in policies.items():
         assert 1 <= policy.sla_days <= policy.escalate_after_days, slug
-        assert policy.threshold == 1.0 and policy.region_share == 1.0, slug
+        assert policy.region_share == 1.0, slug
+    assert [policies[s].threshold for s in ("teachers", "classes", "parents", "students")] == [
+        1.0, 1.0, 0.6, 0.75]
 
 
 def test_an_unknown_slug_is_refused_naming_the_known_ones() -> None:

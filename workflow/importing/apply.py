@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from states import DONE, GLOBAL_ROLES, SCOPE_KIND, STATES, Role, step_by_slug
+from states import FINISHED, GLOBAL_ROLES, SCOPE_KIND, Role
 from storage import repo
 from storage.models import assignments, metrics, municipalities, people, regions, schools
 from workflow.engine import Change, new_machine_rows
@@ -103,15 +103,11 @@ class Applier(ABC):
         cause = f"import {what}: {self.source}" if self.source else f"import {what}"
         for region, codes in sorted(by_region.items()):
             machine = self.ch.machine("region", region)
-            if machine is None or step_level(machine.state) == "region":
+            if machine is None or not self.ch.schools_can_move(machine):
                 continue
             self.ch.settle_schools(region, codes, cause)
             self.ch.flush()
             self.ch.release(region)
-
-
-def step_level(state: str) -> str:
-    return "done" if state == DONE else step_by_slug(state).level
 
 
 class Regions(Applier):
@@ -126,7 +122,7 @@ class Regions(Applier):
                                                  "timezone": r.get("timezone") or "Europe/Moscow"})
         if new:
             repo.insert_machines(self.conn, new_machine_rows(
-                "region", [(r["code"], r["code"]) for r in new], self.ch.now))
+                "region", [(r["code"], r["code"]) for r in new], self.ch.now, self.ch.policies))
 
 
 class Municipalities(Applier):
@@ -244,13 +240,15 @@ class Schools(Applier):
         new, _ = self.upsert(ordered, values)
         if new:
             repo.insert_machines(self.conn, new_machine_rows(
-                "school", [(r["code"], r["region_code"]) for r in new], self.ch.now))
+                "school", [(r["code"], r["region_code"]) for r in new], self.ch.now,
+                self.ch.policies))
             by_region: dict[str, list[str]] = defaultdict(list)
             for r in new:
                 by_region[r["region_code"]].append(r["code"])
             for region, codes in by_region.items():
                 machine = self.ch.machine("region", region)
-                if machine and machine.state != STATES[0]:  # the region has moved: mirror it
+                if machine and any(v in FINISHED for v in machine.statuses.values()):
+                    # the region has moved: its new schools mirror it
                     self.ch.settle_schools(region, codes, f"import schools: new in {region}")
 
     def present_columns(self) -> set[str]:
