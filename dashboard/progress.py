@@ -12,12 +12,13 @@ from sqlalchemy import Connection, func, select, union_all
 
 from notifications.calendar import local, open_cutoff
 from notifications.policy import MOSCOW
-from states import STATES, STEPS, Facts, StepPolicy, holding, step_by_slug
-from storage.models import events, machines, municipalities, regions, schools
+from states import FINISHED, SLUGS, STATES, STEPS, Facts, StepPolicy, holding, step_by_slug
+from states.graph import decode
+from storage.models import events, machines, municipalities, open_steps, regions, schools
 from storage.outbox import broken_contacts_by_region
 
 SCHOOL_STEPS = frozenset(s.slug for s in STEPS if s.level == "school")
-PROGRESS_EVENTS = ("StepCompleted", "StepSkipped", "StepReopened")
+PROGRESS_EVENTS = ("StepCompleted", "StepSkipped", "StepReopened", "StepsMigrated")
 NEVER = datetime.min.replace(tzinfo=UTC)
 _UNION_PARTS = 200  # SQLite allows 500 SELECTs in one compound statement
 
@@ -36,17 +37,18 @@ def is_late(since: str | datetime | None, state: str, tz: str, now: datetime,
     return at < open_cutoff(now, tz, policies[state].sla_days)
 
 
-def _open_schools(region: str | None = None, municipality: str | None = None) -> Any:
+def _open_steps_of_schools(region: str | None = None, municipality: str | None = None) -> Any:
     tz = func.coalesce(schools.c.timezone, municipalities.c.timezone, regions.c.timezone)
-    q = (select(machines.c.code, machines.c.region_code, machines.c.state,
-                machines.c.state_since.label("since"), tz.label("tz"), schools.c.name,
-                schools.c.municipality_code)
-         .join(schools, schools.c.code == machines.c.code)
+    q = (select(open_steps.c.code, open_steps.c.region_code, open_steps.c.step,
+                open_steps.c.since, tz.label("tz"), schools.c.name, schools.c.municipality_code,
+                machines.c.state, machines.c.statuses)
+         .join(schools, schools.c.code == open_steps.c.code)
+         .join(machines, (machines.c.kind == "school") & (machines.c.code == open_steps.c.code))
          .join(regions, regions.c.code == schools.c.region_code)
          .outerjoin(municipalities, municipalities.c.code == schools.c.municipality_code)
-         .where(machines.c.kind == "school", machines.c.state != "done"))
+         .where(open_steps.c.kind == "school"))
     if region is not None:
-        q = q.where(machines.c.region_code == region)
+        q = q.where(open_steps.c.region_code == region)
     if municipality is not None:
         q = q.where(schools.c.municipality_code == municipality)
     return q
@@ -54,12 +56,12 @@ def _open_schools(region: str | None = None, municipality: str | None = None) ->
 
 def late_by_region(conn: Connection, now: datetime, policies: Mapping[str, StepPolicy]
                    ) -> dict[str, int]:
-    """Region code -> schools whose current (school-level) step is past its SLA.
+    """Region code -> schools with an open school step past its SLA.
 
-    Counted in SQL on the (kind, region_code, state, state_since) index: for each region
-    time zone and SLA a cutoff moment (`open_cutoff`), then `state_since < cutoff` for the
-    regions in that zone. Schools whose own (or municipality's) zone differs from their
-    region's are few: they are re-counted with their own cutoff afterwards.
+    Counted in SQL on the `open_steps` (kind, step, region_code, since) index: for each region
+    time zone and SLA a cutoff moment (`open_cutoff`), then `since < cutoff` for the regions in
+    that zone. Schools whose own (or municipality's) zone differs from their region's are few:
+    they are re-counted with their own cutoff afterwards.
     """
     by_zone: dict[str, list[str]] = defaultdict(list)
     for code, tz in conn.execute(select(regions.c.code, regions.c.timezone)):
@@ -67,18 +69,17 @@ def late_by_region(conn: Connection, now: datetime, policies: Mapping[str, StepP
     by_sla: dict[int, list[str]] = defaultdict(list)
     for slug in sorted(SCHOOL_STEPS & set(policies)):
         by_sla[policies[slug].sla_days].append(slug)
-    parts = [select(machines.c.region_code, func.count())
-             .where(machines.c.kind == "school", machines.c.region_code.in_(codes),
-                    machines.c.state.in_(states),
-                    machines.c.state_since < open_cutoff(now, tz, sla))
-             .group_by(machines.c.region_code)
+    parts = [select(open_steps.c.region_code, open_steps.c.code)
+             .where(open_steps.c.kind == "school", open_steps.c.step.in_(states),
+                    open_steps.c.region_code.in_(codes),
+                    open_steps.c.since < open_cutoff(now, tz, sla))
              for tz, codes in sorted(by_zone.items()) for sla, states in sorted(by_sla.items())]
-    out: dict[str, int] = defaultdict(int)
+    late: dict[str, set[str]] = defaultdict(set)
     for i in range(0, len(parts), _UNION_PARTS):
-        for region, n in conn.execute(union_all(*parts[i:i + _UNION_PARTS])):
-            out[region] += n
+        for region, code in conn.execute(union_all(*parts[i:i + _UNION_PARTS])):
+            late[region].add(code)
     # schools in a zone of their own (few, often none): counted above with their region's
-    # cutoff; correct them one by one
+    # cutoff; look at them again one by one
     own: dict[str, str] = dict(conn.execute(union_all(
         select(schools.c.code, schools.c.timezone).where(schools.c.timezone.is_not(None)),
         select(schools.c.code, municipalities.c.timezone).select_from(municipalities)
@@ -87,28 +88,46 @@ def late_by_region(conn: Connection, now: datetime, policies: Mapping[str, StepP
     region_tz = {code: tz for tz, codes in by_zone.items() for code in codes}
     codes = sorted(own)
     for i in range(0, len(codes), 500):
-        q = select(machines.c.code, machines.c.region_code, machines.c.state,
-                   machines.c.state_since).where(machines.c.kind == "school",
-                                                 machines.c.code.in_(codes[i:i + 500]),
-                                                 machines.c.state.in_(sorted(SCHOOL_STEPS)))
+        q = select(open_steps.c.code, open_steps.c.region_code, open_steps.c.step,
+                   open_steps.c.since).where(open_steps.c.kind == "school",
+                                             open_steps.c.code.in_(codes[i:i + 500]),
+                                             open_steps.c.step.in_(sorted(SCHOOL_STEPS)))
+        mine: dict[tuple[str, str], bool] = {}
         for r in conn.execute(q):
-            home = region_tz.get(r.region_code)
-            if home is not None and own[r.code] != home:
-                out[r.region_code] += (is_late(r.state_since, r.state, own[r.code], now, policies)
-                                       - is_late(r.state_since, r.state, home, now, policies))
-    return {code: n for code, n in out.items() if n}
+            if region_tz.get(r.region_code) == own[r.code]:
+                continue
+            key = (r.region_code, r.code)
+            mine[key] = mine.get(key, False) or is_late(r.since, r.step, own[r.code], now,
+                                                        policies)
+        for (region, code), is_late_here in mine.items():
+            if is_late_here:
+                late[region].add(code)
+            else:
+                late[region].discard(code)
+    return {code: len(found) for code, found in late.items() if found}
 
 
 def open_schools(conn: Connection, now: datetime, policies: Mapping[str, StepPolicy],
                  region: str, municipality: str | None = None) -> list[dict[str, Any]]:
-    """The group's schools that are not done, longest open first, each marked late or not."""
-    rows = []
-    for r in conn.execute(_open_schools(region, municipality)):
-        rows.append({"code": r.code, "name": r.name, "municipality": r.municipality_code,
-                     "state": r.state, "since": r.since,
-                     "late": r.state in SCHOOL_STEPS and is_late(r.since, r.state, r.tz, now,
-                                                                   policies)})
-    rows.sort(key=lambda s: (STATES.index(s["state"]), s["since"] is not None,
+    """The group's schools with open steps, earliest step first, then longest open; each with
+    its open steps and marked late when one of its own steps is past its SLA."""
+    by_code: dict[str, dict[str, Any]] = {}
+    for r in conn.execute(_open_steps_of_schools(region, municipality)):
+        row = by_code.get(r.code)
+        if row is None:
+            row = by_code[r.code] = {
+                "code": r.code, "name": r.name, "municipality": r.municipality_code,
+                "state": r.state, "since": None, "open": [], "steps": decode(r.statuses),
+                "late": False}
+        row["open"].append(r.step)
+        if row["since"] is None or r.since < row["since"]:
+            row["since"] = r.since
+        if r.step in SCHOOL_STEPS and is_late(r.since, r.step, r.tz, now, policies):
+            row["late"] = True
+    rows = list(by_code.values())
+    for row in rows:
+        row["open"].sort(key=SLUGS.index)
+    rows.sort(key=lambda s: (SLUGS.index(s["state"]) if s["state"] in SLUGS else len(SLUGS),
                              s["since"] or NEVER, s["code"]))
     return rows
 
@@ -122,21 +141,31 @@ def progress_over_time(conn: Connection, region: str, n_schools: int, tz: str,
                        municipality: str | None = None) -> list[tuple[date, float]]:
     """(local date, % of the schools' step-completions done) at the end of each active day.
 
-    Replays the history: a completed or skipped step adds one, a reopening takes back the
-    steps between its two states. The base is today's number of schools times nine.
+    Replays the history: each event carries the school's statuses after it, so the change in
+    its number of finished steps is what the day gained or lost (a reopen takes back the steps
+    that depend on it). Events of the first release carry only states, on the strict line.
+    The base is today's number of schools times nine.
     """
     if n_schools == 0:
         return []
-    q = (select(events.c.at, events.c.event, events.c.from_state, events.c.to_state)
+    q = (select(events.c.at, events.c.code, events.c.from_state, events.c.to_state,
+                events.c.data)
          .where(events.c.region_code == region, events.c.kind == "school",
                 events.c.event.in_(PROGRESS_EVENTS)).order_by(events.c.seq))
     if municipality is not None:
         q = q.where(events.c.code.in_(select(schools.c.code)
                                       .where(schools.c.municipality_code == municipality)))
     per_day: dict[date, int] = defaultdict(int)
+    finished: dict[str, int] = {}
     for r in conn.execute(q):
-        delta = STATES.index(r.to_state) - STATES.index(r.from_state)
-        per_day[local(r.at, tz).date()] += delta
+        steps = (r.data or {}).get("steps")
+        if steps:
+            now_done = sum(v in FINISHED for v in steps.values())
+            before = finished.get(r.code, STATES.index(r.from_state))
+        else:  # the first release: the strict line, its state's index is its steps done
+            now_done, before = STATES.index(r.to_state), STATES.index(r.from_state)
+        finished[r.code] = now_done
+        per_day[local(r.at, tz).date()] += now_done - before
     total, points, base = 0, [], n_schools * len(STEPS)
     for day in sorted(per_day):
         total += per_day[day]

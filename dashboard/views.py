@@ -12,7 +12,7 @@ from dashboard import charts, progress
 from dashboard.access import Viewer, redact_people
 from dashboard.errors import NotFound, OutOfScope
 from notifications.calendar import business_days_open
-from states import ROLE_TITLES, STATES, STEPS, Role, StepPolicy, Target, step_by_slug
+from states import FINISHED, ROLE_TITLES, STATES, STEPS, Role, StepPolicy, Target, step_by_slug
 from storage import repo
 from storage.models import machines, municipalities
 from workflow.report import national, regional
@@ -112,18 +112,22 @@ def group(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[str
         step, blocking = region_state, []
         region_reasons = [b["message_ru"] for b in status["blocking"]]
     else:
-        states = [s["state"] for s in open_rows]
-        step = region_state if muni is None and region_state != "done" else (
-            min(states, key=STATES.index) if states else "done")
+        # the steps the group waits for: the region's open aggregate steps, or for a
+        # municipality (or a finished region) the earliest step its schools have open
+        watched = [o["step"] for o in status.get("open", []) if muni is None]
+        if not watched and open_rows:
+            watched = [min((o for s in open_rows for o in s["open"]), key=STATES.index)]
+        step = watched[0] if watched else "done"
         blocking = [s for s in open_rows
-                    if step != "done" and STATES.index(s["state"]) <= STATES.index(step)]
+                    if any(s["steps"][w] not in FINISHED for w in watched)]
     pages = max(1, -(-len(blocking) // PAGE))
     page = min(max(page, 1), pages)
     shown = blocking[(page - 1) * PAGE: page * PAGE]
     facts = repo.school_facts(conn, region_code, status["steps"], [s["code"] for s in shown])
     for s in shown:
-        s["state_title"] = state_title(s["state"])
-        s["reasons"] = (progress.reasons(s["state"], facts[s["code"]], policies[s["state"]])
+        s["state_title"] = ", ".join(state_title(o) for o in s["open"])
+        s["reasons"] = ([r for o in s["open"]
+                         for r in progress.reasons(o, facts[s["code"]], policies[o])]
                         if s["code"] in facts else [])
     tz = status["timezone"]
     line = progress.progress_over_time(conn, region_code, summary["schools"], tz, muni)
@@ -150,10 +154,15 @@ def school(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[st
     state = status["state"]
     days_open = None
     late = False
-    if state != "done" and status["current"]["since"]:
-        since = datetime.fromisoformat(status["current"]["since"])
-        days_open = business_days_open(since, now, status["timezone"])
-        late = state in progress.SCHOOL_STEPS and days_open > policies[state].sla_days
+    for o in status["open"]:  # each open step: how long open, late by its own SLA
+        o["days_open"] = business_days_open(datetime.fromisoformat(o["since"]), now,
+                                            status["timezone"]) if o["since"] else None
+        o["late"] = (o["step"] in progress.SCHOOL_STEPS and o["days_open"] is not None
+                     and o["days_open"] > policies[o["step"]].sla_days)
+        o["sla_days"] = policies[o["step"]].sla_days
+    if status["open"]:
+        days_open = status["open"][0]["days_open"]
+        late = any(o["late"] for o in status["open"])
     history = None
     if with_history and viewer.reads_history:
         from workflow.audit import machine_log

@@ -15,9 +15,10 @@ from notifications.directory import Directory
 from notifications.policy import MOSCOW
 from notifications.render import templates
 from notifications.settings import MailSettings
-from states import STATES, STEPS, StepPolicy, step_by_slug
+from states import STEPS, StepPolicy, step_by_slug
+from states.graph import finished_counts
 from storage import Database
-from storage.models import machines
+from storage.models import machines, open_steps
 from storage.outbox import reminder_keys
 
 DIGEST_STEP = "digest"  # reminder_keys row per manager and ISO week: one digest a week
@@ -26,29 +27,32 @@ DIGEST_STEP = "digest"  # reminder_keys row per manager and ISO week: one digest
 def digest_context(conn: Connection, now: datetime, policies: Mapping[str, StepPolicy]
                    ) -> dict[str, Any]:
     d = Directory.load(conn)
-    by_state: Counter[str] = Counter()
-    late: Counter[str] = Counter()
+    by_statuses: Counter[str] = Counter()
     region_state: dict[str, str] = {}
-    q = select(machines.c.kind, machines.c.code, machines.c.region_code, machines.c.state,
-               machines.c.state_since)
+    q = select(machines.c.kind, machines.c.code, machines.c.state, machines.c.statuses)
     for m in conn.execute(q):
         if m.kind == "region":
             region_state[m.code] = m.state
-            continue
-        by_state[m.state] += 1
-        if m.state != "done" and m.state_since is not None:
-            tz = d.tz("school", m.code, m.region_code)
-            if business_days_open(m.state_since, now, tz) > policies[m.state].sla_days:
-                late[m.region_code] += 1
-    n = sum(by_state.values())
-    steps = [{"number": s.number, "title": s.title,
-              "done": sum(c for st, c in by_state.items() if STATES.index(st) > i)}
-             for i, s in enumerate(STEPS)]
+        else:
+            by_statuses[m.statuses] += 1
+    late_schools: dict[str, set[str]] = {}  # region -> schools with a step past its SLA
+    q2 = select(open_steps.c.code, open_steps.c.region_code, open_steps.c.step,
+                open_steps.c.since).where(open_steps.c.kind == "school")
+    for o in conn.execute(q2):
+        tz = d.tz("school", o.code, o.region_code)
+        if business_days_open(o.since, now, tz) > policies[o.step].sla_days:
+            late_schools.setdefault(o.region_code, set()).add(o.code)
+    late = Counter({region: len(codes) for region, codes in late_schools.items()})
+    n = sum(by_statuses.values())
+    finished = finished_counts(by_statuses.items())
+    steps = [{"number": s.number, "title": s.title, "done": finished[s.slug]} for s in STEPS]
     lagging = [{"code": code, "name": d.regions[code].name if code in d.regions else code,
                 "late": k, "state": _state_title(region_state.get(code))}
                for code, k in late.most_common(10)]
     return {"date": local(now, MOSCOW).strftime("%d.%m.%Y"), "steps": steps, "lagging": lagging,
-            "totals": {"regions": len(d.regions), "schools": n, "finished": by_state["done"]},
+            "totals": {"regions": len(d.regions), "schools": n,
+                       "finished": sum(k for st, k in by_statuses.items()
+                                       if set(st) <= {"D", "S"})},
             "broken": sorted(d.bounced)}
 
 

@@ -22,7 +22,7 @@ from notifications.settings import MailSettings, ReminderSettings
 from states import STEPS, StepPolicy, step_by_slug
 from storage import Database, NewEvent, history
 from storage.bulk import insert_rows
-from storage.models import machines
+from storage.models import machines, open_steps
 from storage.outbox import reminder_keys
 
 log = logging.getLogger("rollout.mail")
@@ -110,20 +110,20 @@ def queue_reminders(conn: Connection, now: datetime, mail: MailSettings,
     d = Directory.load(conn)
     owed: dict[str, list[Late]] = defaultdict(list)
     people: dict[str, Recipient] = {}
-    late_machines: dict[int, Any] = {}
+    late_machines: dict[tuple[int, str], Any] = {}
     window_ok: dict[str, bool] = {}
     today: dict[str, date] = {}
     opened: dict[tuple[datetime, str], tuple[int, datetime, str]] = {}
     bounced, broken = d.bounced, summary.broken_contacts
     for m in conn.execute(_candidates(d, now, policies)):
-        step = step_by_slug(m.state)
+        step = step_by_slug(m.step)
         tz = d.tz(m.kind, m.code, m.region_code)
-        known = opened.get((m.state_since, tz))
+        known = opened.get((m.since, tz))
         if known is None:  # how long the step has been open, counted on local dates
             if tz not in today:
                 today[tz] = local(now, tz).date()
-            since_local = local(m.state_since, tz)
-            known = opened[(m.state_since, tz)] = (
+            since_local = local(m.since, tz)
+            known = opened[(m.since, tz)] = (
                 business_days_between(since_local.date(), today[tz]), since_local,
                 since_local.strftime("%d.%m.%Y"))
         days, since_local, since_text = known
@@ -134,7 +134,7 @@ def queue_reminders(conn: Connection, now: datetime, mail: MailSettings,
         summary.late_steps += 1
         chain = escalation_chain(d.hierarchy(m.kind, m.code, m.region_code, step), 0)
         told: set[str] = set()
-        late_machines[m.id] = (m, step, policy)
+        late_machines[(m.id, step.slug)] = (m, step, policy)
         target = d.label(m.kind, m.code)
         owners = ""
         for level, threshold in due:
@@ -166,13 +166,13 @@ def queue_reminders(conn: Connection, now: datetime, mail: MailSettings,
                 people[email] = person
                 owed[email].append(line)
     _drop_already_sent(conn, owed, summary)
-    reasons: dict[int, tuple[str, ...]] = {}
+    reasons: dict[tuple[int, str], tuple[str, ...]] = {}
 
-    def missing(machine_id: int) -> tuple[str, ...]:
+    def missing(key: tuple[int, str]) -> tuple[str, ...]:
         """The guard's figures, computed only for what is actually sent (not for repeats)."""
-        if machine_id not in reasons:
-            reasons[machine_id] = late_reasons(conn, d, *late_machines[machine_id])
-        return reasons[machine_id]
+        if key not in reasons:
+            reasons[key] = late_reasons(conn, d, *late_machines[key])
+        return reasons[key]
 
     if not dry_run:
         _queue(conn, owed, people, now, mail, reminders, summary, missing)
@@ -182,10 +182,11 @@ def queue_reminders(conn: Connection, now: datetime, mail: MailSettings,
 
 
 def _candidates(d: Directory, now: datetime, policies: Mapping[str, StepPolicy]) -> Any:
-    """Open machines that do their current step themselves and may be past its SLA.
+    """Open steps that their own machine does (a school's steps 4-9, a region's steps 1-3)
+    and that may be past their SLA, from the `open_steps` index (not the steps JSON).
 
-    Reads `state_since` (not the steps JSON). A step is a candidate if it opened before the
-    latest cutoff over every zone in the registry; the exact count per zone follows in Python.
+    A step is a candidate if it opened before the latest cutoff over every zone in the
+    registry; the exact count per zone follows in Python.
     """
     zones = d.zones()
     terms = []
@@ -193,11 +194,14 @@ def _candidates(d: Directory, now: datetime, policies: Mapping[str, StepPolicy])
         if step.slug not in policies:
             continue
         cutoff = max(open_cutoff(now, tz, policies[step.slug].sla_days) for tz in zones)
-        terms.append(and_(machines.c.kind == ("school" if step.level == "school" else "region"),
-                          machines.c.state == step.slug, machines.c.state_since < cutoff))
-    return (select(machines.c.id, machines.c.kind, machines.c.code, machines.c.region_code,
-                   machines.c.state, machines.c.state_since)
-            .where(or_(*terms) if terms else false()).order_by(machines.c.id))
+        terms.append(and_(open_steps.c.kind == step.level, open_steps.c.step == step.slug,
+                          open_steps.c.since < cutoff))
+    return (select(machines.c.id, open_steps.c.kind, open_steps.c.code,
+                   open_steps.c.region_code, open_steps.c.step, open_steps.c.since)
+            .join(machines, (machines.c.kind == open_steps.c.kind)
+                  & (machines.c.code == open_steps.c.code))
+            .where(or_(*terms) if terms else false())
+            .order_by(machines.c.id, open_steps.c.step))
 
 
 def _drop_already_sent(conn: Connection, owed: dict[str, list[Late]], summary: PassSummary
@@ -237,13 +241,13 @@ def _queue(conn: Connection, owed: dict[str, list[Late]], people: dict[str, Reci
            summary: PassSummary, missing: Any) -> None:
     """One message per recipient listing everything owed; a key per line, in one transaction."""
     render = templates(mail.templates_dir).batch()
-    contexts: dict[tuple[int, int], Line] = {}
+    contexts: dict[tuple[int, str, int], Line] = {}
 
     def context(it: Late) -> Line:
-        key = (it.machine_id, it.level)
+        key = (it.machine_id, it.step, it.level)
         found = contexts.get(key)
         if found is None:
-            found = contexts[key] = _context(it, missing(it.machine_id))
+            found = contexts[key] = _context(it, missing((it.machine_id, it.step)))
         return found
 
     rows: list[dict[str, Any]] = []

@@ -6,10 +6,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from states.graph import FINISHED
 from states.steps import STEPS, Step, StepPolicy
 from states.verdict import Reason, Verdict
-
-from states.graph import FINISHED
 
 METRIC_WORDS = {
     # metric: (English noun, Russian noun, Russian participle)

@@ -93,7 +93,10 @@ def school_machines(conn: Connection, region: str, codes: Iterable[str] | None =
 
 
 def insert_machines(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """New machines, and their open steps."""
+    """New machines, and their open steps (`statuses` follows from `steps` if not given)."""
+    for r in rows:
+        if "statuses" not in r:
+            r["statuses"] = encode({k: v["status"] for k, v in r["steps"].items()})
     if rows:
         conn.execute(insert(machines), rows)
         opened = [o for r in rows

@@ -17,25 +17,23 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import insert
 
 from notifications.settings import MailSettings, ReminderSettings, SmtpSettings
-from states import STEPS, default_policies
+from states import STEPS, default_graph, default_policies, settle_open, step_by_slug
 from storage import Database
-from storage.models import assignments, machines, municipalities, people, regions, schools
+from storage.models import assignments, municipalities, people, regions, schools
+from storage.repo import insert_machines
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)  # Monday 2 March 2026, 09:00 in Moscow
 SENDER = "Внедрение ФГИС «Моя школа» <rollout@example.org>"
 
 
 def steps_at(state: str, since: datetime) -> dict[str, Any]:
-    """A machine's steps with `state` current since `since`, the earlier ones done."""
-    out, seen = {}, False
-    for s in STEPS:
-        if s.slug == state:
-            out[s.slug], seen = {"status": "current", "since": since.isoformat()}, True
-        elif seen:
-            out[s.slug] = {"status": "pending", "since": None}
-        else:
-            out[s.slug] = {"status": "done", "since": since.isoformat()}
-    return out
+    """A machine's steps whose state (first open step) is `state`, open since `since`: the
+    earlier steps done, the later ones open or pending as the default graph says."""
+    index = len(STEPS) if state == "done" else step_by_slug(state).index
+    statuses = settle_open(default_graph(), {s.slug: "done" if s.index < index else "pending"
+                                             for s in STEPS})
+    return {slug: {"status": v, "since": None if v == "pending" else since.isoformat()}
+            for slug, v in statuses.items()}
 
 
 def new_db(tmp_path: Path, url: str | None = None) -> Database:
@@ -64,10 +62,10 @@ def seed(db: Database, *, state: str = "teachers", since: datetime = T0,
                                     "phone": "+7 495 000-00-00"} for e, n, _, _ in who])
         c.execute(insert(assignments), [{"email": e, "role": r, "scope": s, "since": since}
                                         for e, _, r, s in who])
-        c.execute(insert(machines), [{"kind": "region", "code": "77", "region_code": "77",
+        insert_machines(c, [{"kind": "region", "code": "77", "region_code": "77",
                                       "state": "admins", "steps": steps_at("admins", since),
                                       "version": 1, "updated_at": since, "state_since": since}])
-        c.execute(insert(machines), [
+        insert_machines(c, [
             {"kind": "school", "code": f"S{i}", "region_code": "77", "state": state,
              "steps": steps_at(state, since), "version": 1, "updated_at": since,
              "state_since": since}

@@ -1,13 +1,16 @@
-"""The state machines as Mermaid or Graphviz dot, read from the machines the engine runs."""
+"""The machines as Mermaid or Graphviz dot: the prerequisite graph in force and the life of a
+step, both read from what the engine runs (the configured graph, the shared step machine)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from transitions import Machine
 
-from states import DONE, STEPS
-from workflow.engine import MACHINES
+from states import STEPS, StepPolicy, graph_of
+from workflow.engine import MACHINE
 
-STYLE = {"complete": "", "skip": "skip", "reopen": "reopen"}
+LEVEL_RU = {"region": "регион", "school": "школа"}
 
 
 def _edges(machine: Machine) -> list[tuple[str, str, str, str]]:
@@ -16,7 +19,7 @@ def _edges(machine: Machine) -> list[tuple[str, str, str, str]]:
     for name, event in machine.events.items():
         for source, transitions in event.transitions.items():
             for t in transitions:
-                if t.dest is None:  # internal transitions: the engine's machines have none
+                if t.dest is None:  # internal transitions: the engine's machine has none
                     raise ValueError(f"{name} from {source}: internal transition, no edge to draw")
                 conds = ",".join(c.func.__name__ if callable(c.func) else str(c.func)
                                  for c in t.conditions)
@@ -24,37 +27,40 @@ def _edges(machine: Machine) -> list[tuple[str, str, str, str]]:
     return out
 
 
-def mermaid(kinds: tuple[str, ...] = ("region", "school")) -> str:
-    lines = []
-    for kind in kinds:
-        lines += ["---", f"title: {kind} machine", "---", "stateDiagram-v2"]
-        lines.append(f"    [*] --> {STEPS[0].slug}")
-        for step in STEPS:
-            lines.append(f"    {step.slug}: {step.number}. {step.title}")
-        for src, dst, event, conds in _edges(MACHINES[kind]):
-            if event == "reopen" and src != DONE:
-                continue  # shown once, from done, to keep the picture readable
-            label = f"{event} [{conds}]" if conds and event != "reopen" else event
-            lines.append(f"    {src} --> {dst}: {label}")
-        lines.append(f"    {DONE} --> [*]")
-        lines.append("")
+def mermaid(policies: Mapping[str, StepPolicy]) -> str:
+    graph = graph_of(policies)
+    lines = ["---", "title: steps and their prerequisites (region and school machines)", "---",
+             "flowchart TD"]
+    for step in STEPS:
+        lines.append(f'    {step.slug}["{step.number}. {step.title}<br/>'
+                     f'<i>{LEVEL_RU[step.level]}{", по желанию" if step.optional else ""}</i>"]')
+    for step in STEPS:
+        for dep in graph[step.slug]:
+            lines.append(f"    {dep} --> {step.slug}")
+    lines += ["", "---", "title: the life of each step (one shared machine)", "---",
+              "stateDiagram-v2", "    [*] --> pending"]
+    for src, dst, event, conds in _edges(MACHINE):
+        label = f"{event} [{conds}]" if conds else event
+        lines.append(f"    {src} --> {dst}: {label}")
+    lines += ["    done --> [*]", ""]
     return "\n".join(lines)
 
 
-def dot(kinds: tuple[str, ...] = ("region", "school")) -> str:
-    lines = ["digraph rollout {", "  rankdir=LR;", '  node [shape=box, style=rounded];']
-    for kind in kinds:
-        lines.append(f'  subgraph "cluster_{kind}" {{')
-        lines.append(f'    label="{kind} machine";')
-        for step in STEPS:
-            lines.append(f'    "{kind}.{step.slug}" [label="{step.number}. {step.slug}\\n'
-                         f'{step.title}"];')
-        lines.append(f'    "{kind}.{DONE}" [label="done", shape=doublecircle];')
-        for src, dst, event, conds in _edges(MACHINES[kind]):
-            style = {"skip": "dashed", "reopen": "dotted"}.get(event, "solid")
-            label = f"{event} [{conds}]" if conds and event != "reopen" else event
-            lines.append(f'    "{kind}.{src}" -> "{kind}.{dst}" [label="{label}", '
-                         f"style={style}];")
-        lines.append("  }")
-    lines.append("}")
+def dot(policies: Mapping[str, StepPolicy]) -> str:
+    graph = graph_of(policies)
+    lines = ["digraph rollout {", "  rankdir=TB;", "  node [shape=box, style=rounded];",
+             '  subgraph "cluster_steps" {', '    label="steps and their prerequisites";']
+    for step in STEPS:
+        style = ", style=\"rounded,dashed\"" if step.optional else ""
+        lines.append(f'    "{step.slug}" [label="{step.number}. {step.slug}\\n{step.title}\\n'
+                     f'({step.level})"{style}];')
+    for step in STEPS:
+        for dep in graph[step.slug]:
+            lines.append(f'    "{dep}" -> "{step.slug}";')
+    lines += ["  }", '  subgraph "cluster_life" {', '    label="the life of each step";']
+    for src, dst, event, conds in _edges(MACHINE):
+        style = {"skip": "dashed", "reopen": "dotted", "block": "dotted"}.get(event, "solid")
+        label = f"{event} [{conds}]" if conds else event
+        lines.append(f'    "life.{src}" -> "life.{dst}" [label="{label}", style={style}];')
+    lines += ["  }", "}"]
     return "\n".join(lines) + "\n"

@@ -36,8 +36,10 @@ def print_status(data: dict[str, Any]) -> None:
         table.add_row(str(s["number"]), s["slug"], f"{MARKS[s['status']]} {s['status']}",
                       local_time(s["since"], tz), s["title"])
     out.print(table)
-    for reason in data.get("blocking", []):
-        out.print(f"blocked: {reason['message']}")
+    for o in data.get("open", []):
+        out.print(f"open: {o['number']}. {o['step']} since {local_time(o['since'], tz)}")
+        for reason in o["holding"]:
+            out.print(f"  holds it: {reason['message']}")
     for person in data.get("people", []):
         mark = "  [bold red]broken contact[/bold red]" if person.get("broken") else ""
         out.print(f"{person['role']}: {person['name']} <{person['email']}>{mark}")
@@ -137,11 +139,6 @@ def regional_csv(report: dict[str, Any]) -> str:
                     *(m["steps"][s] for s in report["steps"])])
     for s in report["schools"]:
         w.writerow(["school", s["code"], s["name"], s["municipality"] or "", s["state"], 1,
-                    *(1 if _done(s["state"], slug) else 0 for slug in report["steps"])])
+                    *(1 if s["steps"][slug] in ("done", "skipped") else 0
+                      for slug in report["steps"])])
     return buf.getvalue()
-
-
-def _done(state: str, slug: str) -> bool:
-    from states import STATES
-
-    return STATES.index(state) > STATES.index(slug)

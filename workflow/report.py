@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from states import STEPS
+from states.graph import decode, finished_counts, status_counts
 from storage import repo
 from storage.models import machines, municipalities, regions, schools
 from storage.outbox import broken_contacts_by_region
@@ -18,12 +19,12 @@ SLUGS = [s.slug for s in STEPS]
 
 def national(conn: Connection) -> dict[str, Any]:
     """Every region (schools or not): its state and, per step, how many of its schools did it."""
-    per_region: dict[str, dict[str, int]] = defaultdict(dict)
-    q = (select(machines.c.region_code, machines.c.state, func.count())
+    per_region: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    q = (select(machines.c.region_code, machines.c.statuses, func.count())
          .where(machines.c.kind == "school")
-         .group_by(machines.c.region_code, machines.c.state))
-    for region, state, n in conn.execute(q):
-        per_region[region][state] = n
+         .group_by(machines.c.region_code, machines.c.statuses))
+    for region, statuses, n in conn.execute(q):
+        per_region[region].append((statuses, n))
     region_states = dict(conn.execute(select(machines.c.code, machines.c.state)
                                       .where(machines.c.kind == "region")).all())
     n_munis: dict[str, int] = dict(conn.execute(select(municipalities.c.region_code, func.count())
@@ -31,13 +32,14 @@ def national(conn: Connection) -> dict[str, Any]:
     broken = broken_contacts_by_region(conn)
     rows = []
     for r in conn.execute(select(regions).order_by(regions.c.code)):
-        by_state = per_region.get(r.code, {})
+        by_statuses = per_region.get(r.code, [])
         rows.append({
             "code": r.code, "name": r.name, "timezone": r.timezone,
-            "state": region_states.get(r.code), "schools": sum(by_state.values()),
-            "schools_finished": by_state.get("done", 0),
+            "state": region_states.get(r.code), "schools": sum(n for _, n in by_statuses),
+            "schools_finished": sum(n for st, n in by_statuses if set(st) <= {"D", "S"}),
             "municipalities": n_munis.get(r.code, 0),
-            "steps": repo.done_counts(by_state),
+            "steps": finished_counts(by_statuses),
+            "step_statuses": status_counts(by_statuses),
             "broken_contacts": broken.get(r.code, []),
         })
     totals = {"regions": len(rows), "schools": sum(r["schools"] for r in rows),
@@ -54,33 +56,36 @@ def regional(conn: Connection, code: str) -> dict[str, Any]:
     muni_names = dict(conn.execute(select(municipalities.c.code, municipalities.c.name)
                                    .where(municipalities.c.region_code == code)).all())
     q = (select(schools.c.code, schools.c.name, schools.c.municipality_code, schools.c.parent_code,
-                machines.c.state, machines.c.steps)
+                machines.c.state, machines.c.steps, machines.c.statuses)
          .join(machines, (machines.c.code == schools.c.code) & (machines.c.kind == "school"))
          .where(schools.c.region_code == code, machines.c.region_code == code)  # uses the index
          .order_by(schools.c.code))
     school_rows = []
     per_muni: dict[str | None, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    by_statuses_all: dict[str, int] = defaultdict(int)
     for r in conn.execute(q):
         since = (r.steps.get(r.state) or {}).get("since") if r.state != "done" else None
+        statuses = decode(r.statuses)
         school_rows.append({"code": r.code, "name": r.name, "municipality": r.municipality_code,
-                            "parent": r.parent_code, "state": r.state, "since": since})
-        per_muni[r.municipality_code][r.state] += 1
+                            "parent": r.parent_code, "state": r.state, "since": since,
+                            "open": [s for s, v in statuses.items() if v == "current"],
+                            "steps": statuses})
+        per_muni[r.municipality_code][r.statuses] += 1
+        by_statuses_all[r.statuses] += 1
     munis = []
     for m_code in sorted(set(muni_names) | {m for m in per_muni if m}):
-        by_state = per_muni.get(m_code, {})
+        counts = per_muni.get(m_code, {})
         munis.append({"code": m_code, "name": muni_names.get(m_code, ""),
-                      "schools": sum(by_state.values()), "steps": repo.done_counts(dict(by_state))})
+                      "schools": sum(counts.values()), "steps": finished_counts(counts.items())})
     if None in per_muni:
-        by_state = per_muni[None]
+        counts = per_muni[None]
         munis.append({"code": None, "name": "(без муниципалитета)",
-                      "schools": sum(by_state.values()), "steps": repo.done_counts(dict(by_state))})
-    by_state_all: dict[str, int] = defaultdict(int)
-    for s in school_rows:
-        by_state_all[s["state"]] += 1
+                      "schools": sum(counts.values()), "steps": finished_counts(counts.items())})
     return {"steps": SLUGS,
             "region": {"code": region.code, "name": region.name, "timezone": region.timezone,
                        "broken_contacts": broken_contacts_by_region(conn).get(code, []),
                        "state": region_machine.state if region_machine else None,
                        "schools": len(school_rows),
-                       "steps": repo.done_counts(dict(by_state_all))},
+                       "steps": finished_counts(by_statuses_all.items()),
+                       "step_statuses": status_counts(by_statuses_all.items())},
             "municipalities": munis, "schools": school_rows}

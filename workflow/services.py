@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from states import (
-    DONE,
     ROLES,
     SCOPE_KIND,
     STEPS,
@@ -24,10 +23,10 @@ from states import (
     acting_role,
     evaluate,
     graph_of,
-    open_steps,
     holding,
     may_act,
     may_assign,
+    open_steps,
     order_verdict,
     skip_verdict,
     step_by_slug,

@@ -203,14 +203,31 @@ def test_config_errors_name_the_key(home: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_diagram_from_the_engine(capsys: pytest.CaptureFixture[str]) -> None:
-    """Mermaid and dot diagrams show every step of both machines with their guards."""
+    """Mermaid and dot diagrams draw the prerequisite graph and the life of a step with its
+    guards, as the engine runs them."""
     mermaid = run(capsys, "diagram").out
     dot = run(capsys, "diagram", "--format", "dot").out
-    assert mermaid.count("stateDiagram-v2") == 2
-    assert "coordinator --> registry: complete [_evidence_holds]" in mermaid
-    assert "municipalities --> admins: skip [_may_skip]" in mermaid
+    assert "flowchart TD" in mermaid and "stateDiagram-v2" in mermaid
+    for edge in ("admins --> teachers", "admins --> classes", "classes --> parents",
+                 "classes --> students", "teachers --> adoption", "students --> adoption"):
+        assert f"    {edge}\n" in mermaid
+    assert "admins --> parents" not in mermaid
+    assert "current --> done: complete [_evidence_holds]" in mermaid
+    assert "current --> skipped: skip [_may_skip]" in mermaid
+    assert "pending --> current: open [_prerequisites_finished]" in mermaid
     assert dot.startswith("digraph rollout {")
-    assert '"school.adoption" -> "school.done"' in dot
+    assert '"classes" -> "parents";' in dot
+
+
+def test_diagram_draws_the_configured_graph(home: Path, capsys: pytest.CaptureFixture[str]
+                                            ) -> None:
+    """A strict line in config.yaml is the line `diagram` draws."""
+    (home / "config.yaml").write_text(
+        "steps:\n  classes: {after: [teachers]}\n  parents: {after: [classes]}\n"
+        "  students: {after: [parents]}\n  adoption: {after: [students]}\n", encoding="utf-8")
+    mermaid = run(capsys, "diagram").out
+    assert "    teachers --> classes\n" in mermaid and "    parents --> students\n" in mermaid
+    assert "admins --> classes" not in mermaid
 
 
 def test_unknown_error_is_short(home: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import inspect, select
 
+from states.graph import SLUGS
 from storage import Database
 from storage.models import chain_head
 
@@ -71,13 +72,12 @@ def test_state_since_is_backfilled_from_the_steps(db_url: str) -> None:
 
     from storage.db import alembic_config
     from storage.models import machines, regions
-    from storage.repo import fresh_steps
 
     db = Database(db_url)
     with db.engine.begin() as conn:
         command.upgrade(alembic_config(conn), "0003")
     since = datetime(2026, 9, 3, 7, 30, tzinfo=UTC)
-    steps = fresh_steps("2026-09-01T07:00:00+00:00")
+    steps = {s: {"status": "pending", "since": None} for s in SLUGS}
     steps["coordinator"] = {"status": "done", "since": "2026-09-03T07:30:00+00:00"}
     steps["registry"] = {"status": "current", "since": "2026-09-03T07:30:00+00:00"}
     with db.engine.begin() as conn:

@@ -41,6 +41,9 @@ def report(app: AppContext, region: str | None, fmt: str, as_json: bool) -> None
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid",
               show_default=True)
-def diagram(fmt: str) -> None:
-    """The state machines as a diagram (Mermaid or Graphviz dot)."""
-    click.echo(diagram_mod.mermaid() if fmt == "mermaid" else diagram_mod.dot(), nl=False)
+@pass_app
+def diagram(app: AppContext, fmt: str) -> None:
+    """The step graph in force and the life of a step (Mermaid or Graphviz dot)."""
+    policies = app.config.steps
+    click.echo(diagram_mod.mermaid(policies) if fmt == "mermaid" else diagram_mod.dot(policies),
+               nl=False)
