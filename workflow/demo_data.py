@@ -90,15 +90,21 @@ def write_files(data: Path) -> dict[str, Path]:
     return paths
 
 
-def write_metrics(data: Path, name: str, shares: dict[str, float]) -> Path:
-    """A metrics file: each school's counts as a share of what is expected (UTF-8 with BOM)."""
+def write_metrics(data: Path, name: str,
+                  shares: dict[str, float | tuple[float, float, float, float]]) -> Path:
+    """A metrics file: each school's counts as a share of what is expected (UTF-8 with BOM).
+
+    A share is one number (teachers run ahead of classes, classes of parents and students) or
+    four, one per metric in that order.
+    """
     path = data / name
     with path.open("w", encoding="utf-8-sig", newline="") as f:
         w = csv.writer(f, delimiter=";")
         w.writerow(["Код ОО", "Педагоги", "Классы", "Законные представители", "Учащиеся"])
         for _, _, code, _, _, _, _, teachers, classes, students in SCHOOLS:
             share = shares.get(code, shares.get("*", 0.0))
-            step_shares = [min(1.0, share * k) for k in (1.6, 1.3, 1.0, 0.9)]
+            step_shares = ([min(1.0, share * k) for k in (1.6, 1.3, 1.0, 0.9)]
+                           if isinstance(share, float) else list(share))
             expected = (teachers, classes, students, students)
             w.writerow([code, *(int(e * s) for e, s in zip(expected, step_shares, strict=True))])
     return path

@@ -31,7 +31,7 @@ COMMANDS = {
     "advance": "machines", "skip": "machines", "reopen": "machines",
     "report": "reports", "diagram": "reports", "audit": "audit",
     "letter": "mail", "remind": "mail", "outbox": "mail", "run": "mail",
-    "dashboard": "web", "serve": "web", "token": "web", "demo": "demo",
+    "dashboard": "web", "serve": "web", "token": "web", "demo": "demo", "steps": "steps",
 }
 
 

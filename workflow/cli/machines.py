@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -41,6 +42,36 @@ def init(app: AppContext) -> None:
         click.echo(f"database {db.display_url} is up to date (schema {head})")
     else:
         click.echo(f"database {db.display_url} migrated to schema {head}")
+    _adopt_step_definition(cfg, db)
+
+
+def _adopt_step_definition(cfg: Any, db: Any) -> None:
+    """A new database adopts the configured step definition; one upgraded from the first
+    release (its strict line) moves its machines to the configured graph right away, with one
+    history event per machine; any other change waits for `rollout steps migrate`."""
+    from datetime import UTC, datetime
+
+    from states.graph import fingerprint
+    from storage import repo
+    from workflow.cli.steps import print_report
+    from workflow.definitions import LEGACY_NOTE, ensure_in_force, migrate
+
+    moment = datetime.now(UTC)
+    with db.read() as conn:
+        stored = repo.definition_in_force(conn)
+    if stored is None:
+        with db.write() as conn:
+            ensure_in_force(conn, cfg.steps, moment)
+    elif stored.fingerprint != fingerprint(cfg.steps):
+        if stored.note == LEGACY_NOTE:
+            click.echo("the machines of the first release follow the strict line; moving them "
+                       "to the configured step graph")
+            print_report(migrate(db, cfg.steps, moment,
+                                 note="rollout init: from the first release's strict line"))
+        else:
+            click.echo(f"the configured step definition differs from the one in force "
+                       f"(version {stored.version}): see `rollout steps diff`, then run "
+                       "`rollout steps migrate`")
 
 
 @click.command("import")
