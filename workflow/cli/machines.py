@@ -35,6 +35,13 @@ def init(app: AppContext) -> None:
     from storage import Database
 
     cfg = app.config
+    if cfg.path is None:  # no configuration file anywhere: write the reference one here
+        from importlib.resources import files
+        from pathlib import Path
+
+        reference = files("workflow").joinpath("reference_config.yaml").read_text("utf-8")
+        Path("config.yaml").write_text(reference, encoding="utf-8")
+        click.echo("wrote config.yaml: the reference configuration, every key at its default")
     db = Database(cfg.database_url, synchronous=cfg.synchronous)
     before = db.revision() if db.tables() else None
     head = db.migrate()
