@@ -141,7 +141,8 @@ def save_machines(conn: Connection, changed: Sequence[MachineRow], now: datetime
         if result.rowcount != len(params):
             m = changed[0]
             raise ConflictError(m.kind, m.code if len(changed) == 1 else f"{m.code} (+more)")
-    closed, opened = [], []
+    closed: list[dict[str, Any]] = []
+    opened: list[dict[str, Any]] = []
     for m in changed:
         m.version += 1
         now_open = m.open_since()

@@ -182,7 +182,8 @@ class _Play:
 
     def weeks_of_metrics(self) -> None:
         s, say = self.s, self.log.say
-        plan = [  # day, file name, shares of expected counts per school ("*" = the rest)
+        Shares = dict[str, float | tuple[float, float, float, float]]
+        plan: list[tuple[int, str, Shares]] = [  # day, file, shares per school ("*": the rest)
             # 070102 loads its classes before its teachers: the two steps run side by side
             (11, "metrics-week2.csv", {"*": 0.45, "070101": 0.7, "660102": 0.8,
                                        "070102": (0.5, 1.0, 0.3, 0.3)}),
