@@ -51,7 +51,8 @@ def count_events(w: World, name: str) -> int:
                             .where(events.c.event == name)).scalar_one()
 
 
-def test_acting_under_a_stale_definition_is_refused_naming_the_command(w: World, reconfigured) -> None:
+def test_acting_under_a_stale_definition_is_refused_naming_the_command(
+        w: World, reconfigured) -> None:
     """After config.yaml changes the graph, advance and imports exit 6 until migrated."""
     s2 = reconfigured(**LINE)
     with pytest.raises(DefinitionStale, match="rollout steps migrate"):

@@ -8,6 +8,7 @@ The file was made by running `rollout demo` of release 0.1 (commit bff4ffc), the
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -53,9 +54,7 @@ def test_init_moves_a_first_release_database_to_the_graph(old_home: Path,
     assert rows(db, "SELECT version, note FROM step_definitions ORDER BY version") == [
         (1, "release 0.1: the strict line"),
         (2, "rollout init: from the first release's strict line")]
-    import json
-
-    for kind, code, state, steps in rows(db, "SELECT kind, code, state, steps FROM machines"):
+    for code, steps in rows(db, "SELECT code, steps FROM machines"):
         statuses = {k: v["status"] for k, v in json.loads(steps).items()}
         assert settle_open(default_graph(), statuses) == statuses, code
     new = rows(db, f"SELECT event, trigger FROM events WHERE seq > {len(old_events)}")
