@@ -56,9 +56,8 @@ def test_starttls_required_but_not_offered_sends_nothing_and_keeps_the_mail(
         db: Database, tmp_path: Path, smtp: dict[str, object], names: str) -> None:
     """No STARTTLS on offer: a clear error naming the setting and server; mail stays queued."""
     queue(db, 3)
-    with smtp_server() as (h, port):
-        with pytest.raises(SmtpSettingsRefused) as info:
-            deliver(db, starttls(mail_settings(tmp_path, port), **smtp), T0)
+    with smtp_server() as (h, port), pytest.raises(SmtpSettingsRefused) as info:
+        deliver(db, starttls(mail_settings(tmp_path, port), **smtp), T0)
     message = str(info.value)
     assert f"127.0.0.1:{port}" in message and "не предлагает STARTTLS" in message
     assert names in message
