@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.policy import SMTPUTF8 as SMTPUTF8_POLICY
+from email.policy import default as default_policy
 from pathlib import Path
 
 import aiosmtplib
@@ -15,6 +16,7 @@ import aiosmtplib
 from notifications.errors import SmtpSettingsRefused
 from notifications.settings import MailSettings, SmtpSettings
 
+UTF8_FILE_POLICY = default_policy.clone(utf8=True)
 # Failures that say nothing about the message: the server is down or went away.
 CONNECTION_ERRORS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError,
                      aiosmtplib.SMTPTimeoutError, ConnectionError, TimeoutError, OSError)
@@ -168,7 +170,8 @@ class FileSender(Sender):
         final = self.directory / f"{row_id:06d}.eml"
         tmp = final.with_suffix(".eml.tmp")
         utf8 = not all(a.isascii() for a in (envelope_from, *rcpts))
-        tmp.write_bytes(msg.as_bytes(policy=msg.policy.clone(utf8=True)) if utf8 else bytes(msg))
+        # A Cyrillic mailbox is written as RFC 6532 UTF-8 headers (the default policy's line ends)
+        tmp.write_bytes(msg.as_bytes(policy=UTF8_FILE_POLICY) if utf8 else bytes(msg))
         os.replace(tmp, final)  # atomic: a reader never sees half a message
         return Outcome("sent")
 

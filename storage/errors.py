@@ -29,3 +29,11 @@ class DatabaseNotReady(StorageError, RuntimeError):
 
     def __init__(self, url: str, detail: str) -> None:
         super().__init__(f"database {url} is not ready ({detail}); run `rollout init`")
+
+
+class DatabaseBusy(StorageError, TimeoutError):
+    """Another writer held the database longer than the busy timeout; nothing was written."""
+
+    def __init__(self, url: str, waited_s: float) -> None:
+        super().__init__(f"база {url} занята другой записью дольше {waited_s:g} с; ничего не "
+                         "записано, повторите позже")

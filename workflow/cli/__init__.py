@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from storage.errors import ChainBroken, ConflictError, DatabaseNotReady
+from storage.errors import ChainBroken, ConflictError, DatabaseBusy, DatabaseNotReady
 from workflow.cli.common import AppContext
 from workflow.errors import GuardRefused, InvalidInput, PermissionDenied, UsageError
 
@@ -18,6 +18,7 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (GuardRefused, 3),
     (PermissionDenied, 4),
     (ConflictError, 5),
+    (DatabaseBusy, 5),  # like a conflict: nothing was written, try again
     (InvalidInput, 6),
     (DatabaseNotReady, 6),
     (ChainBroken, 7),

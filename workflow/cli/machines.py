@@ -32,9 +32,11 @@ def register(cli: click.Group) -> None:
 def init(app: AppContext) -> None:
     """Create or migrate the database; safe to run again."""
     from storage import Database
+    from workflow.cli.common import say_waiting
 
     cfg = app.config
     db = Database(cfg.database_url, synchronous=cfg.synchronous)
+    db.on_wait = say_waiting
     before = db.revision() if db.tables() else None
     head = db.migrate()
     if before == head:
