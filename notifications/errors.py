@@ -15,6 +15,15 @@ class TemplateMissing(MailError, LookupError):
         super().__init__(f"letter {name!r}: template not found or incomplete ({detail})")
 
 
+class TemplateBroken(MailError, ValueError):
+    """A template of the override folder cannot be used; names its file and line (exit 6)."""
+
+    def __init__(self, file: str, line: int | None, detail: str) -> None:
+        self.file, self.line = file, line
+        where = f"{file}, строка {line}" if line else file
+        super().__init__(f"шаблон {where}: {detail}")
+
+
 class UnknownLetter(MailError, LookupError):
     """`letter NAME` names no letter that can be sent for a region."""
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from notifications.errors import TemplateBroken, TemplateMissing
 from storage.errors import ChainBroken, ConflictError, DatabaseBusy, DatabaseNotReady
 from workflow.cli.common import AppContext
 from workflow.errors import GuardRefused, InvalidInput, PermissionDenied, UsageError
@@ -21,6 +22,8 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (DatabaseBusy, 5),  # like a conflict: nothing was written, try again
     (InvalidInput, 6),
     (DatabaseNotReady, 6),
+    (TemplateBroken, 6),  # an override template (mail.templates): the operator's input
+    (TemplateMissing, 6),
     (ChainBroken, 7),
 )
 
