@@ -98,9 +98,9 @@ class Database:
                 current = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
         except DBAPIError as exc:
             detail = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
-            if "alembic_version" in detail:
-                detail = "no schema yet"
-            raise DatabaseNotReady(self.display_url, detail) from None
+            if "alembic_version" not in detail:  # not a missing schema: init would not help
+                raise DatabaseNotReady(self.display_url, detail, init_helps=False) from None
+            raise DatabaseNotReady(self.display_url, "no schema yet") from None
         if current is None:
             raise DatabaseNotReady(self.display_url, "no schema yet")
         if current != SCHEMA_HEAD:

@@ -27,8 +27,9 @@ class ChainBroken(StorageError, ValueError):
 class DatabaseNotReady(StorageError, RuntimeError):
     """The database has not been initialised or migrated to this version's schema."""
 
-    def __init__(self, url: str, detail: str) -> None:
-        super().__init__(f"database {url} is not ready ({detail}); run `rollout init`")
+    def __init__(self, url: str, detail: str, init_helps: bool = True) -> None:
+        hint = "; run `rollout init`" if init_helps else ""
+        super().__init__(f"database {url} is not ready ({detail}){hint}")
 
 
 class DatabaseBusy(StorageError, TimeoutError):
