@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
@@ -45,8 +45,9 @@ class Viewer:
 SNAPSHOT = Viewer("snapshot", "снимок", (Grant("program_manager"),), contacts=False)
 
 
-def create_token(services: Any, email: str, now: datetime) -> str:
-    """A new token for `email` (replacing any previous one); the secret is stored hashed."""
+def create_token(services: Any, email: str, now: datetime,
+                 days: int = tokens.TOKEN_DAYS) -> str:
+    """A new token for `email` (replacing any previous one), valid `days`; stored hashed."""
     email = email.strip().lower()
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
@@ -54,11 +55,13 @@ def create_token(services: Any, email: str, now: datetime) -> str:
         if repo.person(conn, email) is None:
             raise InvalidInput(f"--email {email!r}: no such person (import people first)")
         replaced = tokens.delete_tokens(conn, email)
-        tokens.insert_token(conn, key_id, email, secret, now)
+        expires = tokens.insert_token(conn, key_id, email, secret, now,
+                                      now + timedelta(days=days))
         history.append(conn, [NewEvent(
             at=now, event="TokenCreated", actor=SYSTEM, trigger="token create",
             reason=f"access token {key_id} for {email}",
-            data={"email": email, "key_id": key_id, "replaced": replaced})])
+            data={"email": email, "key_id": key_id, "replaced": replaced,
+                  "expires_at": expires.isoformat()})])
     return f"{key_id}.{secret}"
 
 
@@ -77,11 +80,11 @@ def revoke_tokens(services: Any, email: str, now: datetime) -> int:
     return len(removed)
 
 
-def authenticate(conn: Connection, token: str | None) -> Viewer | None:
-    """The person a token belongs to, or None for a missing, unknown or revoked token."""
+def authenticate(conn: Connection, token: str | None, now: datetime) -> Viewer | None:
+    """The person a token belongs to, or None for a missing, unknown, revoked or expired one."""
     if not token:
         return None
-    email = tokens.email_for(conn, token)
+    email = tokens.email_for(conn, token, now)
     if email is None:
         return None
     person = repo.person(conn, email)

@@ -36,6 +36,9 @@ SECURITY_HEADERS = [
     (b"cache-control", b"no-store"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
+# Only over HTTPS (RFC 6797 §7.2: a browser ignores it over plain HTTP). A year: the sign-in
+# cookie is Secure, so a downgraded first visit would only lose the session anyway.
+HSTS = [(b"strict-transport-security", b"max-age=31536000")]
 
 
 class SecurityHeaders:
@@ -52,8 +55,9 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 names = {k.lower() for k, _ in message.get("headers", [])}
+                extra = SECURITY_HEADERS + (HSTS if scope.get("scheme") == "https" else [])
                 message["headers"] = list(message.get("headers", [])) + [
-                    (k, v) for k, v in SECURITY_HEADERS if k not in names]
+                    (k, v) for k, v in extra if k not in names]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -81,7 +85,7 @@ def create_app(services: Any, clock: Callable[[], datetime]) -> Starlette:
 
     def viewer_of(request: Request) -> Viewer:
         with services.db.read() as conn:
-            viewer = authenticate(conn, token_of(request))
+            viewer = authenticate(conn, token_of(request), clock())
         if viewer is None:
             raise NotSignedIn()
         return viewer
@@ -153,10 +157,10 @@ def create_app(services: Any, clock: Callable[[], datetime]) -> Starlette:
         token = (form.get("token") or [""])[0].strip()
         next_url = safe_next((form.get("next") or ["/"])[0])
         with services.db.read() as conn:
-            viewer = authenticate(conn, token)
+            viewer = authenticate(conn, token, clock())
         if viewer is None:
             return signin_form(request, status=401, next_url=next_url,
-                               error="Ключ не подошёл: он неверен или отозван.")
+                               error="Ключ не подошёл: он неверен, отозван или истёк.")
         response = RedirectResponse(next_url, status_code=303)
         response.set_cookie(COOKIE, token, httponly=True, secure=True, samesite="strict",
                             path="/", max_age=12 * 3600)

@@ -15,6 +15,15 @@ class TemplateMissing(MailError, LookupError):
         super().__init__(f"letter {name!r}: template not found or incomplete ({detail})")
 
 
+class TemplateBroken(MailError, ValueError):
+    """A template of the override folder cannot be used; names its file and line (exit 6)."""
+
+    def __init__(self, file: str, line: int | None, detail: str) -> None:
+        self.file, self.line = file, line
+        where = f"{file}, строка {line}" if line else file
+        super().__init__(f"шаблон {where}: {detail}")
+
+
 class UnknownLetter(MailError, LookupError):
     """`letter NAME` names no letter that can be sent for a region."""
 
@@ -30,7 +39,28 @@ class BadAddress(MailError, ValueError):
     """An address cannot be put into a header safely."""
 
     def __init__(self, address: str, detail: str) -> None:
-        super().__init__(f"address {address!r} is not usable: {detail}")
+        self.address, self.detail = address, detail
+        super().__init__(f"адрес {address!r} не годится: {detail}")
+
+
+class Unbuildable(MailError, ValueError):
+    """A stored message cannot be built (its addresses are refused): that message fails."""
+
+    def __init__(self, reason: str, refused: dict[str, str]) -> None:
+        self.reason, self.refused = reason, refused
+        super().__init__(reason)
+
+
+class SmtpSettingsRefused(MailError, ValueError):
+    """The server cannot be used as configured (STARTTLS required, not offered): nothing is sent.
+
+    A configuration problem, not a message's: the messages stay queued and their leases are
+    given back, so they go out as soon as the server or the configuration is fixed.
+    """
+
+    def __init__(self, server: str, detail: str) -> None:
+        self.server = server
+        super().__init__(f"почтовый сервер {server}: {detail}")
 
 
 class SchedulerBusy(MailError, RuntimeError):

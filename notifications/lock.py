@@ -43,7 +43,8 @@ class SchedulerLock:
             os.write(fd, f"{os.getpid()}\n".encode())
             self._fd = fd
             return True
-        conn = self.db.engine.connect()
+        # A session lock of its own: no need to queue behind the writers for it
+        conn = self.db.engine.execution_options(rollout_mode="read").connect()
         got = conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({SCHEDULER_LOCK_KEY})").scalar()
         conn.commit()
         if got:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime
 from functools import lru_cache
 from typing import Any
 
-from notifications.errors import BadAddress
-
-# A deliberately plain addr-spec: no spaces, quotes, angle brackets, commas or control chars.
-_ADDR = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+from notifications import addresses
+from notifications.errors import BadAddress, Unbuildable
 
 
 def one_line(text: str) -> str:
@@ -23,19 +21,20 @@ def one_line(text: str) -> str:
 
 
 def address(name: str | None, addr: str) -> Address:
-    """An Address from a display name and an address, refusing anything unusual."""
-    addr = addr.strip().lower()
-    if not _ADDR.match(addr):
-        raise BadAddress(addr, "not a plain e-mail address")
-    local, _, domain = addr.partition("@")
-    return Address(display_name=one_line(name or ""), username=local, domain=domain)
+    """An Address from a display name and an address checked by the one rule (addresses.py).
+
+    The domain goes into the header in A-labels; a Cyrillic local part stays as it is and
+    needs a server that offers SMTPUTF8 (the sender checks).
+    """
+    box = addresses.parse(addr)
+    return Address(display_name=one_line(name or ""), username=box.local,
+                   domain=box.ascii_domain)
 
 
 @lru_cache(maxsize=16)  # one configured sender; parsing it is slow for a pass of 40,000 messages
 def parse_sender(text: str) -> Address:
     """The configured sender, "Name <addr>", as an Address."""
-    name, addr = parseaddr(one_line(text))
-    return address(name, addr)
+    return address(*addresses.split_named(text))
 
 
 def new_message_id(sender: str, kind: str) -> str:
@@ -44,13 +43,51 @@ def new_message_id(sender: str, kind: str) -> str:
     return f"<{uuid.uuid4().hex}.{kind}@{domain}>"
 
 
-def build(row: Mapping[str, Any]) -> EmailMessage:
+@dataclass(frozen=True)
+class Prepared:
+    """A stored row made ready to send: the message, its envelope, and who was left out."""
+
+    message: EmailMessage
+    envelope_from: str
+    rcpts: list[str]  # envelope form (A-label domains)
+    stored: dict[str, str]  # envelope form -> the address as stored (and shown as broken)
+    refused: dict[str, str]  # stored address -> why no message can be built for it
+
+
+def prepare(row: Mapping[str, Any]) -> Prepared:
+    """Build a row's message; recipients the rule refuses are left out and named.
+
+    Raises Unbuildable when nobody is left or the sender itself is refused: that message
+    fails with the reason, and the pass goes on with the others.
+    """
+    try:
+        sender = parse_sender(row["sender"])
+    except BadAddress as exc:
+        raise Unbuildable(f"отправитель: {exc}", {}) from None
+    to: list[Address] = []
+    stored: dict[str, str] = {}
+    refused: dict[str, str] = {}
+    for name, addr in row["recipients"]["to"]:
+        try:
+            a = address(name, addr)
+        except BadAddress as exc:
+            refused[addr] = f"письмо не собрать: {exc}"
+            continue
+        to.append(a)
+        stored[a.addr_spec] = addr
+    if not to:
+        raise Unbuildable("; ".join(refused.values()) or "нет получателей", refused)
+    return Prepared(build(row, to), sender.addr_spec, list(stored), stored, refused)
+
+
+def build(row: Mapping[str, Any], to: Sequence[Address] | None = None) -> EmailMessage:
     """The EmailMessage for a stored outbox row; the same row always builds the same message."""
     msg = EmailMessage()
     msg["Message-ID"] = row["message_id"]
     msg["Date"] = format_datetime(row["created_at"])
     msg["From"] = parse_sender(row["sender"])
-    msg["To"] = [address(n, a) for n, a in row["recipients"]["to"]]
+    msg["To"] = list(to) if to is not None else [address(n, a)
+                                                 for n, a in row["recipients"]["to"]]
     msg["Subject"] = one_line(row["subject"])
     if row["kind"] in ("reminder", "escalation", "digest"):
         msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to reminders
@@ -70,9 +107,17 @@ def envelope(row: Mapping[str, Any]) -> tuple[str, list[str]]:
 
 
 def recipients(pairs: Sequence[tuple[str | None, str]]) -> dict[str, Any]:
-    """The stored form of the To list, each address checked now rather than at delivery."""
+    """The stored form of the To list; never raises.
+
+    An address the rule refuses (one stored by an older release, say) is kept as given: its
+    message fails at delivery with the reason and the address shows as a broken contact,
+    instead of the whole reminder pass stopping here for everyone.
+    """
     out = []
     for name, addr in pairs:
-        a = address(name, addr)
-        out.append([a.display_name, a.addr_spec])
+        try:
+            text = addresses.normalize(addr)
+        except BadAddress:
+            text = str(addr).strip()
+        out.append([one_line(name or ""), text])
     return {"to": out}

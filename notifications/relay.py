@@ -9,12 +9,13 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from notifications import outbox
-from notifications.message import build, envelope
-from notifications.sender import Sender, make_sender
+from notifications.errors import Unbuildable
+from notifications.message import prepare
+from notifications.sender import Outcome, Sender, make_sender
 from notifications.settings import MailSettings
 from storage import Database
 
@@ -65,7 +66,13 @@ async def deliver_async(db: Database, sender: Sender, now: datetime | Callable[[
                 if stop and stop.is_set():
                     _release(db, rows[i:], owner)
                     return done
-                lost = await _deliver_one(db, sender, row, clock(), owner, done)
+                try:
+                    lost = await _deliver_one(db, sender, row, clock(), owner, done)
+                except BaseException:
+                    # The server cannot be used as configured (or a bug): give the leases back
+                    # at once rather than leaving the messages stuck until the leases expire.
+                    _release(db, rows[i:], owner)
+                    raise
                 if lost:  # the server is down or went away: the rest waits for the next run
                     _release(db, rows[i + 1:], owner)
                     return done
@@ -78,8 +85,15 @@ async def _deliver_one(db: Database, sender: Sender, row: dict, now: datetime, o
                        done: Delivery) -> bool:
     to = ", ".join(a for _, a in row["recipients"]["to"])
     what = f"#{row['id']} {row['kind']} to {to}"
-    env_from, rcpts = envelope(row)
-    result = await sender.send(build(row), env_from, rcpts, row["id"])
+    try:
+        ready = prepare(row)
+    except Unbuildable as exc:  # nobody to send it to: this message fails, the others go on
+        result = Outcome("permanent", exc.reason, exc.refused)
+    else:
+        result = await sender.send(ready.message, ready.envelope_from, ready.rcpts, row["id"])
+        # The server's refusals name envelope addresses; broken contacts are the stored ones.
+        refused = {ready.stored.get(a, a): why for a, why in result.refused.items()}
+        result = replace(result, refused={**ready.refused, **refused})
     # Each mark is its own commit, right after the answer: a crash now re-sends at most this one.
     with db.shared_write() as conn:
         if result.status == "sent":

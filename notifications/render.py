@@ -9,16 +9,19 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import (
+    BaseLoader,
     ChoiceLoader,
     Environment,
     FileSystemLoader,
     StrictUndefined,
     TemplateNotFound,
+    TemplateSyntaxError,
     select_autoescape,
 )
+from jinja2.loaders import split_template_path
 from jinja2.sandbox import SandboxedEnvironment
 
-from notifications.errors import TemplateMissing
+from notifications.errors import TemplateBroken, TemplateMissing
 
 PACKAGED = Path(__file__).with_name("templates")
 LETTERS = ("coordinator", "registry", "appointed", "reminder", "escalation", "digest")
@@ -62,6 +65,37 @@ def _ru_datetime(value: Any) -> str:
     return value.strftime("%d.%m.%Y %H:%M") if hasattr(value, "strftime") else str(value)
 
 
+class OverrideLoader(FileSystemLoader):
+    """The override folder: its files only, never through a symbolic link.
+
+    A link could make a letter carry any file the service may read (`{% include %}` of a
+    link to a key file); editing templates must not give that power.
+    """
+
+    def get_source(self, environment: Environment, template: str
+                   ) -> tuple[str, str, Callable[[], bool]]:
+        for base in self.searchpath:
+            path = Path(base)
+            for part in split_template_path(template):
+                path = path / part
+                if path.is_symlink():
+                    raise TemplateBroken(str(path), None, "символическая ссылка; ссылки в "
+                                         "папке шаблонов (mail.templates) не используются")
+        return super().get_source(environment, template)
+
+
+def _broken(exc: BaseException) -> TemplateBroken:
+    """An override template's error as TemplateBroken naming its file and line."""
+    if isinstance(exc, TemplateSyntaxError):
+        return TemplateBroken(exc.filename or exc.name or "?", exc.lineno, exc.message or "")
+    file, line, tb = "?", None, exc.__traceback__
+    while tb is not None:  # Jinja rewrote the frames: the last .j2 one is the template's line
+        if tb.tb_frame.f_code.co_filename.endswith(".j2"):
+            file, line = tb.tb_frame.f_code.co_filename, tb.tb_lineno
+        tb = tb.tb_next
+    return TemplateBroken(file, line, f"{type(exc).__name__}: {exc}")
+
+
 class Templates:
     """Finds a letter's templates in the override directory first, then in the package.
 
@@ -75,8 +109,8 @@ class Templates:
         self._plain = _env(Environment, FileSystemLoader(str(PACKAGED)))
         self._sandboxed: Environment | None = None
         if override_dir is not None:
-            loader = ChoiceLoader([FileSystemLoader(str(override_dir)),
-                                   FileSystemLoader(str(PACKAGED))])
+            loader: BaseLoader = ChoiceLoader([OverrideLoader(str(override_dir)),
+                                               FileSystemLoader(str(PACKAGED))])
             self._sandboxed = _env(SandboxedEnvironment, loader)
 
     def refresh(self) -> None:
@@ -88,7 +122,8 @@ class Templates:
 
     def _environment(self, name: str) -> Environment:
         if self._sandboxed is not None and self.override_dir is not None and any(
-                (self.override_dir / f).exists() for f in self._files(name)):
+                (self.override_dir / f).exists() or (self.override_dir / f).is_symlink()
+                for f in self._files(name)):
             return self._sandboxed
         return self._plain
 
@@ -120,22 +155,44 @@ class Templates:
 
     def _compiled(self, name: str) -> Callable[..., Rendered]:
         env = self._environment(name)
+        trusted = env is self._plain  # our own templates: an error there is a bug, not input
         try:
             text_t = env.get_template(f"{name}.txt.j2")
             html_t = env.get_template(f"{name}.html.j2")
         except TemplateNotFound as exc:
             raise TemplateMissing(name, str(exc)) from None
+        except TemplateSyntaxError as exc:
+            if trusted:
+                raise
+            raise _broken(exc) from None
 
         def render(context: dict[str, Any], attachments: tuple[Attachment, ...] = ()
                    ) -> Rendered:
-            module = text_t.make_module(context)
-            subject = " ".join(str(getattr(module, "subject", "")).split())
+            try:
+                module = text_t.make_module(context)
+                subject = " ".join(str(getattr(module, "subject", "")).split())
+                html = html_t.render(context, subject=subject) if subject else ""
+                text = str(module)
+            except (TemplateBroken, TemplateMissing):
+                raise
+            except Exception as exc:
+                if trusted:
+                    raise
+                raise _rewritten(env, exc) from None
             if not subject:
                 raise TemplateMissing(name, f"{name}.txt.j2 sets no subject")
-            html = html_t.render(context, subject=subject)
-            return Rendered(name, subject, str(module), html, attachments)
+            return Rendered(name, subject, text, html, attachments)
 
         return render
+
+
+def _rewritten(env: Environment, exc: Exception) -> TemplateBroken:
+    """Let Jinja map the traceback to template lines (make_module does not), then name them."""
+    try:
+        env.handle_exception()
+    except Exception as rewritten:  # noqa: BLE001 - it re-raises `exc` with template frames
+        return _broken(rewritten)
+    return _broken(exc)
 
 
 @lru_cache(maxsize=8)

@@ -7,12 +7,16 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
+from email.policy import SMTPUTF8 as SMTPUTF8_POLICY
+from email.policy import default as default_policy
 from pathlib import Path
 
 import aiosmtplib
 
+from notifications.errors import SmtpSettingsRefused
 from notifications.settings import MailSettings, SmtpSettings
 
+UTF8_FILE_POLICY = default_policy.clone(utf8=True)
 # Failures that say nothing about the message: the server is down or went away.
 CONNECTION_ERRORS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError,
                      aiosmtplib.SMTPTimeoutError, ConnectionError, TimeoutError, OSError)
@@ -63,17 +67,56 @@ class SmtpSender(Sender):
                                validate_certs=True, timeout=s.timeout_s,
                                username=s.username, password=s.password)
 
+    @property
+    def server(self) -> str:
+        return f"{self.settings.host}:{self.settings.port}"
+
     async def _connected(self) -> aiosmtplib.SMTP:
         if self._smtp is None or not self._smtp.is_connected:
             self._smtp = self._client()
-            await self._smtp.connect()
+            try:
+                await self._smtp.connect()
+            except aiosmtplib.SMTPResponseException:
+                raise
+            except aiosmtplib.SMTPException as exc:
+                await self.close()
+                if "STARTTLS" in str(exc).upper():  # aiosmtplib says so in its message only
+                    raise SmtpSettingsRefused(self.server, self._why_tls()) from None
+                raise
         return self._smtp
+
+    def _why_tls(self) -> str:
+        s = self.settings
+        asked = ("mail.smtp.starttls: true" if s.starttls else
+                 "заданы учётные данные (ROLLOUT_SMTP_USERNAME), а с ними STARTTLS обязателен")
+        return (f"сервер не предлагает STARTTLS, а его требует {asked}; пароль и письма "
+                "не отправлены и остаются в очереди. Включите STARTTLS на сервере, укажите "
+                "сервер с TLS (mail.smtp.tls: true, порт 465) или mail.smtp.starttls: false "
+                "без учётных данных")
 
     async def send(self, msg: EmailMessage, envelope_from: str, rcpts: list[str],
                    row_id: int) -> Outcome:
+        utf8 = not (envelope_from.isascii() and all(r.isascii() for r in rcpts))
         try:
             smtp = await self._connected()
-            refused, _ = await smtp.sendmail(envelope_from, rcpts, msg.as_bytes(policy=SMTP_POLICY))
+            if utf8 and smtp.is_ehlo_or_helo_needed:
+                await smtp.ehlo()  # the extensions are known only after EHLO
+        except aiosmtplib.SMTPResponseException as exc:  # 421 or 554 as the greeting
+            await self.close()
+            return Outcome("temporary", _answer(exc.code, exc.message), connection_lost=True)
+        except CONNECTION_ERRORS as exc:
+            await self.close()
+            return Outcome("temporary", f"{type(exc).__name__}: {exc}", connection_lost=True)
+        if utf8 and not smtp.supports_extension("smtputf8"):
+            # A Cyrillic local part cannot be written in ASCII: this message cannot go through
+            # this server, and nothing about it will change by retrying.
+            why = (f"сервер {self.server} не поддерживает SMTPUTF8, а в адресе есть кириллица "
+                   "до @; через этот сервер письмо не доставить")
+            return Outcome("permanent", why, {a: why for a in rcpts if not a.isascii()})
+        try:
+            payload = msg.as_bytes(policy=SMTPUTF8_POLICY if utf8 else SMTP_POLICY)
+            refused, _ = await smtp.sendmail(envelope_from, rcpts, payload,
+                                             mail_options=["SMTPUTF8"] if utf8 else None)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             answers = {r.recipient: _answer(r.code, r.message) for r in exc.recipients}
             if all(r.code >= 500 for r in exc.recipients):
@@ -85,7 +128,9 @@ class SmtpSender(Sender):
             if exc.code == 421:  # the server closes the session: a new one for the next message
                 await self.close()
             return Outcome("temporary", _answer(exc.code, exc.message))
-        except CONNECTION_ERRORS as exc:
+        except (*CONNECTION_ERRORS, aiosmtplib.SMTPException) as exc:
+            # Dropped before or after DATA, a timeout, or a session in a state we cannot trust:
+            # try again later on a new connection (with the same Message-ID).
             await self.close()
             return Outcome("temporary", f"{type(exc).__name__}: {exc}", connection_lost=True)
         hard = {a: _answer(r.code, r.message) for a, r in refused.items() if r.code >= 500}
@@ -117,13 +162,16 @@ class FileSender(Sender):
 
     async def send(self, msg: EmailMessage, envelope_from: str, rcpts: list[str],
                    row_id: int) -> Outcome:
-        return self._write(msg, row_id)  # a local file write: not worth a thread
+        return self._write(msg, envelope_from, rcpts, row_id)  # local: not worth a thread
 
-    def _write(self, msg: EmailMessage, row_id: int) -> Outcome:
+    def _write(self, msg: EmailMessage, envelope_from: str, rcpts: list[str],
+               row_id: int) -> Outcome:
         self.directory.mkdir(parents=True, exist_ok=True)
         final = self.directory / f"{row_id:06d}.eml"
         tmp = final.with_suffix(".eml.tmp")
-        tmp.write_bytes(bytes(msg))
+        utf8 = not all(a.isascii() for a in (envelope_from, *rcpts))
+        # A Cyrillic mailbox is written as RFC 6532 UTF-8 headers (the default policy's line ends)
+        tmp.write_bytes(msg.as_bytes(policy=UTF8_FILE_POLICY) if utf8 else bytes(msg))
         os.replace(tmp, final)  # atomic: a reader never sees half a message
         return Outcome("sent")
 

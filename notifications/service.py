@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from notifications.digest import queue_digest
+from notifications.errors import SmtpSettingsRefused
 from notifications.lock import SchedulerLock
 from notifications.relay import deliver
 from notifications.reminders import run_pass
@@ -52,7 +53,11 @@ def run_service(db: Database, mail: MailSettings, reminders: ReminderSettings,
         run_pass(db, clock(), mail, reminders, policies)
 
     def relay() -> None:
-        report = deliver(db, mail, clock, stop=stop)
+        try:
+            report = deliver(db, mail, clock, stop=stop)
+        except SmtpSettingsRefused as exc:  # the operator's to fix; the messages stay queued
+            log.error("relay: %s", exc)
+            return
         if report.sent or report.deferred or report.failed:
             log.info("relay: %s", report.summary())
 

@@ -2,7 +2,13 @@
 
 from storage import history, models, repo
 from storage.db import Database
-from storage.errors import ChainBroken, ConflictError, DatabaseNotReady, StorageError
+from storage.errors import (
+    ChainBroken,
+    ConflictError,
+    DatabaseBusy,
+    DatabaseNotReady,
+    StorageError,
+)
 from storage.history import NewEvent
 from storage.repo import MachineRow
 
@@ -10,6 +16,7 @@ __all__ = [
     "ChainBroken",
     "ConflictError",
     "Database",
+    "DatabaseBusy",
     "DatabaseNotReady",
     "MachineRow",
     "NewEvent",

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, create_engine, event, inspect
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import StaticPool
 
-from storage.errors import DatabaseNotReady
+from storage.errors import DatabaseBusy, DatabaseNotReady
 
 # Every write transaction on PostgreSQL takes this advisory lock, so writers queue one after
 # another exactly as they do on SQLite (BEGIN IMMEDIATE): the history is one chain.
 WRITER_LOCK_KEY = 7_402_015_001
 MIGRATIONS = Path(__file__).with_name("migrations")
-SCHEMA_HEAD = "0006"  # the newest migration; tests/integration/test_migrations.py checks it
+SCHEMA_HEAD = "0007"  # the newest migration; tests/integration/test_migrations.py checks it
+NOTICE_AFTER_S = 1.0  # a writer that waits longer than this says what it waits for
 
 
 class Database:
@@ -26,6 +28,11 @@ class Database:
 
     def __init__(self, url: str, *, synchronous: str = "NORMAL", busy_timeout_s: float = 60.0):
         self.url = make_url(url)
+        self.busy_timeout_s = busy_timeout_s
+        # Called once, with a message, when a write has waited NOTICE_AFTER_S for another
+        # writer (the CLI prints it to stderr); None: wait quietly.
+        self.on_wait: Callable[[str], None] | None = None
+        self._told = False
         self.dialect = self.url.get_backend_name()
         kwargs: dict[str, Any] = {}
         if self.dialect == "sqlite":
@@ -34,9 +41,9 @@ class Database:
                 kwargs["poolclass"] = StaticPool
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.dialect == "sqlite":
-            _sqlite_hooks(self.engine, synchronous, busy_timeout_s)
+            _sqlite_hooks(self, synchronous)
         elif self.dialect == "postgresql":
-            _postgres_hooks(self.engine)
+            _postgres_hooks(self)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -69,10 +76,14 @@ class Database:
             command.upgrade(cfg, "head")
         return self.revision() or ""
 
+    def _reader(self) -> Connection:
+        """A connection whose transactions are plain reads (never the writer lock)."""
+        return self.engine.execution_options(rollout_mode="read").connect()
+
     def revision(self) -> str | None:
         from alembic.runtime.migration import MigrationContext
 
-        with self.engine.connect() as conn:
+        with self._reader() as conn:
             return MigrationContext.configure(conn).get_current_revision()
 
     def check_ready(self) -> None:
@@ -80,15 +91,16 @@ class Database:
 
         Reads alembic's version table directly: loading alembic itself would cost every CLI
         call a quarter of a second. `SCHEMA_HEAD` is checked against the scripts by a test.
+        A plain read: `status` or `audit verify` must answer while a long import writes.
         """
         try:
-            with self.engine.connect() as conn:
+            with self._reader() as conn:
                 current = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
         except DBAPIError as exc:
             detail = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
-            if "alembic_version" in detail:
-                detail = "no schema yet"
-            raise DatabaseNotReady(self.display_url, detail) from None
+            if "alembic_version" not in detail:  # not a missing schema: init would not help
+                raise DatabaseNotReady(self.display_url, detail, init_helps=False) from None
+            raise DatabaseNotReady(self.display_url, "no schema yet") from None
         if current is None:
             raise DatabaseNotReady(self.display_url, "no schema yet")
         if current != SCHEMA_HEAD:
@@ -96,7 +108,18 @@ class Database:
                                    f"schema {current}, this version needs {SCHEMA_HEAD}")
 
     def tables(self) -> list[str]:
-        return inspect(self.engine).get_table_names()
+        with self._reader() as conn:
+            return inspect(conn).get_table_names()
+
+    def waiting(self) -> None:
+        """A write has waited NOTICE_AFTER_S for another writer: say so, once per process."""
+        if self.on_wait is not None and not self._told:
+            self._told = True
+            self.on_wait("Ждём завершения другой записи в базу… (не дольше "
+                         f"{self.busy_timeout_s:g} с)")
+
+    def busy(self) -> DatabaseBusy:
+        return DatabaseBusy(self.display_url, self.busy_timeout_s)
 
     @property
     def display_url(self) -> str:
@@ -115,32 +138,80 @@ def alembic_config(connection: Connection | None) -> Any:
     return cfg
 
 
-def _sqlite_hooks(engine: Engine, synchronous: str, busy_timeout_s: float) -> None:
-    """WAL, a busy timeout, foreign keys, and BEGIN IMMEDIATE for writes.
+def _sqlite_hooks(db: Database, synchronous: str) -> None:
+    """WAL, a busy timeout, foreign keys, and BEGIN IMMEDIATE for writes only.
 
     pysqlite's own transaction handling is switched off (isolation_level=None) so that we
     emit BEGIN ourselves: a deferred transaction that reads and then writes can fail at once
-    with "database is locked"; an immediate one waits for the lock instead.
+    with "database is locked"; an immediate one waits for the lock instead. Reads are a plain
+    BEGIN: under WAL they never wait for a writer.
     """
+    full_ms = int(db.busy_timeout_s * 1000)
+    first_ms = min(full_ms, int(NOTICE_AFTER_S * 1000))
 
-    @event.listens_for(engine, "connect")
+    @event.listens_for(db.engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA synchronous={synchronous}")
-        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+        cur.execute(f"PRAGMA busy_timeout={full_ms}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
-    @event.listens_for(engine, "begin")
+    @event.listens_for(db.engine, "begin")
     def _begin(conn: Connection) -> None:
-        mode = conn.get_execution_options().get("rollout_mode", "write")
-        conn.exec_driver_sql("BEGIN" if mode == "read" else "BEGIN IMMEDIATE")
+        if conn.get_execution_options().get("rollout_mode", "write") == "read":
+            conn.exec_driver_sql("BEGIN")
+            return
+        raw: Any = conn.connection.dbapi_connection
+        # Wait a second quietly; then say what we wait for, and wait out the rest.
+        raw.execute(f"PRAGMA busy_timeout={first_ms}")
+        try:
+            _begin_immediate(raw, db, last=first_ms >= full_ms)
+        except DatabaseBusy:
+            raise
+        except _Locked:
+            db.waiting()
+            raw.execute(f"PRAGMA busy_timeout={full_ms - first_ms}")
+            _begin_immediate(raw, db, last=True)
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={full_ms}")
 
 
-def _postgres_hooks(engine: Engine) -> None:
-    @event.listens_for(engine, "begin")
+class _Locked(Exception):
+    """BEGIN IMMEDIATE found another writer (the first, quiet wait is over)."""
+
+
+def _begin_immediate(raw: Any, db: Database, last: bool) -> None:
+    try:
+        raw.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        text = str(exc).lower()
+        if "locked" not in text and "busy" not in text:
+            raise
+        if last:
+            raise db.busy() from None
+        raise _Locked() from None
+
+
+def _postgres_hooks(db: Database) -> None:
+    """Writers queue on one advisory lock (the history is one chain); reads take none."""
+    timeout_ms = int(db.busy_timeout_s * 1000)
+
+    @event.listens_for(db.engine, "begin")
     def _begin(conn: Connection) -> None:
-        if conn.get_execution_options().get("rollout_mode", "write") == "write":
+        if conn.get_execution_options().get("rollout_mode", "write") != "write":
+            return
+        got = conn.exec_driver_sql(f"SELECT pg_try_advisory_xact_lock({WRITER_LOCK_KEY})")
+        if got.scalar():
+            return
+        db.waiting()
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {timeout_ms}")
+        try:
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})")
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available
+                raise db.busy() from None
+            raise
+        conn.exec_driver_sql("SET LOCAL lock_timeout = DEFAULT")

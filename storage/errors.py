@@ -27,5 +27,14 @@ class ChainBroken(StorageError, ValueError):
 class DatabaseNotReady(StorageError, RuntimeError):
     """The database has not been initialised or migrated to this version's schema."""
 
-    def __init__(self, url: str, detail: str) -> None:
-        super().__init__(f"database {url} is not ready ({detail}); run `rollout init`")
+    def __init__(self, url: str, detail: str, init_helps: bool = True) -> None:
+        hint = "; run `rollout init`" if init_helps else ""
+        super().__init__(f"database {url} is not ready ({detail}){hint}")
+
+
+class DatabaseBusy(StorageError, TimeoutError):
+    """Another writer held the database longer than the busy timeout; nothing was written."""
+
+    def __init__(self, url: str, waited_s: float) -> None:
+        super().__init__(f"база {url} занята другой записью дольше {waited_s:g} с; ничего не "
+                         "записано, повторите позже")

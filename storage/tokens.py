@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import (
     Column,
@@ -32,17 +32,24 @@ access_tokens = Table(
     required("email", String(254), ForeignKey("people.email"), index=True),
     required("secret_hash", String(64)),
     required("created_at", UtcDateTime),
+    # None: made before tokens expired; such a token lasts TOKEN_DAYS from its creation
+    Column("expires_at", UtcDateTime, nullable=True),
 )
+TOKEN_DAYS = 90  # the default lifetime; `token create --days N` sets another
 
 
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def insert_token(conn: Connection, key_id: str, email: str, secret: str, now: datetime) -> None:
-    """Store a token: its key id and the hash of its secret."""
+def insert_token(conn: Connection, key_id: str, email: str, secret: str, now: datetime,
+                 expires_at: datetime | None = None) -> datetime:
+    """Store a token: its key id, the hash of its secret and when it expires (returned)."""
+    expires_at = expires_at or now + timedelta(days=TOKEN_DAYS)
     conn.execute(insert(access_tokens).values(key_id=key_id, email=email,
-                                              secret_hash=digest(secret), created_at=now))
+                                              secret_hash=digest(secret), created_at=now,
+                                              expires_at=expires_at))
+    return expires_at
 
 
 def delete_tokens(conn: Connection, email: str) -> list[str]:
@@ -54,14 +61,21 @@ def delete_tokens(conn: Connection, email: str) -> list[str]:
     return keys
 
 
-def email_for(conn: Connection, token: str) -> str | None:
-    """The e-mail whose token this is, or None; the secret is compared in constant time."""
+def email_for(conn: Connection, token: str, now: datetime) -> str | None:
+    """The e-mail whose token this is, or None (unknown, wrong or expired at `now`).
+
+    The secret is compared in constant time.
+    """
     key_id, sep, secret = token.strip().partition(".")
     if not sep or not key_id or not secret or len(token) > 200:
         return None
-    row = conn.execute(select(access_tokens.c.email, access_tokens.c.secret_hash)
+    row = conn.execute(select(access_tokens.c.email, access_tokens.c.secret_hash,
+                              access_tokens.c.created_at, access_tokens.c.expires_at)
                        .where(access_tokens.c.key_id == key_id)).first()
     if row is None:
         hmac.compare_digest(digest(secret), "0" * 64)  # same work whether or not the key exists
         return None
-    return row.email if hmac.compare_digest(digest(secret), row.secret_hash) else None
+    if not hmac.compare_digest(digest(secret), row.secret_hash):
+        return None
+    expires = row.expires_at or row.created_at + timedelta(days=TOKEN_DAYS)
+    return row.email if now < expires else None

@@ -6,8 +6,8 @@ Every failure names the key path and how to fix it; the CLI exits 6.
 from __future__ import annotations
 
 import builtins
+import math
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
@@ -15,12 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from notifications.addresses import BadAddress, normalize, split_named
 from notifications.settings import MailSettings, ReminderSettings, SmtpSettings
 from states import STEPS, GraphError, StepPolicy, check_graph, default_policies, graph_of
 from workflow.errors import ConfigInvalid
 
-EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
+MAX_DAYS = 250  # business days: about a year; more is a typo, and overflows date arithmetic
+DIALECTS = ("sqlite", "postgresql")
 
 # The shape of the file: every key it may hold. None means "a value" (checked in stage 2).
 SHAPE: dict[str, Any] = {
@@ -63,6 +67,10 @@ def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | No
             raw = yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {}
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise ConfigInvalid(f"{cfg_path}: not valid YAML: {exc}") from None
+        except RecursionError:
+            raise ConfigInvalid(f"{cfg_path}: not valid YAML: nested too deeply") from None
+        except OSError as exc:  # a folder, or a file we may not read
+            raise ConfigInvalid(f"{cfg_path}: cannot be read ({exc.strerror})") from None
     elif explicit:
         raise ConfigInvalid(f"{cfg_path}: no such configuration file")
     base = cfg_path.resolve().parent if cfg_path.exists() else Path.cwd()
@@ -74,27 +82,27 @@ def build(raw: Any, base: Path, path: Path | None = None,
     env = {} if env is None else env
     where = f"{path}: " if path else ""
     _check_shape(raw, SHAPE, "", where)
-    r = _Reader(raw, where)
-    url = env.get("ROLLOUT_DATABASE_URL") or r.str("database.url", "sqlite:///rollout.db")
+    r = _Reader(raw, where, base)
+    url = r.database_url(env)
     smtp = SmtpSettings(
-        host=env.get("ROLLOUT_SMTP_HOST") or r.str("mail.smtp.host", "localhost"),
+        host=r.host(env),
         port=_port(env["ROLLOUT_SMTP_PORT"], "ROLLOUT_SMTP_PORT", "")
         if env.get("ROLLOUT_SMTP_PORT") else r.port("mail.smtp.port", 25),
         starttls=r.bool("mail.smtp.starttls", False),
         tls=r.bool("mail.smtp.tls", False),
-        timeout_s=r.number("mail.smtp.timeout_s", 30.0, low=0.1),
+        timeout_s=r.number("mail.smtp.timeout_s", 30.0, low=0.1, high=3600.0),
         username=env.get("ROLLOUT_SMTP_USERNAME") or None,
         password=env.get("ROLLOUT_SMTP_PASSWORD") or None,
     )
-    templates = r.opt_str("mail.templates")
+    templates = r.folder("mail.templates")
     mail = MailSettings(
-        sender=r.str("mail.sender", MailSettings.sender),
+        sender=r.sender("mail.sender", MailSettings.sender),
         transport=r.choice("mail.transport", "file", ("file", "smtp")),
-        dir=_under(base, r.str("mail.dir", "mail")),
+        dir=r.mail_dir("mail.dir", "mail"),
         smtp=smtp,
         operator_email=r.email("operator.email", MailSettings.operator_email),
         support_email=r.email("support.email", MailSettings.support_email),
-        templates_dir=_under(base, templates) if templates else None,
+        templates_dir=templates,
     )
     window = r.get("reminders.window", ["09:00", "18:00"])
     if not (isinstance(window, list) and len(window) == 2):
@@ -103,13 +111,14 @@ def build(raw: Any, base: Path, path: Path | None = None,
     if start >= end:
         raise ConfigInvalid(f"{where}reminders.window: the start {window[0]} must be before the "
                             f"end {window[1]}")
-    reminders = ReminderSettings(start, end, r.int("reminders.repeat_every_days", 3, low=1))
+    reminders = ReminderSettings(start, end, r.int("reminders.repeat_every_days", 3, low=1,
+                                                                 high=MAX_DAYS))
     steps = {}
     for s in STEPS:
         d = s.policy
         key = f"steps.{s.slug}"
-        sla = r.int(f"{key}.sla_days", d.sla_days, low=1)
-        esc = r.int(f"{key}.escalate_after_days", d.escalate_after_days, low=1)
+        sla = r.int(f"{key}.sla_days", d.sla_days, low=1, high=MAX_DAYS)
+        esc = r.int(f"{key}.escalate_after_days", d.escalate_after_days, low=1, high=MAX_DAYS)
         if esc < sla:
             raise ConfigInvalid(f"{where}{key}.escalate_after_days: {esc} is before sla_days "
                                 f"{sla}; escalation comes after the reminder")
@@ -154,8 +163,8 @@ class _Reader:
     annotations after them spell `builtins.str` and `builtins.int`.
     """
 
-    def __init__(self, raw: dict[str, Any], where: str) -> None:
-        self.raw, self.where = raw, where
+    def __init__(self, raw: dict[str, Any], where: str, base: Path) -> None:
+        self.raw, self.where, self.base = raw, where, base
 
     def get(self, path: str, default: Any) -> Any:
         node: Any = self.raw
@@ -180,9 +189,64 @@ class _Reader:
 
     def email(self, path: builtins.str, default: builtins.str) -> builtins.str:
         v = self.str(path, default)
-        if not EMAIL_RE.match(v):
-            raise self.fail(path, f"{v!r} is not an e-mail address")
-        return v.lower()
+        try:
+            return normalize(v)  # the one rule, the same as at import and at sending
+        except BadAddress as exc:
+            raise self.fail(path, f"{v!r} is not an e-mail address: {exc.detail}") from None
+
+    def sender(self, path: builtins.str, default: builtins.str) -> builtins.str:
+        """`Name <address>` or a bare address; the address must pass the one rule."""
+        v = self.str(path, default)
+        _, addr = split_named(v)
+        try:
+            normalize(addr)
+        except BadAddress as exc:
+            raise self.fail(path, f"{v!r} is not an e-mail address, nor a name and an "
+                                  f"address like \"Имя <rollout@example.org>\" "
+                                  f"({exc.detail})") from None
+        return v
+
+    def host(self, env: Mapping[builtins.str, builtins.str]) -> builtins.str:
+        name = "ROLLOUT_SMTP_HOST"
+        v = env.get(name) or self.str("mail.smtp.host", "localhost")
+        if not v.isprintable() or " " in v.strip():
+            where, key = ("", name) if env.get(name) else (self.where, "mail.smtp.host")
+            raise ConfigInvalid(f"{where}{key}: {v!r} is not a host name")
+        return v.strip()
+
+    def database_url(self, env: Mapping[builtins.str, builtins.str]) -> builtins.str:
+        """database.url or ROLLOUT_DATABASE_URL: a URL SQLAlchemy can open, checked now."""
+        if env.get("ROLLOUT_DATABASE_URL"):
+            where, key, v = "", "ROLLOUT_DATABASE_URL", env["ROLLOUT_DATABASE_URL"].strip()
+        else:
+            where, key = self.where, "database.url"
+            v = self.str(key, "sqlite:///rollout.db")
+        _check_database_url(v, self.base, f"{where}{key}")
+        return v
+
+    def folder(self, path: builtins.str) -> Path | None:
+        """An optional folder that must exist (relative to the configuration file)."""
+        v = self.opt_str(path)
+        if v is None:
+            return None
+        p = _under(self.base, v)
+        if not p.is_dir():
+            problem = "is not a folder" if p.exists() else "no such folder"
+            raise self.fail(path, f"{p}: {problem}")
+        return p
+
+    def mail_dir(self, path: builtins.str, default: builtins.str) -> Path:
+        """A folder for .eml files: it exists, or its nearest existing parent is a folder."""
+        given = self.get(path, None) is not None
+        p = _under(self.base, self.str(path, default))
+        if p.exists() and not p.is_dir():
+            raise self.fail(path, f"{p}: is a file, not a folder")
+        parent = next((a for a in p.parents if a.exists()), None)
+        if not p.exists() and (parent is None or not parent.is_dir()):
+            raise self.fail(path, f"{p}: cannot be created ({parent} is not a folder)")
+        if given and not os.access(p if p.exists() else parent or p, os.W_OK):
+            raise self.fail(path, f"{p}: no permission to write there")
+        return p
 
     def choice(self, path: builtins.str, default: builtins.str,
                options: tuple[builtins.str, ...]) -> builtins.str:
@@ -197,18 +261,20 @@ class _Reader:
             raise self.fail(path, f"expected true or false, got {v!r}")
         return v
 
-    def int(self, path: builtins.str, default: builtins.int, low: builtins.int = 0
-            ) -> builtins.int:
+    def int(self, path: builtins.str, default: builtins.int, low: builtins.int = 0,
+            high: builtins.int | None = None) -> builtins.int:
         v = self.get(path, default)
-        if isinstance(v, bool) or not isinstance(v, int) or v < low:
-            raise self.fail(path, f"expected a whole number ≥ {low}, got {v!r}")
+        if isinstance(v, bool) or not isinstance(v, int) or v < low or (
+                high is not None and v > high):
+            bound = f"between {low} and {high}" if high is not None else f"≥ {low}"
+            raise self.fail(path, f"expected a whole number {bound}, got {v!r}")
         return v
 
     def number(self, path: builtins.str, default: float, low: float = 0.0,
                high: float | None = None) -> float:
         v = self.get(path, default)
-        if isinstance(v, bool) or not isinstance(v, int | float) or v < low or (
-                high is not None and v > high):
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or (
+                v < low or (high is not None and v > high)):
             bound = f"between {low} and {high}" if high is not None else f"≥ {low}"
             raise self.fail(path, f"expected a number {bound}, got {v!r}")
         return float(v)
@@ -259,6 +325,28 @@ def _bad_time(v: Any, name: str) -> time:
 def _under(base: Path, value: str) -> Path:
     p = Path(value).expanduser()
     return p if p.is_absolute() else base / p
+
+
+def _check_database_url(url: str, base: Path, key: str) -> None:
+    """Refuse now what create_engine would fail on later with a traceback (exit 1)."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise ConfigInvalid(f"{key}: {url!r} is not a database URL (say sqlite:///rollout.db "
+                            "or postgresql+psycopg://user@host/db)") from None
+    if parsed.get_backend_name() not in DIALECTS:
+        raise ConfigInvalid(f"{key}: {parsed.get_backend_name()!r} is not a supported database "
+                            f"(supported: {', '.join(DIALECTS)})")
+    try:
+        parsed.get_dialect().import_dbapi()
+    except (NoSuchModuleError, ImportError) as exc:
+        raise ConfigInvalid(f"{key}: the driver of {parsed.drivername!r} is not installed "
+                            f"({exc}); PostgreSQL: postgresql+psycopg://user@host/db") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        folder = _under(base, parsed.database).parent
+        if not folder.is_dir():
+            raise ConfigInvalid(f"{key}: the folder {folder} of the database file does not "
+                                "exist")
 
 
 def _database_url(url: str, base: Path) -> str:

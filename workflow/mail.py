@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from notifications import outbox
 from notifications.digest import queue_digest
-from notifications.errors import MissingData, TemplateMissing, UnknownLetter
+from notifications.errors import MissingData, SmtpSettingsRefused, TemplateMissing, UnknownLetter
 from notifications.letters import REGION_LETTERS, queue_region_letter, render_region_letter
 from notifications.relay import Delivery, deliver
 from notifications.reminders import PassSummary, run_pass
@@ -92,8 +92,15 @@ def remind(services: Services, now: datetime, dry_run: bool = False) -> PassSumm
 
 def deliver_outbox(services: Services, now: datetime | Callable[[], datetime],
                    limit: int | None = None, stop: threading.Event | None = None) -> Delivery:
-    """Deliver due messages with the configured transport (file: .eml files in mail.dir)."""
-    return deliver(services.db, services.config.mail, now, limit=limit, stop=stop)
+    """Deliver due messages with the configured transport (file: .eml files in mail.dir).
+
+    A server that cannot be used as configured is a configuration error (exit 6); the
+    messages stay queued.
+    """
+    try:
+        return deliver(services.db, services.config.mail, now, limit=limit, stop=stop)
+    except SmtpSettingsRefused as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 def digest(services: Services, now: datetime) -> int:

@@ -17,11 +17,18 @@ from states import STEPS
 MARKS = {"done": "✔", "skipped": "↷", "current": "▶", "pending": "·"}
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """The reader went away: rich would exit 1; the CLI ends quietly with 0 instead."""
+        self.quiet = True
+        raise BrokenPipeError()
+
+
 def console() -> Console:
     """A terminal's own width; 160 columns when piped, so that files and logs are not cramped."""
     probe = Console()
-    return Console(highlight=False, soft_wrap=False,
-                   width=None if probe.is_terminal else 160)
+    return _Console(highlight=False, soft_wrap=False,
+                    width=None if probe.is_terminal else 160)
 
 
 def print_status(data: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from notifications.addresses import BadAddress, normalize
 from states import (
     ROLES,
     SCOPE_KIND,
@@ -35,7 +36,7 @@ from states.guards import FINISHED
 from storage import Database, NewEvent, history, repo
 from storage.models import assignments, people, regions, schools
 from storage.outbox import broken_contacts
-from workflow.config import EMAIL_RE, Config
+from workflow.config import Config
 from workflow.definitions import ensure_in_force
 from workflow.engine import Change
 from workflow.errors import GuardRefused, InvalidInput, PermissionDenied, UnknownCode, UsageError
@@ -207,9 +208,12 @@ class Services:
         """Appoint a person to a role on a scope (steps 1, 3 and 4); evidence may follow."""
         if role not in ROLES:
             raise UsageError(f"--role {role!r}: roles are {', '.join(ROLES)}")
-        email, actor = email.strip().lower(), actor.strip().lower()
-        if not EMAIL_RE.match(email):
-            raise InvalidInput(f"--email {email!r}: not an e-mail address")
+        actor = actor.strip().lower()
+        try:
+            email = normalize(email)  # the rule mail uses: what is appointed can be written to
+        except BadAddress as exc:
+            raise InvalidInput(f"--email {email.strip()!r}: not an e-mail address: "
+                               f"{exc.detail}") from None
         if not name.strip():
             raise InvalidInput("--name: the person's full name is required")
         refusal = None

@@ -42,8 +42,8 @@ def test_token_create_prints_token_alone_on_last_line_and_stores_only_a_hash(
         rows = conn.execute(select(access_tokens).where(
             access_tokens.c.email == "pm@example.org")).all()
         assert len(rows) == 1 and secret not in str(tuple(rows[0]))
-        assert authenticate(conn, token).email == "pm@example.org"
-        assert authenticate(conn, rollout.tokens["pm@example.org"]) is None  # replaced
+        assert authenticate(conn, token, dashkit.NOW).email == "pm@example.org"
+        assert authenticate(conn, rollout.tokens["pm@example.org"], dashkit.NOW) is None  # replaced
 
 
 def test_token_revoke_removes_access_and_is_recorded(
@@ -52,7 +52,7 @@ def test_token_revoke_removes_access_and_is_recorded(
     code, out, _ = run(tmp_path, capsys, "token", "revoke", "--email", "auditor@example.org")
     assert code == 0 and "revoked 1" in out
     with rollout.services.db.read() as conn:
-        assert authenticate(conn, rollout.tokens["auditor@example.org"]) is None
+        assert authenticate(conn, rollout.tokens["auditor@example.org"], dashkit.NOW) is None
         events = [e["event"] for e in history.iter_all(conn)]
         assert "TokenCreated" in events and events[-1] == "TokenRevoked"
         assert history.verify(conn) == len(events)
@@ -73,6 +73,6 @@ def test_token_for_an_unknown_person_exits_6(
 def test_malformed_or_wrong_tokens_are_refused(rollout: dashkit.Rollout, bad: str) -> None:
     """Only a stored key id with its exact secret authenticates."""
     with rollout.services.db.read() as conn:
-        assert authenticate(conn, bad) is None
+        assert authenticate(conn, bad, dashkit.NOW) is None
         key_id = rollout.tokens["pm@example.org"].split(".")[0]
-        assert authenticate(conn, f"{key_id}.not-the-secret") is None
+        assert authenticate(conn, f"{key_id}.not-the-secret", dashkit.NOW) is None

@@ -45,7 +45,8 @@ INVALID = {
     "window_not_a_time": ("reminders.window[0]: '9am' is not a time", '"09:00"'),
     "window_bad_end": ("reminders.window[1]: '25:00' is not a time", '"09:00"'),
     "window_reversed": ("reminders.window: the start 18:00 must be before the end 09:00", ""),
-    "repeat_zero": ("reminders.repeat_every_days: expected a whole number ≥ 1", "got 0"),
+    "repeat_zero": ("reminders.repeat_every_days: expected a whole number between 1 and 250",
+                    "got 0"),
     "threshold_over_one": ("steps.teachers.threshold: expected a number between 0.0 and 1.0",
                            "1.5"),
     "threshold_negative": ("steps.students.threshold: expected a number between 0.0 and 1.0",
@@ -58,11 +59,11 @@ INVALID = {
                             "escalation comes after the reminder"),
     "escalate_before_default_sla": ("steps.teachers.escalate_after_days: 5 is before sla_days 10",
                                     ""),
-    "sla_zero": ("steps.registry.sla_days: expected a whole number ≥ 1", "got 0"),
-    "sla_fraction": ("steps.registry.sla_days: expected a whole number ≥ 1", "2.5"),
+    "sla_zero": ("steps.registry.sla_days: expected a whole number between 1 and 250", "got 0"),
+    "sla_fraction": ("steps.registry.sla_days: expected a whole number between 1 and 250", "2.5"),
     "transport_unknown": ("mail.transport: 'sendmail' is not one of file, smtp", ""),
     "starttls_not_bool": ("mail.smtp.starttls: expected true or false", "'maybe'"),
-    "timeout_zero": ("mail.smtp.timeout_s: expected a number ≥ 0.1", "got 0"),
+    "timeout_zero": ("mail.smtp.timeout_s: expected a number between 0.1 and 3600.0", "got 0"),
     "operator_email_bad": ("operator.email: 'not-an-address' is not an e-mail address", ""),
     "support_email_bad": ("support.email: 'support at example.org' is not an e-mail address",
                           ""),
@@ -71,6 +72,36 @@ INVALID = {
     "section_not_mapping": ("mail: expected a mapping of keys, got str", ""),
     "file_is_a_list": ("the file: expected a mapping of keys, got list", ""),
     "yaml_syntax_error": ("not valid YAML", ""),
+    # issue 12: values that validated and then crashed (exit 1) or were silently ignored
+    "threshold_nan": ("steps.teachers.threshold: expected a number between 0.0 and 1.0",
+                      "got nan"),
+    "region_share_nan": ("steps.parents.region_share: expected a number between 0.0 and 1.0",
+                         "got nan"),
+    "sla_too_big": ("steps.teachers.sla_days: expected a whole number between 1 and 250",
+                    "1000000"),
+    "escalate_too_big": ("steps.adoption.escalate_after_days: expected a whole number between "
+                         "1 and 250", "100000"),
+    "repeat_too_big": ("reminders.repeat_every_days: expected a whole number between 1 and 250",
+                       "100000"),
+    "timeout_inf": ("mail.smtp.timeout_s: expected a number between 0.1 and 3600.0", "got inf"),
+    "sender_not_address": ("mail.sender: 'not an address' is not an e-mail address",
+                           "<rollout@example.org>"),
+    "sender_comment_address": ("mail.sender: 'Внедрение <a(b)@x.ru>' is not an e-mail address",
+                               "'('"),
+    "operator_email_comment": ("operator.email: 'a(b)@x.ru' is not an e-mail address", "'('"),
+    "database_dialect_unknown": ("database.url: 'mysql' is not a supported database",
+                                 "sqlite, postgresql"),
+    "database_driver_missing": ("database.url: the driver of 'postgresql+pg8000' is not "
+                                "installed", "postgresql+psycopg://"),
+    "database_url_malformed": ("database.url: 'not a url' is not a database URL",
+                               "sqlite:///rollout.db"),
+    "database_folder_missing": ("database.url: the folder ", "no_such_folder of the database "
+                                "file does not exist"),
+    "deeply_nested": ("not valid YAML: nested too deeply", ""),
+    "mail_dir_is_a_file": ("mail.dir: ", "mail_dir_is_a_file.yaml: is a file, not a folder"),
+    "templates_missing": ("mail.templates: ", "no_such_templates_folder: no such folder"),
+    "templates_not_a_folder": ("mail.templates: ", "templates_not_a_folder.yaml: is not a folder"),
+    "smtp_host_with_space": ("mail.smtp.host: 'smtp example org' is not a host name", ""),
 }
 
 
@@ -225,6 +256,8 @@ def test_relative_sqlite_path_is_relative_to_the_config_file(
     conf.mkdir()
     (conf / "config.yaml").write_text("database: {url: 'sqlite:///data/r.db'}\n"
                                       "mail: {dir: outbox, templates: tpl}\n", encoding="utf-8")
+    (conf / "data").mkdir()
+    (conf / "tpl").mkdir()
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
@@ -234,7 +267,7 @@ def test_relative_sqlite_path_is_relative_to_the_config_file(
     assert cfg.mail.templates_dir == conf / "tpl"
 
 
-@pytest.mark.parametrize("url", ["sqlite:////var/lib/rollout/r.db", "sqlite://",
+@pytest.mark.parametrize("url", ["sqlite:////tmp/r.db", "sqlite://",
                                  "sqlite:///:memory:",
                                  "postgresql+psycopg://user@host/db"])
 def test_other_database_urls_are_kept(tmp_path: Path, url: str) -> None:
@@ -246,3 +279,41 @@ def test_emails_are_lowercased(tmp_path: Path) -> None:
     """The operator's and support's addresses are compared in lower case."""
     cfg = config.build({"operator": {"email": "VV.Savchenko@MGOU.ru"}}, tmp_path)
     assert cfg.mail.operator_email == "vv.savchenko@mgou.ru"
+
+
+@pytest.mark.parametrize("url,problem", [
+    ("mysql://rollout@db.example.org/rollout", "'mysql' is not a supported database"),
+    ("not a url", "'not a url' is not a database URL"),
+    ("postgresql+pg8000://u@h/db", "the driver of 'postgresql+pg8000' is not installed"),
+    ("sqlite:////no/such/folder/r.db", "the folder /no/such/folder of the database file"),
+])
+def test_a_bad_database_url_in_the_environment_names_the_variable(
+        tmp_path: Path, url: str, problem: str) -> None:
+    """ROLLOUT_DATABASE_URL is checked like the file's key (exit 6, never a crash later)."""
+    with pytest.raises(ConfigInvalid, match="^ROLLOUT_DATABASE_URL: ") as info:
+        config.build({}, tmp_path, env={"ROLLOUT_DATABASE_URL": url})
+    assert problem in str(info.value)
+
+
+def test_a_bad_smtp_host_in_the_environment_names_the_variable(tmp_path: Path) -> None:
+    """ROLLOUT_SMTP_HOST with a space in it is no host."""
+    with pytest.raises(ConfigInvalid, match="^ROLLOUT_SMTP_HOST: 'smtp example' is not a host"):
+        config.build({}, tmp_path, env={"ROLLOUT_SMTP_HOST": "smtp example"})
+
+
+def test_internationalised_addresses_are_addresses(tmp_path: Path) -> None:
+    """The one address rule: a Cyrillic domain or mailbox is accepted, kept in Unicode."""
+    cfg = config.build({"operator": {"email": "Иван@Школа.РФ"},
+                        "support": {"email": "support@xn--80atdl2c.xn--p1ai"},
+                        "mail": {"sender": "Внедрение <робот@школа.рф>"}}, tmp_path)
+    assert cfg.mail.operator_email == "иван@школа.рф"
+    assert cfg.mail.support_email == "support@школа.рф"
+
+
+def test_mail_dir_may_be_a_folder_still_to_create(tmp_path: Path) -> None:
+    """mail.dir need not exist yet when it can be created (the sender creates it)."""
+    cfg = config.build({"mail": {"dir": "out/mail"}}, tmp_path)
+    assert cfg.mail.dir == tmp_path / "out" / "mail"
+    (tmp_path / "blocker").write_text("x", encoding="utf-8")
+    with pytest.raises(ConfigInvalid, match="^mail.dir: .*blocker/mail: cannot be created"):
+        config.build({"mail": {"dir": "blocker/mail"}}, tmp_path)

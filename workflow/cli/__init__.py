@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
-from storage.errors import ChainBroken, ConflictError, DatabaseNotReady
+from notifications.errors import TemplateBroken, TemplateMissing
+from storage.errors import ChainBroken, ConflictError, DatabaseBusy, DatabaseNotReady
 from workflow.cli.common import AppContext
 from workflow.errors import GuardRefused, InvalidInput, PermissionDenied, UsageError
 
@@ -18,8 +20,11 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (GuardRefused, 3),
     (PermissionDenied, 4),
     (ConflictError, 5),
+    (DatabaseBusy, 5),  # like a conflict: nothing was written, try again
     (InvalidInput, 6),
     (DatabaseNotReady, 6),
+    (TemplateBroken, 6),  # an override template (mail.templates): the operator's input
+    (TemplateMissing, 6),
     (ChainBroken, 7),
 )
 
@@ -35,8 +40,25 @@ COMMANDS = {
 }
 
 
+class PipeClosed(Exception):
+    """Whoever read our output went away (`rollout status | head -1`)."""
+
+
 class LazyGroup(click.Group):
     """A group that imports a command's module when the command is asked for."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:  # `rollout --help | head -1` prints while parsing
+            return super().make_context(info_name, args, parent, **extra)
+        except BrokenPipeError:
+            raise PipeClosed() from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:  # click would turn it into a silent exit 1
+            raise PipeClosed() from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -68,10 +90,23 @@ def exit_code(exc: BaseException) -> int:
     return 1
 
 
+def _pipe_closed() -> NoReturn:
+    """Stop quietly with exit 0, as other Unix tools do when their reader has what it needs."""
+    try:  # nothing more may reach the closed pipe, not even the interpreter's final flush
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (a test's capture)
+        pass
+    sys.exit(0)
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: run the CLI, turn known failures into messages and exit codes."""
     try:
         cli.main(args=argv, prog_name="rollout", standalone_mode=False)
+        sys.stdout.flush()  # a reader gone away shows here, not in the interpreter's last flush
+    except (PipeClosed, BrokenPipeError):
+        return _pipe_closed()
     except click.exceptions.Exit as exc:
         return sys.exit(exc.exit_code)
     except click.exceptions.Abort:

@@ -31,8 +31,14 @@ class AppContext:
     @cached_property
     def services(self) -> Services:
         services = Services(self.config)
+        services.db.on_wait = say_waiting
         services.db.check_ready()
         return services
+
+
+def say_waiting(message: str) -> None:
+    """A write waits for another writer: tell the person, on stderr, once."""
+    click.echo(f"rollout: {message}", err=True)
 
 
 pass_app = click.make_pass_decorator(AppContext)

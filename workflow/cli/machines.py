@@ -33,6 +33,7 @@ def register(cli: click.Group) -> None:
 def init(app: AppContext) -> None:
     """Create or migrate the database; safe to run again."""
     from storage import Database
+    from workflow.cli.common import say_waiting
 
     cfg = app.config
     if cfg.path is None:  # no configuration file anywhere: write the reference one here
@@ -43,6 +44,7 @@ def init(app: AppContext) -> None:
         Path("config.yaml").write_text(reference, encoding="utf-8")
         click.echo("wrote config.yaml: the reference configuration, every key at its default")
     db = Database(cfg.database_url, synchronous=cfg.synchronous)
+    db.on_wait = say_waiting
     before = db.revision() if db.tables() else None
     head = db.migrate()
     if before == head:

@@ -6,7 +6,7 @@ web extras; `serve` is the one place that reads the wall clock for the pages, pe
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import click
 
@@ -64,14 +64,19 @@ def token() -> None:
 
 @token.command()
 @click.option("--email", required=True, help="The person (must exist in people).")
+@click.option("--days", default=90, show_default=True, type=click.IntRange(1, 3650),
+              help="Days the token is valid; after that it is refused (401).")
 @at_option
 @pass_app
-def create(app: AppContext, email: str, at: str | None) -> None:
+def create(app: AppContext, email: str, days: int, at: str | None) -> None:
     """Create a token for a person (replacing their previous one); printed once, last line."""
     from dashboard.access import create_token
 
-    value = create_token(app.services, email, now(at))
-    click.echo(f"token for {email.strip().lower()} (shown once; any earlier token is revoked):")
+    moment = now(at)
+    value = create_token(app.services, email, moment, days)
+    until = (moment + timedelta(days=days)).astimezone(UTC).strftime("%d.%m.%Y %H:%M UTC")
+    click.echo(f"token for {email.strip().lower()}, valid until {until} "
+               "(shown once; any earlier token is revoked):")
     click.echo(value)
 
 

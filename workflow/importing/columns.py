@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from notifications.addresses import BadAddress, normalize
 from states import ROLES
-from workflow.config import EMAIL_RE
 
 SCIENTIFIC = re.compile(r"^\d+(?:[.,]\d+)?[eE][+-]?\d+$")
 FLOAT_ZERO = re.compile(r"\d+\.0+")
@@ -90,10 +90,10 @@ def count(value: str) -> int:
 
 
 def email(value: str) -> str:
-    v = value.strip().lower()
-    if not EMAIL_RE.match(v):
-        raise CellError(f"{value.strip()!r} is not an e-mail address")
-    return v
+    try:
+        return normalize(value)  # the one rule (notifications/addresses.py), as mail uses it
+    except BadAddress:
+        raise CellError(f"{value.strip()!r} is not an e-mail address") from None
 
 
 def timezone(value: str) -> str:
