@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from states import STATES, STEPS, Grant, RegionFacts, SchoolFacts, Target
+from storage import reconciliations
 from storage.errors import ConflictError
 from storage.models import assignments, machines, metrics, municipalities, people, regions, schools
 
@@ -180,7 +181,8 @@ def region_facts(conn: Connection, code: str) -> RegionFacts:
                        municipalities_without_coordinator=tuple(
                            m for m in munis if m not in covered),
                        schools_without_municipality=unlinked,
-                       schools_done=schools_done(conn, code))
+                       schools_done=schools_done(conn, code),
+                       reconciliation=reconciliations.check(conn, code))
 
 
 _SCHOOLS_BY_STATE = (select(machines.c.state, func.count())
