@@ -16,6 +16,7 @@ FIELDS = ("code", "inn", "kpp", "ogrn", "name", "short_name", "municipality", "p
 FIELD_TITLES = {"inn": "ИНН", "kpp": "КПП", "ogrn": "ОГРН", "name": "наименование",
                 "short_name": "краткое наименование", "parent_inn": "ИНН головной организации",
                 "parent_kpp": "КПП головной организации"}
+INN_WEIGHTS = (2, 4, 10, 3, 5, 9, 4, 6, 8)
 WIDTHS = {"inn": 10, "kpp": 9, "ogrn": 13, "parent_inn": 10, "parent_kpp": 9}
 
 
@@ -145,7 +146,21 @@ def _digits(file: str, number: int, field: str, raw: str, problems: list[str]) -
         problems.append(f"{file}:{number}: {FIELD_TITLES[field]}: ожидается {width} цифр, "
                         f"в ячейке «{shown}»")
         return None
-    return text.zfill(width)  # a number cell drops one leading zero (ИНН 0701… of a region 07)
+    text = text.zfill(width)  # a number cell drops one leading zero (ИНН 07… of region 07)
+    if _check_digit(field, text) not in (None, text[-1]):
+        problems.append(f"{file}:{number}: {FIELD_TITLES[field]}: {text}: неверная контрольная "
+                        f"цифра (ожидается {_check_digit(field, text)}), опечатка?")
+        return None
+    return text
+
+
+def _check_digit(field: str, text: str) -> str | None:
+    """The check digit an ИНН (legal entity) or ОГРН must end with; None where there is none."""
+    if field in ("inn", "parent_inn"):
+        return str(sum(int(d) * w for d, w in zip(text, INN_WEIGHTS, strict=False)) % 11 % 10)
+    if field == "ogrn":
+        return str(int(text[:12]) % 11 % 10)
+    return None
 
 
 def _row(file: str, number: int, v: dict[str, str], problems: list[str]) -> ListRow | None:
