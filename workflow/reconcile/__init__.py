@@ -2,6 +2,7 @@
 
 from workflow.reconcile.compare import RegistrySchool, Result, compare, normalise
 from workflow.reconcile.listfile import CoordinatorList, ListRow, read_list
+from workflow.reconcile.sample import sample_list
 from workflow.reconcile.service import (
     Reconciliation,
     accept,
@@ -25,4 +26,5 @@ __all__ = [
     "reconcile",
     "reconcile_as_registered",
     "request_xlsx",
+    "sample_list",
 ]

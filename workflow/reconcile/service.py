@@ -37,6 +37,13 @@ class Reconciliation:
     def open(self) -> int:
         return len(self.result.items)
 
+    def summary(self) -> str:
+        c = self.result.counts()
+        return (f"region {self.region}: reconciliation {self.number} of {self.file}: "
+                f"{c['matched']} matched; add {c['add']}, remove {c['remove']}, relink "
+                f"{c['relink']}, change {c['changed']}, unmatched {c['unmatched']}; "
+                f"{self.open} open")
+
     def as_json(self) -> dict[str, Any]:
         """`reconcile --json` (CONTRACT): add, remove, relink, unmatched, open; and more."""
         r = self.result
