@@ -108,13 +108,15 @@ def _detail(d: dict[str, Any]) -> str:
 
 
 def _print(done: Any) -> None:
-    from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    console = Console(highlight=False)
+    from workflow.render import console as make_console
+
+    console = make_console()
     r = done.result
     c = r.counts()
-    console.print(f"Сверка реестра № {done.number}, регион {done.region}, файл {done.file}: "
+    click.echo(f"Сверка реестра № {done.number}, регион {done.region}, файл {done.file}: "
                   f"совпало {c['matched']}; добавить {c['add']}, удалить {c['remove']}, "
                   f"привязать {c['relink']}, изменить {c['changed']}, "
                   f"не сопоставлено {c['unmatched']}")
@@ -126,11 +128,12 @@ def _print(done: Any) -> None:
         for col in ("Код", "Наименование", "ИНН", "КПП", "Подробности"):
             table.add_column(col, overflow="fold")
         for d in items:
-            table.add_row(d.get("code") or "", d["name"], d.get("inn") or "",
-                          d.get("kpp") or "", _detail(d))
+            # Text, not markup: a name with [brackets] is shown as written
+            table.add_row(*(Text(x) for x in (d.get("code") or "", d["name"], d.get("inn") or "",
+                                              d.get("kpp") or "", _detail(d))))
         console.print(table)
     if done.open:
-        console.print(f"Открыто расхождений: {done.open}. Шаг 2 будет выполнен после новой "
+        click.echo(f"Открыто расхождений: {done.open}. Шаг 2 будет выполнен после новой "
                       "сверки без расхождений или после их принятия (reconcile --accept).")
     else:
-        console.print("Расхождений нет: реестр совпадает со списком региона.")
+        click.echo("Расхождений нет: реестр совпадает со списком региона.")
