@@ -156,7 +156,7 @@ class _Comparison:
         for number, code in self.match.items():
             r, s = rows[number], self.by_code[code]
             if r.municipality:
-                muni = self._muni(r.municipality)
+                muni = self._muni(r.municipality, s.municipality)
                 if muni is None:
                     self._unmatched_row(r, self._muni_problem(r.municipality), s)
                 elif muni != s.municipality:
@@ -227,15 +227,22 @@ class _Comparison:
         self.result.add.append(item)
 
     # -- helpers
-    def _muni(self, text: str | None) -> str | None:
+    def _muni(self, text: str | None, current: str | None = None) -> str | None:
+        """A municipality by code or name; of several with one name, the school's own."""
         if not text:
             return None
         if text.strip() in self.munis:
             return text.strip()
         codes = self.muni_by_name.get(normalise(text), [])
+        if len(codes) > 1 and current in codes:
+            return current
         return codes[0] if len(codes) == 1 else None
 
     def _muni_problem(self, text: str) -> str:
+        codes = self.muni_by_name.get(normalise(text), [])
+        if codes:
+            return (f"муниципалитетов с названием «{text}» в регионе несколько "
+                    f"({', '.join(sorted(codes))}): укажите код")
         return f"муниципалитет «{text}» не найден среди муниципалитетов региона"
 
     def _muni_ref(self, code: str | None) -> dict[str, str] | None:
