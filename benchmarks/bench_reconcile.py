@@ -57,7 +57,8 @@ def main() -> None:
         rows.append([s.inn or "", s.kpp or "", s.name, munis.get(muni, muni),
                      f"{parent.inn}/{parent.kpp}" if parent and parent.inn else ""])
     for j in range(len(found) // 100):
-        rows.append([national.make_inn(f"99{900_000 + j:07d}"), "000101001", f"МБОУ «Новая школа № {j}»",
+        rows.append([national.make_inn(f"99{900_000 + j:07d}"), "000101001",
+                     f"МБОУ «Новая школа № {j}»",
                      codes[0], ""])
     csv_path = work / "list.csv"
     with csv_path.open("w", encoding="cp1251", newline="") as f:

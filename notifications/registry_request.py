@@ -17,7 +17,8 @@ SHEET = "Заявка"
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV/XLSX injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ADD, REMOVE, RELINK_MUNICIPALITY = "добавить", "удалить", "привязать к муниципалитету"
-RELINK_PARENT, UNLINK_PARENT = "привязать к головной организации", "отвязать от головной организации"
+RELINK_PARENT = "привязать к головной организации"
+UNLINK_PARENT = "отвязать от головной организации"
 CHANGE = "изменить сведения"
 
 

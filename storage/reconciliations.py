@@ -6,8 +6,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Connection, ForeignKey, Integer, String, Table, Text
-from sqlalchemy import insert, select, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+    update,
+)
 
 from states.registry import ACTIONS, RegistryCheck
 from storage.models import metadata, optional, required

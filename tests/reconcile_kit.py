@@ -1,4 +1,4 @@
-"""A region's registry and its coordinator's own lists, as they come (for the reconciliation tests)."""
+"""A region's registry and its coordinator's own lists as they come (reconciliation tests)."""
 
 from __future__ import annotations
 

@@ -14,17 +14,18 @@ from tests.reconcile_kit import inn
 
 
 @pytest.fixture
-def connected(loaded: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+def connected(request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]) -> Path:
     """Region 07 (МКОУ «СОШ № 1» with an ИНН, МКОУ «СОШ № 2») with its coordinator connected."""
+    folder: Path = request.getfixturevalue("loaded")
     assert run(capsys, "advance", "--region", "07", "--step", "coordinator", "--as",
                "support@op.ru", "--at", AT).code == 0
-    return loaded
+    return folder
 
 
-def region_list(home: Path) -> Path:
+def region_list(folder: Path) -> Path:
     """The coordinator's list: СОШ № 1 as in the registry (quotes and № spacing aside), СОШ № 2
     closed, a new СОШ № 3."""
-    return write(home / "список.csv", [
+    return write(folder / "список.csv", [
         ["ИНН", "КПП", "Полное наименование", "Муниципалитет"],
         ["7707083893", "", 'МКОУ "СОШ №1"', ""],
         [inn(3), "070101001", "МКОУ «СОШ № 3»", ""]], encoding="cp1251", delimiter=";")

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from storage import history, reconciliations
 from tests.builders import SUPPORT, World
-from tests.reconcile_kit import REGION_LIST, RC, cp1251_csv, inn, merged_xlsx, ogrn, registry
+from tests.reconcile_kit import RC, REGION_LIST, cp1251_csv, inn, merged_xlsx, ogrn, registry
 from workflow.errors import GuardRefused, InvalidInput, PermissionDenied
 from workflow.reconcile import accept, reconcile, reconcile_as_registered, request_xlsx
 

@@ -20,7 +20,8 @@ def test_never_reconciled_is_refused_and_says_so() -> None:
     """Without a reconciliation on record step 2 is refused, naming the command that does it."""
     verdict = evaluate(STEP, facts(None))
     assert not verdict.ok
-    assert verdict.message_ru == "сверка реестра не проводилась (rollout reconcile --region КОД ФАЙЛ)"
+    assert verdict.message_ru == (
+        "сверка реестра не проводилась (rollout reconcile --region КОД ФАЙЛ)")
     assert verdict.reasons[0].code == "not_reconciled"
 
 

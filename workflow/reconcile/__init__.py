@@ -2,7 +2,6 @@
 
 from workflow.reconcile.compare import RegistrySchool, Result, compare, normalise
 from workflow.reconcile.listfile import CoordinatorList, ListRow, read_list
-from workflow.reconcile.sample import sample_list
 from workflow.reconcile.service import (
     Reconciliation,
     accept,
@@ -10,6 +9,7 @@ from workflow.reconcile.service import (
     reconcile,
     reconcile_as_registered,
     request_xlsx,
+    sample_list,
 )
 
 __all__ = [

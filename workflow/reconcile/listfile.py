@@ -106,9 +106,9 @@ def read_list(path: Path) -> CoordinatorList:
         above = lines[pos - 1][1] if pos else []
         cols = _columns(lines[pos][1], above)
         named = set(cols.values())
-        if "name" in named or "short_name" in named:
-            if best is None or len(cols) > len(best[2]):
-                best = (pos, lines[pos][0], cols)
+        if ("name" in named or "short_name" in named) and (
+                best is None or len(cols) > len(best[2])):
+            best = (pos, lines[pos][0], cols)
     if best is None:
         raise InvalidInput(f"{table.name}: не найдена строка заголовка с наименованием ОО "
                            "(ожидаются столбцы «ИНН», «КПП», «Полное наименование», "

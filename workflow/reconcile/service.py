@@ -18,7 +18,7 @@ from storage import NewEvent, history, reconciliations, repo
 from storage.models import municipalities, schools
 from workflow.errors import InvalidInput, PermissionDenied, UnknownCode, UsageError
 from workflow.reconcile.compare import RegistrySchool, Result, compare
-from workflow.reconcile.listfile import CoordinatorList, ListRow, read_list
+from workflow.reconcile.listfile import INN_WEIGHTS, CoordinatorList, ListRow, read_list
 
 OPERATOR = "operator"  # as imports: the operator's own commands are recorded under this actor
 STEP = "registry"
@@ -207,3 +207,45 @@ def _deny(services: Any, region: str, state: str, who: str, verdict: Verdict, tr
 def request_xlsx(items: list[dict[str, Any]]) -> bytes:
     """The registry request for these discrepancies, in the operator's form."""
     return write_xlsx(request_rows(items))
+
+
+# -- a sample list for the demo: the registry with the differences real lists have
+SAMPLE_HEADER = ("№ п/п", "ИНН", "КПП", "Полное наименование", "Муниципальное образование",
+                 "Головная организация (для филиалов)", "Адрес")
+
+
+def _sample_inn(region: str, serial: int) -> str:
+    base = f"{region[:2]:0>2}{serial:07d}"
+    return base + str(sum(int(d) * w for d, w in zip(base, INN_WEIGHTS, strict=True)) % 11 % 10)
+
+
+def sample_list(services: Any, region: str, path: Path, new_school: str = "МКОУ «СОШ № 7»"
+                ) -> Path:
+    """Write the region's list (XLSX, a title row above the header) to `path`: the registry's
+    schools, less the last one that has no branches (closed), plus `new_school` (opened)."""
+    from openpyxl import Workbook
+
+    with services.db.read() as conn:
+        schools, munis = registry_of(conn, region)
+    parents = {s.parent for s in schools if s.parent}
+    closed = next((s.code for s in reversed(schools) if s.code not in parents and not s.parent),
+                  None)
+    names = {s.code: s.name for s in schools}
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None  # a new workbook always has its first sheet
+    sheet.append([f"Перечень общеобразовательных организаций (регион {region})"])
+    sheet.append(list(SAMPLE_HEADER))
+    number = 0
+    for s in schools:
+        if s.code == closed:
+            continue
+        number += 1
+        sheet.append([number, s.inn or "", s.kpp or "", s.name, munis.get(s.municipality or "", ""),
+                      names.get(s.parent or "", ""), ""])
+    first_muni = next((s.municipality for s in schools if s.municipality), None)
+    sheet.append([number + 1, _sample_inn(region, 9_000_000 + number), f"{region[:2]:0>2}0101001",
+                  new_school, munis.get(first_muni or "", ""), "", ""])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+    return path
