@@ -179,3 +179,36 @@ def test_a_bad_list_names_rows_and_records_nothing(world: World, tmp_path: Path)
         reconcile(world.services, "07", no_header, world.now)
     with world.services.db.read() as conn:
         assert reconciliations.last(conn, "07") is None
+
+
+def test_registry_letter_attaches_the_request_and_is_never_empty(world: World, tmp_path: Path
+                                                                 ) -> None:
+    """The registry request letter carries the XLSX request (it survives the outbox and opens
+    in openpyxl); with nothing to change there is no letter at all."""
+    from io import BytesIO
+
+    from sqlalchemy import select
+
+    from notifications.message import build
+    from storage.outbox import outbox
+    from workflow import mail
+    from workflow.errors import InvalidInput as Invalid
+
+    registry(world)
+    s = world.services
+    reconcile_as_registered(s, "07", world.now)
+    with pytest.raises(Invalid, match="nothing to change"):
+        mail.queue_letter(s, "registry", "07", world.now, RC)
+    reconcile(s, "07", cp1251_csv(tmp_path / "l.csv", REGION_LIST), world.now, RC)
+    mail.queue_letter(s, "registry", "07", world.now, RC)
+    with s.db.read() as conn:
+        row = conn.execute(select(outbox)).one()._mapping
+    message = build(row)
+    assert "- удалить: МКОУ «СОШ № 3» с. Исламей" in message.get_body(("plain",)).get_content()
+    (attachment,) = list(message.iter_attachments())
+    assert attachment.get_filename() == "registry-request-07-2.xlsx"
+    sheet = load_workbook(BytesIO(attachment.get_payload(decode=True))).active
+    assert sheet is not None
+    assert [r[1] for r in sheet.iter_rows(min_row=2, values_only=True)] == [
+        "добавить", "добавить", "удалить", "привязать к муниципалитету", "изменить сведения",
+        "изменить сведения"]
