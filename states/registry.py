@@ -56,7 +56,7 @@ def registry_verdict(step: Step, check: RegistryCheck | None) -> Verdict:
         return Verdict.deny(Reason(
             "not_reconciled", f"{step.slug}: the registry has not been reconciled "
             "(rollout reconcile --region CODE FILE)",
-            "сверка реестра не проводилась (rollout reconcile --region КОД ФАЙЛ)",
+            "сверка реестра не проводилась",
             {"reconciliation": None}))
     n = check.open_total
     if n == 0:

@@ -21,7 +21,7 @@ def test_never_reconciled_is_refused_and_says_so() -> None:
     verdict = evaluate(STEP, facts(None))
     assert not verdict.ok
     assert verdict.message_ru == (
-        "сверка реестра не проводилась (rollout reconcile --region КОД ФАЙЛ)")
+        "сверка реестра не проводилась")
     assert verdict.reasons[0].code == "not_reconciled"
 
 
