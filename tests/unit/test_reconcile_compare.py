@@ -3,6 +3,8 @@ by ИНН+КПП then by name, branches and their main schools, ambiguity named.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from workflow.reconcile import ListRow, RegistrySchool, compare, normalise
@@ -110,3 +112,19 @@ def test_duplicate_rows_and_unknown_main_school_are_unmatched() -> None:
         (3, "ИНН 0711000016 и КПП 072501001 уже есть в строке 2 списка"),
         (4, "головная организация «Гимназия № 99» не найдена ни в списке, ни в реестре")]
     assert r.add == [] and r.remove == []
+
+
+def test_a_list_far_too_long_is_refused_naming_the_row(tmp_path: Path) -> None:
+    """A file of 20,001 schools is not one region's list: refused at the row past the cap."""
+    from workflow.errors import InvalidInput
+    from workflow.reconcile import read_list
+    from workflow.reconcile.listfile import MAX_ROWS
+
+    path = tmp_path / "huge.csv"
+    path.write_text("Наименование\n" + "".join(f"Школа {i}\n" for i in range(MAX_ROWS + 1)),
+                    encoding="utf-8")
+    with pytest.raises(InvalidInput, match=f"huge.csv:{MAX_ROWS + 2}: больше {MAX_ROWS} строк"):
+        read_list(path)
+    path.write_text("Наименование\n" + "".join(f"Школа {i}\n" for i in range(MAX_ROWS)),
+                    encoding="utf-8")
+    assert len(read_list(path).rows) == MAX_ROWS

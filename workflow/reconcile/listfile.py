@@ -3,6 +3,7 @@ group rows), ИНН, КПП, ОГРН, full and short name, municipality, main s
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,8 @@ from workflow.errors import InvalidInput
 from workflow.importing.reader import read_table
 
 HEADER_SEARCH_ROWS = 10  # title and group rows above the real header, as exports have them
+MAX_ROWS = 20_000  # the largest region has about 1,500 schools and branches
+MAX_PROBLEMS = 100  # a report a person can read; the rest would only repeat it
 FIELDS = ("code", "inn", "kpp", "ogrn", "name", "short_name", "municipality", "parent",
           "parent_inn", "parent_kpp")
 FIELD_TITLES = {"inn": "ИНН", "kpp": "КПП", "ogrn": "ОГРН", "name": "наименование",
@@ -98,11 +101,17 @@ def _columns(cells: list[str], above: list[str]) -> dict[int, str]:
 
 
 def read_list(path: Path) -> CoordinatorList:
-    """Read and check the list; InvalidInput names every bad row and column (nothing recorded)."""
+    """Read and check the list; InvalidInput names every bad row and column (nothing recorded).
+
+    Rows stream from the importer's reader; only the first few are held to find the header.
+    """
     table = read_table(path)
-    lines = [(1, table.header)] + list(table.rows)
+    stream = iter(table.rows)
+    # the reader's header row (1 unless it skipped blank lines above it) and what follows
+    lines = [(getattr(table, "header_row", 1), table.header)]
+    lines += list(itertools.islice(stream, HEADER_SEARCH_ROWS - 1))
     best: tuple[int, int, dict[int, str]] | None = None
-    for pos in range(min(HEADER_SEARCH_ROWS, len(lines))):
+    for pos in range(len(lines)):
         above = lines[pos - 1][1] if pos else []
         cols = _columns(lines[pos][1], above)
         named = set(cols.values())
@@ -116,13 +125,19 @@ def read_list(path: Path) -> CoordinatorList:
     pos, header_row, cols = best
     problems: list[str] = []
     rows: list[ListRow] = []
-    for number, cells in lines[pos + 1:]:
+    for number, cells in itertools.chain(lines[pos + 1:], stream):
         values = {f: cells[i].strip() for i, f in cols.items() if i < len(cells)}
         if not any(values.values()):
             continue
+        if len(rows) + len(problems) >= MAX_ROWS:
+            raise InvalidInput(f"{table.name}:{number}: больше {MAX_ROWS} строк: это не список "
+                               "школ одного региона")
         row = _row(table.name, number, values, problems)
         if row is not None:
             rows.append(row)
+        if len(problems) >= MAX_PROBLEMS:
+            problems.append(f"{table.name}: проверка остановлена после {MAX_PROBLEMS} ошибок")
+            break
     if problems:
         raise InvalidInput(problems)
     if not rows:
