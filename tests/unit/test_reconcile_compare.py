@@ -128,3 +128,18 @@ def test_a_list_far_too_long_is_refused_naming_the_row(tmp_path: Path) -> None:
     path.write_text("Наименование\n" + "".join(f"Школа {i}\n" for i in range(MAX_ROWS)),
                     encoding="utf-8")
     assert len(read_list(path).rows) == MAX_ROWS
+
+
+def test_a_list_without_kpp_matches_by_a_unique_inn() -> None:
+    """A list with ИНН but no КПП: a school whose ИНН is unique matches by it (a new name is a
+    change); a main school and its branch, sharing one ИНН, fall back to their names."""
+    registry = [RegistrySchool("A", "МБОУ «СОШ № 2»", "0711000016", "071001001", "0702"),
+                RegistrySchool("M", "МБОУ «СОШ № 3»", "0711000024", "072501001", "0701"),
+                RegistrySchool("F", "Филиал МБОУ «СОШ № 3»", "0711000024", "072502001", "0701",
+                               parent="M")]
+    r = compare([row(2, "МБОУ «СОШ № 2 им. Героя»", "0711000016"),
+                 row(3, "МБОУ «СОШ № 3»", "0711000024"),
+                 row(4, "Филиал МБОУ «СОШ № 3»", "0711000024", parent="МБОУ «СОШ № 3»")],
+                registry, MUNIS)
+    assert r.matched == 3 and (r.add, r.remove, r.relink) == ([], [], [])
+    assert [(d["code"], list(d["fields"])) for d in r.changed] == [("A", ["name"])]

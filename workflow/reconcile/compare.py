@@ -4,7 +4,7 @@ name; what to add, remove, re-link, change, and what could not be matched."""
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,11 +90,21 @@ class _Comparison:
                     self._pair(r, codes[0])
                     continue
             pending.append(r)
+        by_inn: dict[str, list[str]] = defaultdict(list)
+        for s in self.schools:
+            if s.inn:
+                by_inn[s.inn].append(s.code)
+        list_inns = Counter(r.inn for r in self.rows if r.inn)
         ambiguous: set[str] = set()
         for r in pending:
             if r.code and r.code in self.by_code and r.code not in self.taken:
                 self._pair(r, r.code)
                 continue
+            if r.inn and not r.kpp and list_inns[r.inn] == 1:  # a list without КПП
+                codes = [c for c in by_inn.get(r.inn, []) if c not in self.taken]
+                if len(codes) == 1:  # a branch shares its ИНН: only a unique one tells
+                    self._pair(r, codes[0])
+                    continue
             names = {normalise(r.name)} | ({normalise(r.short_name)} if r.short_name else set())
             codes = [c for n in names for c in by_name.get(n, []) if c not in self.taken
                      and self._compatible(r, self.by_code[c])]
