@@ -347,6 +347,8 @@ def load_dataset(services: Any, paths: dict[str, Path], now: datetime,
 def walk_regions(services: Any, now: datetime, regions: Iterable[str] | None = None) -> int:
     """Steps 1-3 for every region (or `regions`), as support and the regional coordinator;
     the schools follow. Returns the number of transitions."""
+    from workflow.reconcile import reconcile_as_registered
+
     if regions is None:
         from sqlalchemy import select
 
@@ -358,6 +360,7 @@ def walk_regions(services: Any, now: datetime, regions: Iterable[str] | None = N
     n = 0
     for rc in regions:
         n += services.advance("region", rc, "coordinator", support_email(1), now).transitions
+        reconcile_as_registered(services, rc, now)  # step 2's guard: a clean reconciliation
         n += services.advance("region", rc, "registry", coordinator_email(rc), now).transitions
         n += services.advance("region", rc, "municipalities", coordinator_email(rc),
                               now).transitions

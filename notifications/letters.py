@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from sqlalchemy import Connection, select
 
 from notifications import outbox
 from notifications.errors import MissingData, UnknownLetter
+from notifications.registry_request import request_rows, write_xlsx
 from notifications.render import Attachment, Rendered, templates
 from notifications.settings import MailSettings
 from states import ROLE_TITLES, STEPS, Role
-from storage import repo
+from storage import reconciliations, repo
 from storage.models import municipalities, regions, schools
 
 REGION_LETTERS = ("coordinator", "registry")
-SCHOOL_COLUMNS = ("region", "municipality", "code", "name", "inn", "kpp", "parent",
-                  "teachers_expected", "classes_expected", "students_expected",
-                  "parents_expected", "timezone")
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SCOPE_LABELS = {"region": "регион", "municipality": "муниципалитет", "school": "ОО"}
 NEXT_STEP = {
     Role.REGIONAL_COORDINATOR: STEPS[1].todo,
@@ -43,21 +40,6 @@ def _coordinator(conn: Connection, region: str) -> dict[str, Any]:
     return found[0]
 
 
-def schools_csv(conn: Connection, region: str) -> tuple[str, list[dict[str, Any]]]:
-    """The region's schools in the `schools` import format (UTF-8 with BOM, `;`, for Excel)."""
-    q = select(schools).where(schools.c.region_code == region).order_by(schools.c.code)
-    rows = [dict(r._mapping) for r in conn.execute(q)]
-    buf = io.StringIO()
-    w = csv.writer(buf, delimiter=";", lineterminator="\r\n")
-    w.writerow(SCHOOL_COLUMNS)
-    for r in rows:
-        w.writerow([r["region_code"], r["municipality_code"] or "", r["code"], r["name"],
-                    r["inn"] or "", r["kpp"] or "", r["parent_code"] or "",
-                    r["teachers_expected"], r["classes_expected"], r["students_expected"],
-                    r["parents_expected"], r["timezone"] or ""])
-    return "\ufeff" + buf.getvalue(), rows
-
-
 def render_region_letter(conn: Connection, name: str, region_code: str, mail: MailSettings
                          ) -> tuple[Rendered, list[tuple[str, str]]]:
     """Render `coordinator` (to the operator) or `registry` (to support) for a region."""
@@ -69,10 +51,18 @@ def render_region_letter(conn: Connection, name: str, region_code: str, mail: Ma
     if name == "coordinator":
         ctx: dict[str, Any] = {"region": region, "coordinator": coordinator}
         return t.render(name, ctx), [("", mail.operator_email)]
-    text, rows = schools_csv(conn, region_code)
-    filename = f"schools-{region_code}.csv"
-    ctx = {"region": region, "coordinator": coordinator, "schools": rows, "filename": filename}
-    rendered = t.render(name, ctx, (Attachment(filename, "text/csv", text),))
+    last = reconciliations.last(conn, region_code)
+    if last is None:
+        raise MissingData(f"region {region_code}: the registry has not been reconciled; run "
+                          "`rollout reconcile --region CODE FILE` with the region's list first")
+    changes = request_rows(last["discrepancies"])
+    if not changes:  # never a letter with an empty list
+        raise MissingData(f"region {region_code}: reconciliation {last['id']} leaves nothing to "
+                          "change in the registry; there is no request to send")
+    filename = f"registry-request-{region_code}-{last['id']}.xlsx"
+    ctx = {"region": region, "coordinator": coordinator, "changes": changes,
+           "filename": filename, "reconciliation": {"id": last["id"], "at": last["at"]}}
+    rendered = t.render(name, ctx, (Attachment(filename, XLSX_MIME, data=write_xlsx(changes)),))
     return rendered, [("", mail.support_email)]
 
 

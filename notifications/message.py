@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from base64 import b64decode
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.headerregistry import Address
@@ -95,8 +96,8 @@ def build(row: Mapping[str, Any], to: Sequence[Address] | None = None) -> EmailM
     msg.add_alternative(row["body_html"], subtype="html")
     for att in (row.get("attachments") or {}).get("files", []):
         maintype, _, subtype = att["mime"].partition("/")
-        msg.add_attachment(att["text"].encode("utf-8"), maintype=maintype, subtype=subtype,
-                           filename=att["filename"])
+        body = b64decode(att["base64"]) if "base64" in att else att["text"].encode("utf-8")
+        msg.add_attachment(body, maintype=maintype, subtype=subtype, filename=att["filename"])
     return msg
 
 

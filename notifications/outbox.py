@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from base64 import b64encode
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,7 +33,8 @@ _jitter = random.Random()
 def message_row(rendered: Rendered, to: Sequence[tuple[str | None, str]], *, sender: str,
                 now: datetime, region_code: str | None = None) -> dict[str, Any]:
     """The outbox row for a rendered letter; its Message-ID is fixed here, once."""
-    files = [{"filename": a.filename, "mime": a.mime, "text": a.text}
+    files = [{"filename": a.filename, "mime": a.mime, "text": a.text} if a.data is None else
+             {"filename": a.filename, "mime": a.mime, "base64": b64encode(a.data).decode()}
              for a in rendered.attachments]
     return {"message_id": new_message_id(sender, rendered.name), "kind": rendered.name,
             "region_code": region_code, "sender": sender, "recipients": recipients(to),

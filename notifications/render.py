@@ -31,7 +31,8 @@ LETTERS = ("coordinator", "registry", "appointed", "reminder", "escalation", "di
 class Attachment:
     filename: str
     mime: str  # "text/csv"
-    text: str
+    text: str = ""
+    data: bytes | None = None  # a binary file (the registry request's XLSX) instead of text
 
 
 @dataclass(frozen=True)

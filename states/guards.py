@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from states.graph import FINISHED
+from states.registry import RegistryCheck, registry_verdict
 from states.steps import STEPS, Step, StepPolicy
 from states.verdict import Reason, Verdict
 
@@ -29,6 +30,7 @@ class RegionFacts:
     municipalities_without_coordinator: tuple[str, ...] = ()
     schools_without_municipality: int = 0
     schools_done: Mapping[str, int] = field(default_factory=dict)  # slug -> schools done/skipped
+    reconciliation: RegistryCheck | None = None  # step 2: the last registry reconciliation
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,8 @@ def _region_evidence(step: Step, facts: RegionFacts) -> Verdict:
             "no_schools", f"{step.slug}: region {facts.code} has no schools in the registry",
             f"{step.title}: в реестре региона {facts.code} нет ни одной школы",
             {"schools": 0}))
+    if step.evidence == "schools":
+        return registry_verdict(step, facts.reconciliation)
     if step.evidence == "municipal_split":
         reasons = []
         missing = facts.municipalities_without_coordinator

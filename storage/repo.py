@@ -11,6 +11,7 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, upda
 
 from states import STEPS, Grant, RegionFacts, SchoolFacts, Target
 from states.graph import encode, finished_counts
+from storage import reconciliations
 from storage.errors import ConflictError
 from storage.models import (
     assignments,
@@ -239,7 +240,8 @@ def region_facts(conn: Connection, code: str) -> RegionFacts:
                        municipalities_without_coordinator=tuple(
                            m for m in munis if m not in covered),
                        schools_without_municipality=unlinked,
-                       schools_done=schools_done(conn, code))
+                       schools_done=schools_done(conn, code),
+                       reconciliation=reconciliations.check(conn, code))
 
 
 _SCHOOLS_BY_STATUSES = (select(machines.c.statuses, func.count())

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from workflow.importing import import_file
+from workflow.reconcile import reconcile_as_registered
 from workflow.services import Services
 
 SUPPORT = "support@operator.ru"
@@ -77,10 +78,17 @@ class World:
         self.person("auditor@minpros.ru", "auditor")
         return self
 
+    def reconciled(self, region: str = "07") -> World:
+        """Step 2's reconciliation on record with nothing open: the region's list is the
+        registry as it stands."""
+        reconcile_as_registered(self.services, region, self.now)
+        return self
+
     def through_step3(self) -> World:
         """Steps 1-3 of region 07 done, municipal coordinators appointed."""
         s = self.services
         s.advance("region", "07", "coordinator", SUPPORT, self.now)
+        self.reconciled("07")
         s.advance("region", "07", "registry", "rc@region07.ru", self.now)
         s.assign("municipal_coordinator", "0701", "mc1@region07.ru", "Первый М.К.",
                  "rc@region07.ru", self.now)

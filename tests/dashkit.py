@@ -20,6 +20,7 @@ from storage.models import assignments, metrics, municipalities, people, regions
 from storage.repo import insert_machines
 from workflow.config import build
 from workflow.engine import new_machine_rows
+from workflow.reconcile import reconcile_as_registered
 from workflow.services import Services
 
 START = datetime(2026, 1, 12, 7, 0, tzinfo=UTC)
@@ -89,6 +90,7 @@ def seed(tmp_path: Path, url: str | None = None) -> Rollout:
             ("7700001", "77")], START))
     s = services
     s.advance("region", "01", "coordinator", "support@example.org", at(13))
+    reconcile_as_registered(s, "01", at(15))
     s.advance("region", "01", "registry", "rc01@example.org", at(15))
     s.assign("municipal_coordinator", "01-001", "mc1@example.org", "Муниципов Михаил",
              "rc01@example.org", at(16), phone="+7 900 111-11-11")

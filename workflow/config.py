@@ -8,6 +8,7 @@ from __future__ import annotations
 import builtins
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time

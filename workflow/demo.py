@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from workflow import config as config_mod
-from workflow import mail
+from workflow import mail, reconcile
 from workflow.demo_data import MUNICIPAL_COORDINATORS, SCHOOLS, SUPPORT, write_files, write_metrics
 from workflow.errors import GuardRefused, InvalidInput
 from workflow.importing import import_file
@@ -127,7 +127,11 @@ class _Play:
                                "Письмо о подключении получено, координатор подключён").message)
         now = self.at(2, 7)
         for region, rc in (("07", "rc@kbr.example.ru"), ("66", "rc@sverdl.example.ru")):
+            # step 2: the region's own list against the registry, the request to support
+            listing = reconcile.sample_list(s, region, self.data / f"schools-list-{region}.xlsx")
+            say(now, reconcile.reconcile(s, region, listing, now, rc).summary())
             self.hook("letter", now, name="registry", region=region, actor=rc)
+            say(now, reconcile.accept(s, region, "Изменения направлены в СТП заявкой", rc, now))
             say(now, s.advance("region", region, "registry", rc, now,
                                "Реестр ОО сверен с данными СТП").message)
         self.municipal_split()
@@ -164,6 +168,8 @@ class _Play:
         now = self.at(8, 1)
         say(now, s.advance("region", "41", "coordinator", SUPPORT[0], now,
                            "Заявка региона получена после напоминания").message)
+        say(now, reconcile.reconcile_as_registered(s, "41", now, "rc@kamchatka.example.ru")
+            .summary())
         say(now, s.advance("region", "41", "registry", "rc@kamchatka.example.ru", now).message)
         say(now, s.skip("region", "41", "municipalities", "rc@kamchatka.example.ru", now,
                         "Школы края курирует региональный координатор напрямую, "

@@ -70,6 +70,14 @@ def test_letter_renders_and_send_queues(home: Path, capsys: pytest.CaptureFixtur
                "admin1@example.org").code == 4
     assert run(capsys, "letter", "nope", "--region", "77").code == 2
     assert run(capsys, "letter", "registry", "--region", "99").code == 6
+    unreconciled = run(capsys, "letter", "registry", "--region", "77")
+    assert unreconciled.code == 6 and "has not been reconciled" in unreconciled.err
+    listing = home / "список.csv"  # the region's list lacks Школа № 3: a request to remove it
+    listing.write_text("ИНН;КПП;Наименование;Муниципалитет\n;;Школа № 1;M1\n;;Школа № 2;M1\n",
+                       encoding="utf-8")
+    assert run(capsys, "reconcile", "--region", "77", str(listing)).code == 0
+    shown = run(capsys, "letter", "registry", "--region", "77")
+    assert "- удалить: Школа № 3" in shown.out and "registry-request-77-1.xlsx" in shown.out
     sent = run(capsys, "letter", "registry", "--region", "77", "--send", "--as", "rc@example.org",
             "--at", "2026-03-17T10:00:00+03:00")
     assert sent.code == 0

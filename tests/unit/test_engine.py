@@ -41,6 +41,7 @@ def test_skipped_region_step_is_skipped_by_schools(w: World) -> None:
     """A region that skips the municipal split with a reason: its schools skip it too."""
     s = w.services
     s.advance("region", "07", "coordinator", SUPPORT, w.now)
+    w.reconciled()
     s.advance("region", "07", "registry", RC, w.now)
     s.skip("region", "07", "municipalities", RC, w.now, "малый регион")
     assert w.status("region", "07")["steps"]["municipalities"] == "skipped"

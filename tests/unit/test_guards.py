@@ -19,6 +19,7 @@ from states import (
     skip_verdict,
     step_by_slug,
 )
+from states.registry import RegistryCheck
 from states.verdict import Reason
 
 REGION_STEPS = [s for s in STEPS if s.level == "region"]
@@ -228,7 +229,8 @@ def test_coordinator_step_has_no_evidence(facts: RegionFacts) -> None:
 @pytest.mark.parametrize(("schools", "ok"), [(0, False), (1, True), (250, True)])
 def test_registry_needs_at_least_one_school(schools: int, ok: bool) -> None:
     """Step 2 holds once the region has a school in the registry, and says so when it has none."""
-    verdict = evaluate(step_by_slug("registry"), region(schools=schools))
+    clean = RegistryCheck(1, "2026-09-01T07:00:00+00:00", {})
+    verdict = evaluate(step_by_slug("registry"), region(schools=schools, reconciliation=clean))
     assert verdict.ok is ok
     if not ok:
         assert verdict.message == "registry: region 07 has no schools in the registry"

@@ -37,6 +37,7 @@ COMMANDS = {
     "report": "reports", "diagram": "reports", "audit": "audit",
     "letter": "mail", "remind": "mail", "outbox": "mail", "run": "mail",
     "dashboard": "web", "serve": "web", "token": "web", "demo": "demo", "steps": "steps",
+    "reconcile": "reconcile",
 }
 
 

@@ -42,7 +42,9 @@ def letter(app: AppContext, name: str, region: str, send: bool, actor: str | Non
     click.echo(f"To: {', '.join(to)}")
     click.echo(f"Subject: {rendered.subject}")
     for a in rendered.attachments:
-        click.echo(f"Attachment: {a.filename} ({a.mime}, {a.text.count(chr(10)) - 1} row(s))")
+        size = f"{len(a.data)} bytes" if a.data is not None else \
+            f"{a.text.count(chr(10)) - 1} row(s)"
+        click.echo(f"Attachment: {a.filename} ({a.mime}, {size})")
     click.echo("")
     click.echo(rendered.text, nl=False)
 
