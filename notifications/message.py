@@ -50,7 +50,12 @@ def build(row: Mapping[str, Any]) -> EmailMessage:
     msg["Message-ID"] = row["message_id"]
     msg["Date"] = format_datetime(row["created_at"])
     msg["From"] = parse_sender(row["sender"])
-    msg["To"] = [address(n, a) for n, a in row["recipients"]["to"]]
+    stored = row["recipients"]
+    msg["To"] = [address(n, a) for n, a in stored["to"]]
+    if stored.get("cc"):  # the coordinator gets a copy of what goes out in their name
+        msg["Cc"] = [address(n, a) for n, a in stored["cc"]]
+    if stored.get("reply_to"):  # replies reach a person, not the robot sender
+        msg["Reply-To"] = [address(n, a) for n, a in stored["reply_to"]]
     msg["Subject"] = one_line(row["subject"])
     if row["kind"] in ("reminder", "escalation", "digest"):
         msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to reminders
@@ -66,13 +71,20 @@ def build(row: Mapping[str, Any]) -> EmailMessage:
 def envelope(row: Mapping[str, Any]) -> tuple[str, list[str]]:
     """The SMTP envelope: taken from the stored addresses, never from parsed headers."""
     sender = parse_sender(row["sender"]).addr_spec
-    return sender, [address(None, a).addr_spec for _, a in row["recipients"]["to"]]
+    stored = row["recipients"]
+    return sender, [address(None, a).addr_spec for _, a in [*stored["to"], *stored.get("cc", [])]]
 
 
-def recipients(pairs: Sequence[tuple[str | None, str]]) -> dict[str, Any]:
-    """The stored form of the To list, each address checked now rather than at delivery."""
-    out = []
-    for name, addr in pairs:
-        a = address(name, addr)
-        out.append([a.display_name, a.addr_spec])
-    return {"to": out}
+def recipients(pairs: Sequence[tuple[str | None, str]],
+               cc: Sequence[tuple[str | None, str]] = (),
+               reply_to: Sequence[tuple[str | None, str]] = ()) -> dict[str, Any]:
+    """The stored form of To (and Cc, Reply-To), each address checked now, not at delivery."""
+    def checked(found: Sequence[tuple[str | None, str]]) -> list[list[str]]:
+        return [[a.display_name, a.addr_spec] for a in (address(n, x) for n, x in found)]
+
+    out: dict[str, Any] = {"to": checked(pairs)}
+    if cc:
+        out["cc"] = checked(cc)
+    if reply_to:
+        out["reply_to"] = checked(reply_to)
+    return out
