@@ -176,7 +176,7 @@ def greeting(full_name: str | None) -> str:
     parts = _parts(full_name)
     if parts is None:
         name = " ".join((full_name or "").split())
-        if not name or not any(w[:1].isupper() for w in name.split()[1:]):
+        if not name or any(w.isalpha() and w.islower() for w in name.split()[1:]):
             return "Уважаемые коллеги!"  # «Служба технической поддержки», or nobody
         return "Здравствуйте!"
     surname, first, patronymic, gender = parts
@@ -265,6 +265,11 @@ def upfirst(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def lowfirst(text: str) -> str:
+    """«Начальник отдела» → «начальник отдела» mid-sentence; «КБР» stays as it is."""
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
 def condition(reason: str, title: str = "") -> str:
     """A guard's reason as a line under its step: the step's title (already shown) dropped,
     «педагоги: загружено 0 из 40» as «педагоги — загружено 0 из 40»."""
@@ -284,6 +289,6 @@ def due(value: date | datetime | str) -> str:
 FILTERS: dict[str, Callable[..., Any]] = {
     "genitive": genitive, "prepositional": prepositional, "greeting": greeting,
     "initials": initials, "signature": signature, "plural": plural, "word_for": word_for,
-    "quote": quote, "inner_quotes": inner_quotes, "due": due, "upfirst": upfirst,
+    "quote": quote, "inner_quotes": inner_quotes, "due": due, "upfirst": upfirst, "lowfirst": lowfirst,
     "condition": condition,
 }
