@@ -37,7 +37,8 @@ def message_row(rendered: Rendered, to: Sequence[tuple[str | None, str]], *, sen
     files = [{"filename": a.filename, "mime": a.mime, "text": a.text}
              for a in rendered.attachments]
     return {"message_id": new_message_id(sender, rendered.name), "kind": rendered.name,
-            "region_code": region_code, "sender": sender, "recipients": recipients(to, cc, reply_to),
+            "region_code": region_code, "sender": sender,
+            "recipients": recipients(to, cc, reply_to),
             "subject": rendered.subject, "body_text": rendered.text, "body_html": rendered.html,
             "attachments": {"files": files} if files else None, "created_at": now,
             "status": QUEUED, "attempts": 0, "next_attempt_at": now}

@@ -47,7 +47,7 @@ def _nominative(word: str, pos: str, gender: str | None = None) -> Any:
     best = None
     for p in _morph().parse(word.lower()):
         tag = p.tag
-        if tag.POS != pos or tag.case != "nomn" or tag.number not in ("sing", None):
+        if pos != tag.POS or tag.case != "nomn" or tag.number not in ("sing", None):
             continue
         if pos == "ADJF" and gender is not None and tag.gender != gender:
             continue
@@ -159,14 +159,14 @@ def _parts(full_name: str | None) -> tuple[str, str, str, str | None] | None:
     """(surname, first name, patronymic, gender 'm'/'f'/None) of a registry-order ФИО."""
     words = (full_name or "").split()
     if len(words) >= 4 and words[-1].lower() in MALE_WORD + FEMALE_WORD:
-        gender = "m" if words[-1].lower() in MALE_WORD else "f"
-        return words[0], words[1], " ".join(words[2:]), gender  # Мамедов Али Гасан оглы
+        turkic = "m" if words[-1].lower() in MALE_WORD else "f"
+        return words[0], words[1], " ".join(words[2:]), turkic  # Мамедов Али Гасан оглы
     if len(words) not in (2, 3) or not all(PERSON_WORD.match(w) for w in words):
         return None
     if len(words) == 2:
         return words[0], words[1], "", None
     patronymic = words[2].lower()
-    gender = ("m" if patronymic.endswith(MALE_SUFFIX)
+    gender: str | None = ("m" if patronymic.endswith(MALE_SUFFIX)
               else "f" if patronymic.endswith(FEMALE_SUFFIX) else None)
     return words[0], words[1], words[2], gender
 
@@ -244,11 +244,6 @@ def plural(n: int, word: str) -> str:
     return f"{n} {forms[_INDEX[_plural_rule()(n)]]}"
 
 
-def word_for(n: int, word: str) -> str:
-    """The form alone, for «раз в N …» where the number is printed elsewhere."""
-    return plural(n, word).split(" ", 1)[1]
-
-
 def quote(text: str) -> str:
     """«…» around `text`, its own quotes turned into „лапки“: «МБОУ „Гимназия № 4“»."""
     return "«" + inner_quotes(text) + "»"
@@ -288,7 +283,7 @@ def due(value: date | datetime | str) -> str:
 
 FILTERS: dict[str, Callable[..., Any]] = {
     "genitive": genitive, "prepositional": prepositional, "greeting": greeting,
-    "initials": initials, "signature": signature, "plural": plural, "word_for": word_for,
-    "quote": quote, "inner_quotes": inner_quotes, "due": due, "upfirst": upfirst, "lowfirst": lowfirst,
+    "initials": initials, "signature": signature, "plural": plural, "quote": quote,
+    "inner_quotes": inner_quotes, "due": due, "upfirst": upfirst, "lowfirst": lowfirst,
     "condition": condition,
 }

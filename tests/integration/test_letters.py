@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -191,3 +192,22 @@ def test_placeholder_addresses_are_warned_about(memory_world: World) -> None:
     assert mail.letter_warnings(memory_world.services, "coordinator") == []
     [warning] = mail.letter_warnings(memory_world.services, "registry")
     assert "support.email = support@example.org" in warning and "заглушка" in warning
+
+
+def test_coordinator_letter_reaches_operator_and_coordinator_over_smtp(tmp_path: Path) -> None:
+    """Through a real SMTP server: the coordinator is in the envelope and in Cc; Reply-To them."""
+    from tests.conftest import T0, make_services
+    from tests.mailkit import smtp_server
+
+    with smtp_server() as (handler, port):
+        services = make_services(f"sqlite:///{tmp_path / 'r.db'}", tmp_path, mail={
+            "transport": "smtp", "smtp": {"host": "127.0.0.1", "port": port, "timeout_s": 5}})
+        region_with_people(World(services, tmp_path, T0), True)
+        mail.queue_letter(services, "coordinator", "07", T0, "rc@kbr.ru")
+        assert mail.deliver_outbox(services, T0).sent == 2  # the appointment and the letter
+        services.db.dispose()
+    [(sender, rcpts, msg)] = [m for m in handler.received if "Заявка" in m[2]["Subject"]]
+    assert sorted(rcpts) == ["rc@kbr.ru", "vv.savchenko@mgou.ru"]
+    assert msg["Cc"].addresses[0].addr_spec == msg["Reply-To"].addresses[0].addr_spec == \
+        "rc@kbr.ru"
+    assert "Кабардино-Балкарской Республики" in msg["Subject"]
