@@ -171,6 +171,7 @@ def _parts(full_name: str | None) -> tuple[str, str, str, str | None] | None:
     return words[0], words[1], words[2], gender
 
 
+@lru_cache(maxsize=65536)  # a reminder pass greets tens of thousands of people
 def greeting(full_name: str | None) -> str:
     """«Уважаемая Лиана Хасановна!»; «Уважаемые коллеги!» to an organisation (no name)."""
     parts = _parts(full_name)
@@ -244,6 +245,7 @@ def plural(n: int, word: str) -> str:
     return f"{n} {forms[_INDEX[_plural_rule()(n)]]}"
 
 
+@lru_cache(maxsize=4096)  # step titles and school names repeat across a reminder pass
 def quote(text: str) -> str:
     """«…» around `text`, its own quotes turned into „лапки“: «МБОУ „Гимназия № 4“»."""
     return "«" + inner_quotes(text) + "»"
@@ -265,6 +267,7 @@ def lowfirst(text: str) -> str:
     return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
 
+@lru_cache(maxsize=65536)
 def condition(reason: str, title: str = "") -> str:
     """A guard's reason as a line under its step: the step's title (already shown) dropped,
     «педагоги: загружено 0 из 40» as «педагоги — загружено 0 из 40»."""
