@@ -64,3 +64,20 @@ def test_people_details_from_import_and_assign_sign_the_letters(
         row = conn.execute(select(table).where(table.c.email == "mk2@example.org")).one()
     db.dispose()
     assert (row.position, row.organisation) == ("главный специалист", "Управление образования")
+
+
+def test_no_registry_request_with_an_empty_list(home: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """A region without schools gets a clear refusal (exit 6), and nothing is queued."""
+    regions = home / "regions.csv"
+    regions.write_text("Код;Наименование\n66;Свердловская область\n", encoding="utf-8-sig")
+    people = home / "people.csv"
+    people.write_text("Эл. почта;ФИО;Роль;Область\nrc66@example.org;Белова Марина Сергеевна;"
+                      "региональный координатор;66\n", encoding="utf-8-sig")
+    assert run(capsys, "import", "regions", str(regions)).code == 0
+    assert run(capsys, "import", "people", str(people)).code == 0
+    refused = run(capsys, "letter", "registry", "--region", "66", "--send", "--as",
+                  "rc66@example.org")
+    assert refused.code == 6
+    assert "нет ни одной школы" in refused.err
+    assert run(capsys, "outbox", "list", "--json").out.strip() == "[]"
