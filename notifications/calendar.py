@@ -35,6 +35,17 @@ def business_days_between(start: date, end: date) -> int:
     return n
 
 
+@lru_cache(maxsize=4096)
+def due_date(start: date, days: int) -> date:
+    """The last day of a term of `days` business days counted after `start` (a step opened on
+    `start` is late after this day, as `business_days_between` counts)."""
+    n, day = 0, start
+    while n < days:
+        day += timedelta(days=1)
+        n += is_business_day(day)
+    return day
+
+
 def local(at: datetime, tz: str) -> datetime:
     """A UTC moment in a region's (or school's) time zone."""
     return at.astimezone(ZoneInfo(tz))

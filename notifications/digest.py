@@ -14,6 +14,7 @@ from notifications.calendar import business_days_open, local
 from notifications.directory import Directory
 from notifications.policy import MOSCOW
 from notifications.render import templates
+from notifications.russian import quote
 from notifications.settings import MailSettings
 from states import STEPS, StepPolicy, step_by_slug
 from states.graph import finished_counts
@@ -58,8 +59,9 @@ def digest_context(conn: Connection, now: datetime, policies: Mapping[str, StepP
 
 def _state_title(state: str | None) -> str:
     if state is None:
-        return "нет данных"
-    return "все шаги выполнены" if state == "done" else step_by_slug(state).title
+        return "нет данных о регионе"
+    return ("регион выполнил все шаги" if state == "done"
+            else f"регион на шаге {quote(step_by_slug(state).title)}")
 
 
 def queue_digest(db: Database, now: datetime, mail: MailSettings,

@@ -65,11 +65,12 @@ class Directory:
         return self._tz[key]
 
     def label(self, kind: str, code: str) -> str:
+        # the name as registered, no quotes around it: a school's own «…» must not nest
         if kind == "school":
             s = self.schools.get(code)
-            return f"ОО {code} «{s.name}»" if s is not None else f"ОО {code}"
+            return f"{s.name} (код ОО {code})" if s is not None else f"ОО с кодом {code}"
         r = self.regions.get(code)
-        return f"регион {code} «{r.name}»" if r is not None else f"регион {code}"
+        return f"{r.name} (код региона {code})" if r is not None else f"регион с кодом {code}"
 
     def zones(self) -> set[str]:
         """Every time zone a machine or a person of this registry can be in."""
@@ -138,4 +139,6 @@ def late_reasons(conn: Connection, d: Directory, machine: Any, step: Step,
         facts = RegionFacts(machine.code)  # a manual region step reads nothing
     else:
         facts = d.region_facts(conn, machine.code)
-    return tuple(r.ru for r in holding(step, facts, policy))
+    # "waits for its owner to mark it done" is not a missing condition: the letter says what
+    # to do instead
+    return tuple(r.ru for r in holding(step, facts, policy) if r.code != "awaits_owner")

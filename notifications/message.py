@@ -65,30 +65,44 @@ def prepare(row: Mapping[str, Any]) -> Prepared:
         sender = parse_sender(row["sender"])
     except BadAddress as exc:
         raise Unbuildable(f"отправитель: {exc}", {}) from None
-    to: list[Address] = []
     stored: dict[str, str] = {}
     refused: dict[str, str] = {}
-    for name, addr in row["recipients"]["to"]:
-        try:
-            a = address(name, addr)
-        except BadAddress as exc:
-            refused[addr] = f"письмо не собрать: {exc}"
-            continue
-        to.append(a)
-        stored[a.addr_spec] = addr
-    if not to:
+    kept: dict[str, list[Address]] = {"to": [], "cc": []}
+    for field in ("to", "cc"):
+        for name, addr in row["recipients"].get(field, []):
+            try:
+                a = address(name, addr)
+            except BadAddress as exc:
+                refused[addr] = f"письмо не собрать: {exc}"
+                continue
+            kept[field].append(a)
+            stored[a.addr_spec] = addr
+    if not kept["to"]:
         raise Unbuildable("; ".join(refused.values()) or "нет получателей", refused)
-    return Prepared(build(row, to), sender.addr_spec, list(stored), stored, refused)
+    return Prepared(build(row, kept["to"], kept["cc"]), sender.addr_spec, list(stored), stored,
+                    refused)
 
 
-def build(row: Mapping[str, Any], to: Sequence[Address] | None = None) -> EmailMessage:
+def build(row: Mapping[str, Any], to: Sequence[Address] | None = None,
+          cc: Sequence[Address] | None = None) -> EmailMessage:
     """The EmailMessage for a stored outbox row; the same row always builds the same message."""
     msg = EmailMessage()
     msg["Message-ID"] = row["message_id"]
     msg["Date"] = format_datetime(row["created_at"])
     msg["From"] = parse_sender(row["sender"])
-    msg["To"] = list(to) if to is not None else [address(n, a)
-                                                 for n, a in row["recipients"]["to"]]
+    stored = row["recipients"]
+    msg["To"] = list(to) if to is not None else [address(n, a) for n, a in stored["to"]]
+    copies = list(cc) if cc is not None else [address(n, a) for n, a in stored.get("cc", [])]
+    if copies:  # the coordinator gets a copy of what goes out in their name
+        msg["Cc"] = copies
+    reply_to = []
+    for n, a in stored.get("reply_to", []):
+        try:  # replies reach a person, not the robot sender; a refused one is left out
+            reply_to.append(address(n, a))
+        except BadAddress:
+            continue
+    if reply_to:
+        msg["Reply-To"] = reply_to
     msg["Subject"] = one_line(row["subject"])
     if row["kind"] in ("reminder", "escalation", "digest"):
         msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to reminders
@@ -101,24 +115,28 @@ def build(row: Mapping[str, Any], to: Sequence[Address] | None = None) -> EmailM
     return msg
 
 
-def envelope(row: Mapping[str, Any]) -> tuple[str, list[str]]:
-    """The SMTP envelope: taken from the stored addresses, never from parsed headers."""
-    sender = parse_sender(row["sender"]).addr_spec
-    return sender, [address(None, a).addr_spec for _, a in row["recipients"]["to"]]
-
-
-def recipients(pairs: Sequence[tuple[str | None, str]]) -> dict[str, Any]:
-    """The stored form of the To list; never raises.
+def recipients(pairs: Sequence[tuple[str | None, str]],
+               cc: Sequence[tuple[str | None, str]] = (),
+               reply_to: Sequence[tuple[str | None, str]] = ()) -> dict[str, Any]:
+    """The stored form of To (and Cc, Reply-To); never raises.
 
     An address the rule refuses (one stored by an older release, say) is kept as given: its
     message fails at delivery with the reason and the address shows as a broken contact,
     instead of the whole reminder pass stopping here for everyone.
     """
-    out = []
-    for name, addr in pairs:
-        try:
-            text = addresses.normalize(addr)
-        except BadAddress:
-            text = str(addr).strip()
-        out.append([one_line(name or ""), text])
-    return {"to": out}
+    def kept(found: Sequence[tuple[str | None, str]]) -> list[list[str]]:
+        out = []
+        for name, addr in found:
+            try:
+                text = addresses.normalize(addr)
+            except BadAddress:
+                text = str(addr).strip()
+            out.append([one_line(name or ""), text])
+        return out
+
+    stored: dict[str, Any] = {"to": kept(pairs)}
+    if cc:
+        stored["cc"] = kept(cc)
+    if reply_to:
+        stored["reply_to"] = kept(reply_to)
+    return stored

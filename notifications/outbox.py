@@ -31,13 +31,16 @@ _jitter = random.Random()
 
 
 def message_row(rendered: Rendered, to: Sequence[tuple[str | None, str]], *, sender: str,
-                now: datetime, region_code: str | None = None) -> dict[str, Any]:
+                now: datetime, region_code: str | None = None,
+                cc: Sequence[tuple[str | None, str]] = (),
+                reply_to: Sequence[tuple[str | None, str]] = ()) -> dict[str, Any]:
     """The outbox row for a rendered letter; its Message-ID is fixed here, once."""
     files = [{"filename": a.filename, "mime": a.mime, "text": a.text} if a.data is None else
              {"filename": a.filename, "mime": a.mime, "base64": b64encode(a.data).decode()}
              for a in rendered.attachments]
     return {"message_id": new_message_id(sender, rendered.name), "kind": rendered.name,
-            "region_code": region_code, "sender": sender, "recipients": recipients(to),
+            "region_code": region_code, "sender": sender,
+            "recipients": recipients(to, cc, reply_to),
             "subject": rendered.subject, "body_text": rendered.text, "body_html": rendered.html,
             "attachments": {"files": files} if files else None, "created_at": now,
             "status": QUEUED, "attempts": 0, "next_attempt_at": now}
@@ -96,7 +99,8 @@ def mark_sent(conn: Connection, row_id: int, owner: str, now: datetime,
     if recipients is None:
         recipients = conn.execute(select(outbox.c.recipients)
                                   .where(outbox.c.id == row_id)).scalar_one()
-    delivered = [a for _, a in recipients["to"] if a not in (refused or {})]
+    delivered = [a for _, a in [*recipients["to"], *recipients.get("cc", [])]
+                 if a not in (refused or {})]
     if delivered:  # mail got through: the contact works again
         conn.execute(delete(bounces).where(bounces.c.email.in_(delivered)))
     record_bounces(conn, refused or {}, row_id, now)

@@ -14,8 +14,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, and_, false, or_, select
 
 from notifications import outbox
-from notifications.calendar import business_days_between, local, open_cutoff
+from notifications.calendar import business_days_between, due_date, local, open_cutoff
 from notifications.directory import Directory, late_reasons
+from notifications.letters import links
 from notifications.policy import Recipient, due_levels, escalation_chain, in_window, period
 from notifications.render import templates
 from notifications.settings import MailSettings, ReminderSettings
@@ -41,6 +42,8 @@ class Late(NamedTuple):
     sla_days: int
     owner_names: str
     period: str
+    path: str  # the page where the step is done: "/schools/070101"
+    due: str  # the last day of the step's term: "13.03.2026"
 
 
 @dataclass
@@ -162,7 +165,10 @@ def queue_reminders(conn: Connection, now: datetime, mail: MailSettings,
                         owners = ", ".join(p.name for p in chain[0])
                     line = Late(m.id, target, step.slug, level, since_text, days,
                                 policy.sla_days, owners if level else "",
-                                period(since_local, days, threshold, reminders.repeat_every_days))
+                                period(since_local, days, threshold, reminders.repeat_every_days),
+                                f"/{'schools' if m.kind == 'school' else 'regions'}/{m.code}",
+                                due_date(since_local.date(), policy.sla_days)
+                                .strftime("%d.%m.%Y"))
                 people[email] = person
                 owed[email].append(line)
     _drop_already_sent(conn, owed, summary)
@@ -252,15 +258,16 @@ def _queue(conn: Connection, owed: dict[str, list[Late]], people: dict[str, Reci
 
     rows: list[dict[str, Any]] = []
     keys: list[dict[str, Any]] = []
-    sender, repeat = mail.sender, reminders.repeat_every_days
+    sender, repeat, urls = mail.sender, reminders.repeat_every_days, links(mail)
     for email in sorted(owed):
         items = sorted(owed[email], key=_order)
         own = [context(it) for it in items if it.level == 0]
         escalated = [context(it) for it in items if it.level > 0]
         person = people[email]
         rendered = render("reminder" if own else "escalation",
-                          {"person": {"name": person.name, "email": email}, "own": own,
-                           "escalated": escalated, "repeat_every_days": repeat})
+                          {"person": {"name": person.name, "email": email,
+                                      "role": person.role}, "own": own,
+                           "escalated": escalated, "repeat_every_days": repeat, "links": urls})
         row = outbox.message_row(rendered, [(person.name, email)], sender=sender, now=now)
         rows.append(row)
         message_id = row["message_id"]
@@ -279,8 +286,8 @@ def _queue(conn: Connection, owed: dict[str, list[Late]], people: dict[str, Reci
               "items": summary.items, "recipients": len(summary.recipients)})])
 
 
-def _order(it: Late) -> tuple[int, str, str]:
-    return (it.level, it.target, it.step)
+def _order(it: Late) -> tuple[int, str, int]:
+    return (it.level, it.target, step_by_slug(it.step).number)
 
 
 @dataclass(frozen=True)
@@ -288,6 +295,7 @@ class Line:
     """One line of a reminder as templates see it (attributes: Jinja's fast lookup path)."""
 
     target: str
+    step: str
     step_number: int
     step_title: str
     since: str
@@ -297,9 +305,11 @@ class Line:
     todo: str
     owner_text: str
     owner_names: str
+    path: str
+    due: str
 
 
 def _context(it: Late, missing: tuple[str, ...]) -> Line:
     step = step_by_slug(it.step)
-    return Line(it.target, step.number, step.title, it.since, it.days_open, it.sla_days,
-                missing, step.todo, step.owner_text, it.owner_names)
+    return Line(it.target, step.slug, step.number, step.title, it.since, it.days_open,
+                it.sla_days, missing, step.todo, step.owner_text, it.owner_names, it.path, it.due)

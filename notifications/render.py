@@ -21,6 +21,7 @@ from jinja2 import (
 from jinja2.loaders import split_template_path
 from jinja2.sandbox import SandboxedEnvironment
 
+from notifications import russian
 from notifications.errors import TemplateBroken, TemplateMissing
 
 PACKAGED = Path(__file__).with_name("templates")
@@ -53,13 +54,10 @@ def _env(cls: type[Environment], loader: Any) -> Environment:
               keep_trailing_newline=True, auto_reload=False,
               autoescape=select_autoescape(enabled_extensions=("html", "html.j2"),
                                            default_for_string=False))
-    env.filters["ru_date"] = _ru_date
+    env.filters["ru_date"] = russian.ru_date
     env.filters["ru_datetime"] = _ru_datetime
+    env.filters.update(russian.FILTERS)  # declension, greetings, plurals, quotes
     return env
-
-
-def _ru_date(value: Any) -> str:
-    return value.strftime("%d.%m.%Y") if hasattr(value, "strftime") else str(value)
 
 
 def _ru_datetime(value: Any) -> str:
@@ -130,7 +128,7 @@ class Templates:
 
     @staticmethod
     def _files(name: str) -> tuple[str, ...]:
-        return (f"{name}.txt.j2", f"{name}.html.j2", "_layout.html.j2")
+        return (f"{name}.txt.j2", f"{name}.html.j2", "_layout.html.j2", "_macros.j2")
 
     def render(self, name: str, context: dict[str, Any],
                attachments: tuple[Attachment, ...] = ()) -> Rendered:

@@ -27,6 +27,13 @@ class MailSettings:
     operator_email: str = "vv.savchenko@mgou.ru"
     support_email: str = "support@example.org"
     templates_dir: Path | None = None  # overrides of notifications/templates
+    # Links in letters: the pages where a step is done (`/regions/CODE`, `/schools/CODE`) and
+    # the operator's materials named in the instruction (templates of files and letters, and
+    # the registration instructions for parents and students).
+    base_url: str = "http://127.0.0.1:8080"
+    templates_url: str = "https://myschool.guppros.ru/poleznye-materialy/shablony-faylov/"
+    registration_url: str = ("https://myschool.guppros.ru/instrukcii-po-platforme/"
+                             "obuchayuschimsya-i-zakonnym-predstavitelyam/")
 
 
 @dataclass(frozen=True)

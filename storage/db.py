@@ -19,7 +19,7 @@ from storage.errors import DatabaseBusy, DatabaseNotReady
 # another exactly as they do on SQLite (BEGIN IMMEDIATE): the history is one chain.
 WRITER_LOCK_KEY = 7_402_015_001
 MIGRATIONS = Path(__file__).with_name("migrations")
-SCHEMA_HEAD = "0008"  # the newest migration; tests/integration/test_migrations.py checks it
+SCHEMA_HEAD = "0009"  # the newest migration; tests/integration/test_migrations.py checks it
 NOTICE_AFTER_S = 1.0  # a writer that waits longer than this says what it waits for
 
 

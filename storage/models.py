@@ -82,6 +82,7 @@ people = Table(
     Column("email", String(254), primary_key=True),
     required("name", String(300)),
     optional("position", String(300)),
+    optional("organisation", String(300)),  # for the signature: «… Министерства просвещения КБР»
     optional("phone", String(64)),
 )
 

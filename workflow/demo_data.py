@@ -51,11 +51,14 @@ PEOPLE = [
     ("rc@sverdl.example.ru", "Белова Марина Сергеевна", "regional_coordinator", "66"),
     ("rc@kamchatka.example.ru", "Петренко Илья Андреевич", "regional_coordinator", "41"),
 ]
+# position, organisation (letters sign with the organisation in the genitive), phone
 POSITIONS = {
-    "rc@kbr.example.ru": ("Начальник отдела цифровой трансформации Минпросвещения КБР",
+    "rc@kbr.example.ru": ("Начальник отдела цифровизации", "Министерство просвещения КБР",
                           "+7 8662 40-12-34"),
-    "rc@sverdl.example.ru": ("Заместитель директора ИРО Свердловской области", "+7 343 369-29-01"),
-    "rc@kamchatka.example.ru": ("Консультант Министерства образования Камчатского края",
+    "rc@sverdl.example.ru": ("Заместитель директора",
+                             "Институт развития образования Свердловской области",
+                             "+7 343 369-29-01"),
+    "rc@kamchatka.example.ru": ("Консультант", "Министерство образования Камчатского края",
                                 "+7 4152 42-00-11"),
 }
 MUNICIPAL_COORDINATORS = {
@@ -76,8 +79,8 @@ def write_files(data: Path) -> dict[str, Path]:
         "municipalities": (["Регион", "Код", "Наименование"], MUNICIPALITIES),
         "schools": (["Регион", "Муниципалитет", "Код ОО", "Наименование", "ИНН", "КПП",
                      "Головная ОО", "Педагогов", "Классов", "Учащихся"], SCHOOLS),
-        "people": (["Эл. почта", "ФИО", "Роль", "Область", "Должность", "Телефон"],
-                   [(*p, *POSITIONS.get(p[0], ("", ""))) for p in PEOPLE]),
+        "people": (["Эл. почта", "ФИО", "Роль", "Область", "Должность", "Организация",
+                    "Телефон"], [(*p, *POSITIONS.get(p[0], ("", "", ""))) for p in PEOPLE]),
     }
     paths = {}
     for kind, (header, rows) in files.items():

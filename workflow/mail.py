@@ -12,10 +12,15 @@ from sqlalchemy import Connection
 from notifications import outbox
 from notifications.digest import queue_digest
 from notifications.errors import MissingData, SmtpSettingsRefused, TemplateMissing, UnknownLetter
-from notifications.letters import REGION_LETTERS, queue_region_letter, render_region_letter
+from notifications.letters import (
+    REGION_LETTERS,
+    Letter,
+    placeholder_warnings,
+    queue_region_letter,
+    render_region_letter,
+)
 from notifications.relay import Delivery, deliver
 from notifications.reminders import PassSummary, run_pass
-from notifications.render import Rendered
 from notifications.service import Schedule, run_service
 from states import Target, may_send_letter
 from storage import NewEvent, history, repo
@@ -31,15 +36,19 @@ def _translate(exc: Exception) -> Exception:
     return exc
 
 
-def render_letter(services: Services, name: str, region: str) -> tuple[Rendered, list[str]]:
-    """A region's letter as it would be sent, and its recipients."""
+def render_letter(services: Services, name: str, region: str) -> Letter:
+    """A region's letter as it would be sent, with its recipients."""
     with services.db.read() as conn:
         _known_region(conn, region)
         try:
-            rendered, to = render_region_letter(conn, name, region, services.config.mail)
+            return render_region_letter(conn, name, region, services.config.mail)
         except (UnknownLetter, MissingData, TemplateMissing) as exc:
             raise _translate(exc) from None
-    return rendered, [a for _, a in to]
+
+
+def letter_warnings(services: Services, name: str | None = None) -> list[str]:
+    """Addresses of the configuration still left as in the example (Russian, for stderr)."""
+    return placeholder_warnings(services.config.mail, name)
 
 
 def queue_letter(services: Services, name: str, region: str, now: datetime,
@@ -122,5 +131,5 @@ def serve(services: Services, clock: Callable[[], datetime], stop: threading.Eve
                 schedule or Schedule())
 
 
-__all__ = ["REGION_LETTERS", "deliver_outbox", "digest", "list_outbox", "queue_letter", "remind",
-           "render_letter", "serve"]
+__all__ = ["REGION_LETTERS", "deliver_outbox", "digest", "letter_warnings", "list_outbox",
+           "queue_letter", "remind", "render_letter", "serve"]

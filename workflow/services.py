@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, update
 
 from notifications.addresses import BadAddress, normalize
 from states import (
@@ -204,7 +204,8 @@ class Services:
 
     # -- appointing people ------------------------------------------------------------------
     def assign(self, role: str, scope: str, email: str, name: str, actor: str, now: datetime,
-               position: str | None = None, phone: str | None = None) -> str:
+               position: str | None = None, phone: str | None = None,
+               organisation: str | None = None) -> str:
         """Appoint a person to a role on a scope (steps 1, 3 and 4); evidence may follow."""
         if role not in ROLES:
             raise UsageError(f"--role {role!r}: roles are {', '.join(ROLES)}")
@@ -230,8 +231,9 @@ class Services:
             if not verdict:
                 refusal = verdict
             else:
+                details = {"position": position, "organisation": organisation, "phone": phone}
                 message = self._appoint(conn, now, role, target, email, name, actor,
-                                        acting_role(verdict), position, phone)
+                                        acting_role(verdict), details)
                 return message
         with self.db.write() as conn:
             history.append(conn, [NewEvent(
@@ -241,12 +243,14 @@ class Services:
         raise PermissionDenied(refusal.message)
 
     def _appoint(self, conn: Connection, now: datetime, role: str, target: Target, email: str,
-                 name: str, actor: str, actor_role: str | None, position: str | None,
-                 phone: str | None) -> str:
+                 name: str, actor: str, actor_role: str | None,
+                 details: dict[str, str | None]) -> str:
+        details = {k: " ".join(v.split()) for k, v in details.items() if v and v.strip()}
         existing = repo.person(conn, email)
         if existing is None:
-            conn.execute(insert(people).values(email=email, name=name.strip(), position=position,
-                                               phone=phone))
+            conn.execute(insert(people).values(email=email, name=name.strip(), **details))
+        elif details:  # letters sign with these: the latest given wins
+            conn.execute(update(people).where(people.c.email == email).values(**details))
         held = conn.execute(select(assignments.c.id).where(
             assignments.c.email == email, assignments.c.role == role,
             assignments.c.scope == target.code)).first()
@@ -265,7 +269,7 @@ class Services:
 
         queue_appointment_notice(conn, self.config.mail, now, role=role, scope_kind=target.kind,
                                  scope_code=target.code, region_code=target.region, email=email,
-                                 name=name, appointed_by=actor)
+                                 name=name, appointed_by=actor, policies=self.config.steps)
         ch.flush()
         extra = f"; {ch.transitions} step(s) completed" if ch.transitions else ""
         return f"{email} is now {role} on {target.kind} {target.code}{extra}"

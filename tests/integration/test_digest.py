@@ -28,8 +28,9 @@ def test_digest_once_a_week_with_late_regions(world: World) -> None:
     assert sent["recipients"]["to"][0][1] == "pm@minpros.ru"
     assert sent["subject"] == "Еженедельная сводка внедрения ФГИС «Моя школа» на 28.09.2026"
     body = sent["body_text"]
-    assert "регионов 1, школ 3" in body
+    assert "1 регион, 3 школы; все шаги завершили: 0 школ." in body
     assert "3. Деление школ по муниципалитетам и назначение муниципальных координаторов: 3 из 3" \
         in body
-    assert "Кабардино-Балкарская Республика (07): просрочено 3" in body
+    assert ("Кабардино-Балкарская Республика (код 07): 3 школы с истёкшим сроком; регион на "
+            "шаге «Назначение администраторов ОО»") in body
     assert mail.digest(world.services, monday + timedelta(days=7)) == 1  # the next week

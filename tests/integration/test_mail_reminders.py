@@ -57,8 +57,9 @@ def test_reminder_says_what_is_late_since_when_and_what_to_do(db: Database,
 
         text = conn.execute(select(table.c.body_text)).scalars().first()
     assert "«Внесение или загрузка данных о педагогах»" in text
-    assert "открыт с 02.03.2026" in text
-    assert "педагоги: загружено 0 из 40, нужно 40" in text
+    assert "Срок: до 17.03.2026 (10 рабочих дней с 02.03.2026), просрочено на 1 рабочий день." \
+        in text
+    assert "Не выполнено: педагоги — загружено 0 из 40, нужно 40." in text
     assert "по шаблону файла импорта педагогов" in text
 
 

@@ -109,14 +109,16 @@ def import_(app: AppContext, kind: str, file: str, dry_run: bool, at: str | None
 @click.option("--email", required=True, help="The appointed person's e-mail.")
 @click.option("--name", required=True, help="The appointed person's full name (ФИО).")
 @click.option("--position", help="Position (должность), used in letters.")
+@click.option("--organisation", help="Organisation (организация), used in letters.")
 @click.option("--phone", help="Phone, used in letters.")
 @actor_option
 @at_option
 @pass_app
 def assign(app: AppContext, role: str, scope: str, email: str, name: str, position: str | None,
-           phone: str | None, actor: str, at: str | None) -> None:
+           organisation: str | None, phone: str | None, actor: str, at: str | None) -> None:
     """Appoint a regional or municipal coordinator or a school admin."""
-    click.echo(app.services.assign(role, scope, email, name, actor, now(at), position, phone))
+    click.echo(app.services.assign(role, scope, email, name, actor, now(at), position, phone,
+                                   organisation))
 
 
 @click.command()

@@ -35,11 +35,18 @@ def letter(app: AppContext, name: str, region: str, send: bool, actor: str | Non
         if not actor:
             raise UsageError("letter --send needs --as EMAIL: the person sending it")
         message_id = mail_mod.queue_letter(app.services, name, region, now(at), actor)
+        _warn(mail_mod.letter_warnings(app.services, name))
         click.echo(f"letter {name} for region {region} queued as {message_id}; "
                    "`rollout outbox send` delivers it")
         return
-    rendered, to = mail_mod.render_letter(app.services, name, region)
-    click.echo(f"To: {', '.join(to)}")
+    found = mail_mod.render_letter(app.services, name, region)
+    _warn(mail_mod.letter_warnings(app.services, name))
+    rendered = found.rendered
+    click.echo(f"To: {', '.join(a for _, a in found.to)}")
+    if found.cc:
+        click.echo(f"Cc: {', '.join(a for _, a in found.cc)}")
+    if found.reply_to:
+        click.echo(f"Reply-To: {', '.join(a for _, a in found.reply_to)}")
     click.echo(f"Subject: {rendered.subject}")
     for a in rendered.attachments:
         size = f"{len(a.data)} bytes" if a.data is not None else \
@@ -47,6 +54,11 @@ def letter(app: AppContext, name: str, region: str, send: bool, actor: str | Non
         click.echo(f"Attachment: {a.filename} ({a.mime}, {size})")
     click.echo("")
     click.echo(rendered.text, nl=False)
+
+
+def _warn(warnings: list[str]) -> None:
+    for w in warnings:
+        click.echo(w, err=True)
 
 
 @click.command()

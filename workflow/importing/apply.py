@@ -261,7 +261,7 @@ class Schools(Applier):
 class People(Applier):
     table = people
     key = "email"
-    fields = ("email", "name", "position", "phone")
+    fields = ("email", "name", "position", "organisation", "phone")
 
     def check(self, records: list[Record]) -> None:
         self.unique(records, lambda r: (r["email"], r["role"], r.get("scope") or ""), "email",
@@ -286,7 +286,8 @@ class People(Applier):
         unique_people = {r["email"]: r for _, r in records}
         self.upsert([(0, r) for r in unique_people.values()],
                     lambda r: {"email": r["email"], "name": r["name"],
-                               "position": r.get("position"), "phone": r.get("phone")})
+                               "position": r.get("position"),
+                               "organisation": r.get("organisation"), "phone": r.get("phone")})
         held = {(r.email, r.role, r.scope) for r in self.conn.execute(
             select(assignments.c.email, assignments.c.role, assignments.c.scope))}
         new = [{"email": r["email"], "role": r["role"], "scope": r.get("scope") or "",

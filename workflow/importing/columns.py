@@ -169,7 +169,8 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         _c("role", role, True, "роль"),
         _c("scope", code(), False, "область", "код области", "зона ответственности", "объект"),
         _c("position", text, False, "должность"),
-        _c("phone", text, False, "телефон", "тел."),
+        _c("organisation", text, False, "организация", "место работы", "ведомство"),
+        _c("phone", text, False, "телефон", "тел.", "контактный телефон"),
     ),
     "metrics": (
         _c("school", code(), True, "школа", "код оо", "код школы", "оо"),
