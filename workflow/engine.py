@@ -193,7 +193,7 @@ class Change:
         self.record(event=EVENT_NAMES[trigger], kind=row.kind, code=row.code,
                     region_code=row.region_code, step=step, from_state=before, to_state=row.state,
                     actor=actor, role=role, reason=reason, trigger=cause,
-                    data={"evidence": evidence} if evidence else None)
+                    data={"steps": row.statuses, **({"evidence": evidence} if evidence else {})})
         return Verdict.allow(*subject.verdict.reasons)
 
     # -- cascades
