@@ -10,7 +10,7 @@ from sqlalchemy import Connection, select
 
 from states import STATES, STEPS
 from storage.errors import StateMismatch
-from storage.models import assignments, machines, metrics
+from storage.models import assignments, machines, metrics, regions, schools
 
 # Machine events of the first release, written without data["steps"]: their statuses follow from
 # to_state on the strict line of steps.
@@ -100,7 +100,8 @@ class Replay:
     def check(self, conn: Connection) -> Checked:
         """Compare the tables with the replay; StateMismatch names the first difference."""
         found: list[tuple[int, str, str]] = []
-        for part in (self._machines(conn), self._roles(conn), self._metrics(conn)):
+        for part in (self._machines(conn), self._registry(conn), self._roles(conn),
+                     self._metrics(conn)):
             found.extend(part)
         if found:
             seq, problem, what = found[0]
@@ -129,6 +130,20 @@ class Replay:
         for (kind, code), (_, _, seq) in sorted(expected.items(), key=lambda kv: kv[1][2]):
             yield seq, f"{_who(kind, code)}: машины нет в базе, а в истории она есть " \
                        f"(событие #{seq})", "machine"
+
+    @staticmethod
+    def _registry(conn: Connection) -> Iterator[tuple[int, str, str]]:
+        """Every region and school has its machine, and every machine its region or school:
+        a machine created by an import has no event of its own, so the registry vouches."""
+        for kind, table in (("region", regions), ("school", schools)):
+            mine = select(machines.c.code).where(machines.c.kind == kind)
+            for code in conn.execute(select(table.c.code).where(table.c.code.not_in(mine))
+                                     .limit(1)).scalars():
+                yield 0, f"{_who(kind, code)}: в реестре есть, а машины в базе нет", "machine"
+            for code in conn.execute(mine.where(machines.c.code.not_in(select(table.c.code)))
+                                     .limit(1)).scalars():
+                yield 0, f"{_who(kind, code)}: машина в базе есть, а в реестре такой нет", \
+                    "machine"
 
     def _roles(self, conn: Connection) -> Iterator[tuple[int, str, str]]:
         q = select(assignments.c.email, assignments.c.role, assignments.c.scope)

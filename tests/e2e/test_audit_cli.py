@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.e2e import test_cli as base
 from tests.e2e.cli import run
-from tests.e2e.test_cli import AT, home, loaded  # noqa: F401 - the fixtures
+
+AT = base.AT
+home, loaded = base.home, base.loaded  # the fixtures: a folder with a region, schools, people
 
 LATER = "2026-09-02T10:00:00+03:00"
 
