@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -57,9 +56,17 @@ def child(url: str, mode: str) -> None:
         else:
             n, checked, _ = audit.verify(conn)
     took = time.perf_counter() - t0
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"mode": mode, "events": n, "seconds": round(took, 2),
-                      "peak_mb": round(rss_mb), "checked": checked and vars(checked)}))
+                      "peak_mb": peak_mb(), "checked": checked and vars(checked)}))
+
+
+def peak_mb() -> int:
+    """This process's peak resident memory (VmHWM; ru_maxrss would count the parent's, whose
+    pages a forked child starts from)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    return -1
 
 
 def main() -> int:
@@ -76,10 +83,10 @@ def main() -> int:
     t0 = time.perf_counter()
     url = build(work, args.scale)
     print(f"database: {url} ({time.perf_counter() - t0:.0f} s to build)", file=sys.stderr)
-    base = subprocess.run([sys.executable, "-c", "import resource, sqlalchemy, storage, "
-                           "workflow.audit; print(resource.getrusage(resource.RUSAGE_SELF)"
-                           ".ru_maxrss // 1024)"], cwd=ROOT, check=True, capture_output=True,
-                          text=True).stdout.strip()
+    base = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
+                           "import workflow.audit; from benchmarks.bench_audit import peak_mb; "
+                           "print(peak_mb())", str(ROOT)], check=True,
+                          capture_output=True, text=True).stdout.strip()
     print(f"python with the modules loaded, doing nothing: {base} MB")
     for mode in ("chain", "full"):
         out = subprocess.run([sys.executable, __file__, "--child", url, mode], check=True,

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from states import STATES
 from storage import ChainBroken, Database, history
 from storage.history import Anchor
-from storage.models import assignments, chain_head, events, machines, metrics, people
+from storage.models import anchors, assignments, chain_head, events, machines, metrics, people
 from workflow import audit
 from workflow.demo import run_demo
 
@@ -43,6 +43,8 @@ def demo_copy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     services.db.dispose()  # checkpoints the WAL into the file
     shutil.copy(folder / "demo" / "rollout.db", folder / "copy.db")
     db = Database(f"sqlite:///{folder / 'copy.db'}")
+    with db.write() as conn:  # the digest's anchors: the attacker deletes them first
+        conn.execute(delete(anchors))
     yield db
     db.dispose()
 
