@@ -1,4 +1,5 @@
-"""The weekly digest for program managers: progress per step and the regions most behind."""
+"""The weekly digest for program managers and auditors: progress per step, the regions most
+behind, and for auditors the history's anchor (its head, recorded), kept outside the database."""
 
 from __future__ import annotations
 
@@ -19,10 +20,12 @@ from notifications.settings import MailSettings
 from states import STEPS, StepPolicy, step_by_slug
 from states.graph import finished_counts
 from storage import Database
+from storage import anchors as anchors_mod
 from storage.models import machines, open_steps
 from storage.outbox import reminder_keys
 
-DIGEST_STEP = "digest"  # reminder_keys row per manager and ISO week: one digest a week
+DIGEST_STEP = "digest"  # reminder_keys row per recipient and ISO week: one digest a week
+DIGEST_ACTOR = "weekly digest"  # who records the auditors' anchor
 
 
 def digest_context(conn: Connection, now: datetime, policies: Mapping[str, StepPolicy]
@@ -66,20 +69,26 @@ def _state_title(state: str | None) -> str:
 
 def queue_digest(db: Database, now: datetime, mail: MailSettings,
                  policies: Mapping[str, StepPolicy]) -> int:
-    """Queue this ISO week's digest to each program manager who has not had it; the count."""
+    """Queue this ISO week's digest to each program manager and auditor who has not had it;
+    the count. The auditors' copy carries the history's head, recorded as an anchor: a copy of
+    it in their mailboxes is what proves later that the history was not cut or rewritten."""
     year, week, _ = local(now, MOSCOW).isocalendar()
     period = f"{year}-W{week:02d}"
     with db.write() as conn:
-        managers = Directory.load(conn).holders.get(("program_manager", ""), [])
+        holders = Directory.load(conn).holders
         had = set(conn.execute(select(reminder_keys.c.email).where(
             reminder_keys.c.step == DIGEST_STEP, reminder_keys.c.period == period)).scalars())
-        todo = [(e, n) for e, n in managers if e not in had]
+        todo = [(e, n, role) for role in ("program_manager", "auditor")
+                for e, n in holders.get((role, ""), []) if e not in had]
         if not todo:
             return 0
         ctx = digest_context(conn, now, policies)
+        anchor = (str(anchors_mod.record(conn, now, DIGEST_ACTOR))
+                  if any(role == "auditor" for _, _, role in todo) else None)
         t = templates(mail.templates_dir)
-        for email, name in todo:
-            rendered = t.render("digest", {**ctx, "person": {"name": name, "email": email}})
+        for email, name, role in todo:
+            rendered = t.render("digest", {**ctx, "person": {"name": name, "email": email},
+                                           "anchor": anchor if role == "auditor" else None})
             row = outbox.message_row(rendered, [(name, email)], sender=mail.sender, now=now)
             outbox.enqueue(conn, [row])
             conn.execute(insert(reminder_keys).values(

@@ -63,7 +63,7 @@ def run_service(db: Database, mail: MailSettings, reminders: ReminderSettings,
 
     def digest() -> None:
         n = queue_digest(db, clock(), mail, policies)
-        log.info("weekly digest queued for %d program manager(s)", n)
+        log.info("weekly digest queued for %d program manager(s) and auditor(s)", n)
 
     # A job without a trigger runs once at start; then the interval takes over.
     sched.add_job(_guarded(remind), id="remind-now")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,20 +20,29 @@ from storage.errors import DatabaseBusy, DatabaseNotReady
 # another exactly as they do on SQLite (BEGIN IMMEDIATE): the history is one chain.
 WRITER_LOCK_KEY = 7_402_015_001
 MIGRATIONS = Path(__file__).with_name("migrations")
-SCHEMA_HEAD = "0009"  # the newest migration; tests/integration/test_migrations.py checks it
+# Where a transaction finds the real clock: events record when they were really written beside
+# the moment a command claims (`--at`); tests put a fixed clock on the Database.
+WALL_CLOCK = "rollout.wall_clock"
+SCHEMA_HEAD = "0010"  # the newest migration; tests/integration/test_migrations.py checks it
 NOTICE_AFTER_S = 1.0  # a writer that waits longer than this says what it waits for
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
 
 
 class Database:
     """One database, reached through write (exclusive) and read transactions."""
 
-    def __init__(self, url: str, *, synchronous: str = "NORMAL", busy_timeout_s: float = 60.0):
+    def __init__(self, url: str, *, synchronous: str = "NORMAL", busy_timeout_s: float = 60.0,
+                 clock: Callable[[], datetime] = wall_clock):
         self.url = make_url(url)
         self.busy_timeout_s = busy_timeout_s
         # Called once, with a message, when a write has waited NOTICE_AFTER_S for another
         # writer (the CLI prints it to stderr); None: wait quietly.
         self.on_wait: Callable[[str], None] | None = None
         self._told = False
+        self.clock = clock
         self.dialect = self.url.get_backend_name()
         kwargs: dict[str, Any] = {}
         if self.dialect == "sqlite":
@@ -49,6 +59,7 @@ class Database:
     def write(self) -> Iterator[Connection]:
         """An exclusive write transaction: committed on success, rolled back on error."""
         with self.engine.begin() as conn:
+            conn.info[WALL_CLOCK] = self.clock
             yield conn
 
     @contextmanager
@@ -59,12 +70,26 @@ class Database:
         are claimed with FOR UPDATE SKIP LOCKED. On SQLite every write is exclusive anyway.
         """
         with self.engine.execution_options(rollout_mode="shared").begin() as conn:
+            conn.info[WALL_CLOCK] = self.clock
             yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only transaction; never blocks writers."""
         with self.engine.execution_options(rollout_mode="read").begin() as conn:
+            yield conn
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read transaction that sees one moment throughout, for reads that must agree.
+
+        SQLite's read transaction is a snapshot already (WAL); PostgreSQL's default (read
+        committed) would let `audit verify` see events committed after the chain was read.
+        """
+        opts: dict[str, Any] = {"rollout_mode": "read"}
+        if self.dialect == "postgresql":
+            opts["isolation_level"] = "REPEATABLE READ"
+        with self.engine.execution_options(**opts).begin() as conn:
             yield conn
 
     def migrate(self) -> str:

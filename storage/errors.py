@@ -17,11 +17,25 @@ class ConflictError(StorageError, RuntimeError):
 
 
 class ChainBroken(StorageError, ValueError):
-    """The history does not verify; names the first event that does not match."""
+    """The history does not verify; names the first event that does not match.
 
-    def __init__(self, seq: int, problem: str) -> None:
-        self.seq, self.problem = seq, problem
-        super().__init__(f"history does not verify at event #{seq}: {problem}")
+    `what` says which kind of tampering it looks like (altered, deleted, relinked, head,
+    anchor, machine, assignment, metrics); the message is Russian, for the auditor.
+    """
+
+    def __init__(self, seq: int, problem: str, what: str = "altered") -> None:
+        self.seq, self.problem, self.what = seq, problem, what
+        super().__init__(f"история не проходит проверку на событии #{seq}: {problem}")
+
+
+class StateMismatch(ChainBroken):
+    """The stored machines, roles or metrics are not what the history says (exit 7 too)."""
+
+    def __init__(self, seq: int, problem: str, what: str, differences: int = 1) -> None:
+        super().__init__(seq, problem, what)
+        self.differences = differences
+        more = f" (всего расхождений: {differences})" if differences > 1 else ""
+        Exception.__init__(self, f"данные в базе не совпадают с историей: {problem}{more}")
 
 
 class DatabaseNotReady(StorageError, RuntimeError):

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
+from storage.db import WALL_CLOCK, wall_clock
 from storage.errors import ChainBroken
 from storage.models import chain_head, events
 
@@ -41,10 +43,30 @@ class NewEvent:
 _FIELDS = tuple(f.name for f in fields(NewEvent))
 
 
+@dataclass(frozen=True)
+class Anchor:
+    """A head of the chain written down earlier: event `seq` had hash `hash`."""
+
+    seq: int
+    hash: str
+    source: str  # where it came from, for the message: "--anchor", a file line, the table
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.hash}"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
 def _canonical(row: dict[str, Any]) -> bytes:
     payload = {k: row.get(k) for k in HASHED}
     at: datetime = row["at"]  # NOT NULL in the table, always set by `append`
-    payload["at"] = at.astimezone(UTC).isoformat(timespec="microseconds")
+    payload["at"] = _iso(at)
+    # Only events written since the column exists carry it: older hashes stay as they were.
+    recorded: datetime | None = row.get("recorded_at")
+    if recorded is not None:
+        payload["recorded_at"] = _iso(recorded)
     return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
                       default=str).encode()
 
@@ -71,6 +93,8 @@ def append(conn: Connection, new: Iterable[NewEvent]) -> list[int]:
         return []
     head = conn.execute(_HEAD_FOR_UPDATE).one()
     seq, prev = head.seq, head.hash
+    clock: Callable[[], datetime] = conn.info.get(WALL_CLOCK, wall_clock)
+    recorded = clock()  # the real moment, whatever `at` the command claims
     rows = []
     for ev in batch:
         seq += 1
@@ -78,6 +102,7 @@ def append(conn: Connection, new: Iterable[NewEvent]) -> list[int]:
         # only hashed and inserted, never mutated, so sharing `data` with the event is safe.
         row = {name: getattr(ev, name) for name in _FIELDS}
         row["seq"] = seq
+        row["recorded_at"] = recorded
         row["prev_hash"] = prev
         row["hash"] = prev = event_hash(prev, row)
         rows.append(row)
@@ -104,35 +129,69 @@ def iter_all(conn: Connection, batch: int = 5000) -> Iterator[dict[str, Any]]:
         last = rows[-1]["seq"]
 
 
-def verify(conn: Connection) -> int:
+def verify(conn: Connection, anchors: Iterable[Anchor] = (),
+           on_event: Callable[[dict[str, Any]], None] | None = None) -> int:
     """Recompute the chain; raise ChainBroken naming the first event that does not match.
 
     Catches an altered event (hash), a deleted or reordered one (a gap in the numbers or a
-    broken link), and a deleted tail (the head names a later event). Returns the count.
+    broken link), and a deleted tail (the head names a later event). An anchor (a head written
+    down earlier, kept outside) also catches a history cut or rewritten with every hash
+    recomputed: the event it names must still have its hash. Each event that passes goes to
+    `on_event` (the replay) in the same pass. Returns the count.
     """
+    wanted: dict[int, list[Anchor]] = defaultdict(list)
+    for a in anchors:
+        wanted[a.seq].append(a)
     expected_seq, prev = 1, GENESIS
+    for a in wanted.get(0, []):
+        _check_anchor(a, 0, GENESIS)
     for row in iter_all(conn):
         seq = row["seq"]
         if seq != expected_seq:
-            raise ChainBroken(expected_seq, f"missing; the next event stored is #{seq} "
-                              "(an event was deleted)")
+            raise ChainBroken(expected_seq, f"события нет, следующее в базе — #{seq} "
+                              "(событие удалено)", "deleted")
         if row["prev_hash"] != prev:
-            raise ChainBroken(seq, "does not link to the event before it "
-                              "(an event was deleted, inserted or reordered)")
+            raise ChainBroken(seq, "не ссылается на событие перед ним (событие удалено, "
+                              "вставлено или переставлено)", "relinked")
         if event_hash(prev, row) != row["hash"]:
-            raise ChainBroken(seq, "its content does not match its hash (the event was altered)")
+            raise ChainBroken(seq, "содержимое не совпадает с хешем (событие изменено)",
+                              "altered")
+        for a in wanted.get(seq, []):
+            _check_anchor(a, seq, row["hash"])
+        if on_event is not None:
+            on_event(row)
         prev = row["hash"]
         expected_seq += 1
+    last = expected_seq - 1
+    beyond = sorted(s for s in wanted if s > last)
+    if beyond:
+        a = wanted[beyond[0]][0]
+        raise ChainBroken(last + 1, f"события нет: история кончается на #{last}, а якорь "
+                          f"{a.seq}:{a.hash[:16]}… ({a.source}) называет #{a.seq} (события "
+                          "удалены)", "anchor")
     head = conn.execute(select(chain_head.c.seq, chain_head.c.hash)
                         .where(chain_head.c.id == 1)).one_or_none()
-    last = expected_seq - 1
     if head is None:
-        raise ChainBroken(last + 1, "the chain head is missing")
+        raise ChainBroken(last + 1, "голова цепочки (chain_head) удалена", "head")
     if head.seq != last or head.hash != prev:
         raise ChainBroken(last + 1 if head.seq > last else head.seq,
-                          f"missing; the chain head names event #{head.seq} but the history "
-                          f"ends at #{last} (events were deleted from the end or the head altered)")
+                          f"голова цепочки называет событие #{head.seq}, а история кончается "
+                          f"на #{last} (удалены последние события или изменена голова)", "head")
     return last
+
+
+def _check_anchor(anchor: Anchor, seq: int, actual: str) -> None:
+    if anchor.hash != actual:
+        raise ChainBroken(seq, f"хеш события не совпадает с якорем {anchor.seq}:"
+                          f"{anchor.hash[:16]}… ({anchor.source}): история до этого места "
+                          "переписана", "anchor")
+
+
+def head(conn: Connection) -> tuple[int, str]:
+    """The chain's head as (seq, hash)."""
+    r = conn.execute(select(chain_head.c.seq, chain_head.c.hash)
+                     .where(chain_head.c.id == 1)).one()
+    return r.seq, r.hash
 
 
 def count(conn: Connection) -> int:

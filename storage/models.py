@@ -171,6 +171,7 @@ events = Table(
     optional("reason", Text),
     optional("trigger", Text),
     optional("data", JSON),
+    optional("recorded_at", UtcDateTime),  # the real time of writing; `at` may be claimed (--at)
     required("prev_hash", String(64)),
     required("hash", String(64)),
     Index("ix_events_kind_code", "kind", "code"),
@@ -182,4 +183,16 @@ chain_head = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     required("seq", Integer),
     required("hash", String(64)),
+)
+
+# Heads of the chain written down by `audit anchor` (and the auditors' digest). An attacker with
+# the database can delete these rows too: the copy that proves anything is the one kept outside.
+anchors = Table(
+    "anchors", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    required("seq", Integer),
+    required("hash", String(64)),
+    required("at", UtcDateTime),  # the moment claimed (--at)
+    required("recorded_at", UtcDateTime),  # the real time of writing
+    required("actor", String(254)),
 )

@@ -77,6 +77,7 @@ def db_url(request: pytest.FixtureRequest) -> str:
 def make_services(url: str, base: Path, **raw: object) -> Services:
     cfg = config_mod.build({"database": {"url": url}, **raw}, base)
     services = Services(cfg)
+    services.db.clock = lambda: T0  # the real time events record: fixed too, never the wall clock
     services.db.migrate()
     return services
 

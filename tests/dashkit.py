@@ -48,6 +48,7 @@ def make_services(tmp_path: Path, url: str | None = None) -> Services:
     url = url or f"sqlite:///{tmp_path / 'rollout.db'}"
     config = build({"database": {"url": url}}, tmp_path)
     services = Services(config)
+    services.db.clock = lambda: NOW  # events' real time: fixed, so both databases hash alike
     services.db.migrate()
     return services
 

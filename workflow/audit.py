@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection
 
+from storage import anchors as anchors_mod
 from storage import history, repo
-from workflow.errors import UnknownCode
+from storage.history import Anchor
+from storage.replay import Checked, Replay
+from workflow.errors import InvalidInput, UnknownCode
 
-COLUMNS = ("seq", "at", "event", "kind", "code", "region_code", "step", "from_state", "to_state",
-           "actor", "role", "reason", "trigger", "data", "prev_hash", "hash")
+COLUMNS = ("seq", "at", "recorded_at", "event", "kind", "code", "region_code", "step",
+           "from_state", "to_state", "actor", "role", "reason", "trigger", "data", "prev_hash",
+           "hash")
+ANCHOR_RE = re.compile(r"^\s*(\d{1,12}):([0-9a-fA-F]{64})\s*$")
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -21,6 +28,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def public(event: dict[str, Any]) -> dict[str, Any]:
     out = {k: event.get(k) for k in COLUMNS}
     out["at"] = event["at"].isoformat()
+    # the real time of writing; None for events older than the column
+    out["recorded_at"] = event["recorded_at"].isoformat() if event.get("recorded_at") else None
     return out
 
 
@@ -55,3 +64,37 @@ def export(conn: Connection, fmt: str, out: Path) -> int:
             n += 1
     tmp.replace(out)
     return n
+
+
+def parse_anchor(text: str, source: str) -> Anchor:
+    """`SEQ:HASH` as `audit anchor` prints it; InvalidInput names where it came from."""
+    m = ANCHOR_RE.match(text)
+    if not m:
+        raise InvalidInput(f"{source}: {text.strip()[:80]!r} is not an anchor; "
+                           "expected SEQ:HASH (a number, a colon, 64 hex digits)")
+    return Anchor(int(m.group(1)), m.group(2).lower(), source)
+
+
+def read_anchors(path: Path) -> list[Anchor]:
+    """One anchor a line; blank lines and lines starting with # are left out."""
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"--anchors {path}: cannot read ({exc})") from None
+    found = [parse_anchor(line, f"{path}:{n}") for n, line in enumerate(lines, 1)
+             if line.strip() and not line.lstrip().startswith("#")]
+    if not found:
+        raise InvalidInput(f"--anchors {path}: no anchor in the file")
+    return found
+
+
+def verify(conn: Connection, given: Iterable[Anchor] = ()) -> tuple[int, Checked, int]:
+    """The whole proof: the chain, the anchors (given and stored), then the replayed state.
+
+    Returns (events, what the replay checked, anchors checked); ChainBroken (exit 7) names
+    the first problem.
+    """
+    every = [*given, *anchors_mod.stored(conn)]
+    replay = Replay()
+    n = history.verify(conn, every, on_event=replay)
+    return n, replay.check(conn), len(every)

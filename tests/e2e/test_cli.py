@@ -179,7 +179,7 @@ def test_audit_log_export_and_tampering(loaded: Path, capsys: pytest.CaptureFixt
         ("StepCompleted", "coordinator", "coordinator", "registry")]
     assert {"at", "actor", "reason"} <= set(log[0])
     ok = run(capsys, "audit", "verify")
-    assert ok.code == 0 and "intact" in ok.out
+    assert ok.code == 0 and "цепочка цела" in ok.out
     assert run(capsys, "audit", "export", "--format", "jsonl", "--out", "h.jsonl").code == 0
     assert len((loaded / "h.jsonl").read_text(encoding="utf-8").splitlines()) >= 4
     engine = create_engine(f"sqlite:///{loaded / 'rollout.db'}")
@@ -188,7 +188,7 @@ def test_audit_log_export_and_tampering(loaded: Path, capsys: pytest.CaptureFixt
     engine.dispose()
     bad = run(capsys, "audit", "verify")
     assert bad.code == 7
-    assert "event #2" in bad.err
+    assert "событии #2" in bad.err
 
 
 def test_config_errors_name_the_key(home: Path, capsys: pytest.CaptureFixture[str]) -> None:

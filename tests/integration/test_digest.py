@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from storage.outbox import outbox
@@ -19,12 +20,13 @@ def _digests(world: World) -> list[dict]:
 
 
 def test_digest_once_a_week_with_late_regions(world: World) -> None:
-    """Program managers get one digest a week naming the region whose schools are late."""
+    """Program managers (and auditors) get one digest a week naming the region whose schools
+    are late."""
     world.standard().through_step3()
     monday = world.now + timedelta(days=27)  # 2026-09-28, four weeks on: step 4 is late
-    assert mail.digest(world.services, monday) == 1
+    assert mail.digest(world.services, monday) == 2  # the program manager and the auditor
     assert mail.digest(world.services, monday + timedelta(days=2)) == 0  # same week
-    [sent] = _digests(world)
+    sent, _auditors = _digests(world)
     assert sent["recipients"]["to"][0][1] == "pm@minpros.ru"
     assert sent["subject"] == "Еженедельная сводка внедрения ФГИС «Моя школа» на 28.09.2026"
     body = sent["body_text"]
@@ -33,4 +35,35 @@ def test_digest_once_a_week_with_late_regions(world: World) -> None:
         in body
     assert ("Кабардино-Балкарская Республика (код 07): 3 школы с истёкшим сроком; регион на "
             "шаге «Назначение администраторов ОО»") in body
-    assert mail.digest(world.services, monday + timedelta(days=7)) == 1  # the next week
+    assert mail.digest(world.services, monday + timedelta(days=7)) == 2  # the next week
+
+
+def test_auditors_digest_carries_the_anchor(world: World) -> None:
+    """The auditor's copy names the history's head, recorded in the anchors table; it verifies
+    now and catches a later cut. The program manager's copy has no anchor."""
+    from sqlalchemy import delete as sql_delete
+    from sqlalchemy import update as sql_update
+
+    from storage import ChainBroken
+    from storage.models import anchors, chain_head, events
+    from workflow import audit
+
+    world.standard().through_step3()
+    assert mail.digest(world.services, world.now) == 2
+    manager, auditor = _digests(world)
+    assert auditor["recipients"]["to"][0][1] == "auditor@minpros.ru"
+    assert "Якорь истории" not in manager["body_text"]
+    line = next(x for x in auditor["body_text"].splitlines() if x.startswith("Якорь истории"))
+    kept = audit.parse_anchor(line.rsplit(" ", 1)[1], "digest")
+    with world.services.db.read() as conn:
+        assert conn.execute(select(anchors.c.actor, anchors.c.seq)).one() == (
+            "weekly digest", kept.seq)
+    with world.services.db.snapshot() as conn:
+        assert audit.verify(conn, [kept])[0] == kept.seq
+    with world.services.db.write() as conn:  # cut the last event, move the head, drop the table
+        conn.execute(sql_delete(events).where(events.c.seq == kept.seq))
+        prev = conn.execute(select(events.c.hash).where(events.c.seq == kept.seq - 1)).scalar()
+        conn.execute(sql_update(chain_head).values(seq=kept.seq - 1, hash=prev))
+        conn.execute(sql_delete(anchors))
+    with world.services.db.snapshot() as conn, pytest.raises(ChainBroken, match="anchor|якор"):
+        audit.verify(conn, [kept])

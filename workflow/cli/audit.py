@@ -7,9 +7,18 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from storage import anchors as anchors_mod
 from storage import history
 from workflow import audit as audit_mod
-from workflow.cli.common import AppContext, echo_json, pass_app, pick_target, target_options
+from workflow.cli.common import (
+    AppContext,
+    at_option,
+    echo_json,
+    now,
+    pass_app,
+    pick_target,
+    target_options,
+)
 from workflow.render import console
 
 
@@ -19,7 +28,7 @@ def register(cli: click.Group) -> None:
 
 @click.group()
 def audit() -> None:
-    """The tamper-evident history: log, export, verify."""
+    """The tamper-evident history: log, export, verify, anchor."""
 
 
 @audit.command()
@@ -35,10 +44,14 @@ def log(app: AppContext, region: str | None, school: str | None, as_json: bool) 
         echo_json(events)
         return
     table = Table(title=f"history of {kind} {code}", header_style="bold")
-    for col in ("#", "at (UTC)", "event", "step", "from → to", "actor", "reason / trigger"):
+    for col in ("#", "at (UTC)", "recorded (UTC)", "event", "step", "from → to", "actor",
+                "reason / trigger"):
         table.add_column(col)
     for e in events:
-        table.add_row(str(e["seq"]), e["at"][:19].replace("T", " "), e["event"], e["step"] or "",
+        # `at` is the moment the command claimed (--at); `recorded` when it was really written
+        recorded = (e["recorded_at"] or "")[:19].replace("T", " ") or "—"
+        table.add_row(str(e["seq"]), e["at"][:19].replace("T", " "), recorded, e["event"],
+                      e["step"] or "",
                       f"{e['from_state'] or ''} → {e['to_state'] or ''}", e["actor"],
                       e["reason"] or e["trigger"] or "")
     console().print(table)
@@ -56,9 +69,45 @@ def export(app: AppContext, fmt: str, out: str) -> None:
 
 
 @audit.command()
+@click.option("--anchor", "anchor_texts", multiple=True, metavar="SEQ:HASH",
+              help="A head printed earlier by `audit anchor` (repeatable).")
+@click.option("--anchors", "anchors_file", type=click.Path(dir_okay=False),
+              help="A file of anchors, one SEQ:HASH a line.")
 @pass_app
-def verify(app: AppContext) -> None:
-    """Recompute the history's hash chain; exit 7 naming the first event that does not match."""
-    with app.services.db.read() as conn:
-        n = history.verify(conn)
-    click.echo(f"history verifies: {n} events, chain intact")
+def verify(app: AppContext, anchor_texts: tuple[str, ...], anchors_file: str | None) -> None:
+    """Check the chain, the anchors, and that the stored state is what the history says.
+
+    Exit 7 names the first event (or machine, person, school) that does not match.
+    """
+    given = [audit_mod.parse_anchor(t, f"--anchor {t}") for t in anchor_texts]
+    if anchors_file:
+        given += audit_mod.read_anchors(Path(anchors_file))
+    with app.services.db.snapshot() as conn:
+        n, checked, n_anchors = audit_mod.verify(conn, given)
+    click.echo(f"история проверена: событий {n}, цепочка цела; якорей сверено {n_anchors}")
+    unchecked = (f" (ещё {checked.metrics_unchecked} загружены первой версией, без показателей "
+                 "в истории)") if checked.metrics_unchecked else ""
+    click.echo(f"совпадают с историей: машин {checked.machines}, назначений "
+               f"{checked.assignments}, показателей школ {checked.metrics}{unchecked}")
+
+
+@audit.command()
+@click.option("--as", "actor", default="operator", show_default=True, metavar="EMAIL",
+              help="Who records the anchor.")
+@at_option
+@pass_app
+def anchor(app: AppContext, actor: str, at: str | None) -> None:
+    """Verify the history, record its head and print it as SEQ:HASH (the last line).
+
+    Keep that line outside the database (the auditors' digest carries it): with it, `audit
+    verify --anchor` proves later that nothing up to that event was cut or rewritten.
+    """
+    db = app.services.db
+    with db.snapshot() as conn:
+        n, _, _ = audit_mod.verify(conn)
+        verified = history.head(conn)
+    with db.write() as conn:
+        mark = anchors_mod.record(conn, now(at), actor.strip().lower(), verified)
+    click.echo(f"история проверена ({n} событий); голова записана в таблицу anchors. "
+               "Сохраните строку ниже вне базы:")
+    click.echo(str(mark))

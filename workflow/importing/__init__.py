@@ -69,7 +69,8 @@ def import_file(services: Any, kind: str, path: str | Path, *, now: datetime,
                           trigger=f"import {kind} {table.name}",
                           data={"kind": kind, "file": table.name, "sha256": digest,
                                 "rows": len(records), "created": applier.created,
-                                "updated": applier.updated, "unchanged": applier.unchanged})
+                                "updated": applier.updated, "unchanged": applier.unchanged,
+                                **getattr(applier, "history_data", {})})
             ch.flush()
             if dry_run:
                 raise _DryRun(result)  # leaves the transaction, which rolls it back

@@ -330,7 +330,11 @@ class Metrics(Applier):
             merged.append((n, {"school_code": r["school"], "updated_at": self.ch.now, **{
                 m: (r[m] if r.get(m) is not None else base.get(m, 0) or 0)
                 for m in ("teachers", "classes", "parents", "students")}}))
-        self.upsert(merged, lambda r: r)
+        new, changed = self.upsert(merged, lambda r: r)
+        # The new counts go into the history, so that `audit verify` can check the table.
+        counts = {r["school_code"]: r for _, r in merged}
+        self.history_data = {"metrics": {code: [counts[code][m] for m in repo.METRIC_NAMES]
+                                         for code in [r["school_code"] for r in new] + changed}}
         # Every school in the file is looked at again, changed or not: a reopened step whose
         # evidence holds completes on the next metrics file.
         touched = [r["school"] for _, r in records]

@@ -1,0 +1,191 @@
+"""Replaying the history: the machines, roles and metrics it says, checked against the tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from states import STATES, STEPS
+from storage.errors import StateMismatch
+from storage.models import assignments, machines, metrics, regions, schools
+
+# Machine events of the first release, written without data["steps"]: their statuses follow from
+# to_state on the strict line of steps.
+LEGACY_MOVES = frozenset({"StepCompleted", "StepSkipped", "StepReopened"})
+COUNTS = ("teachers", "classes", "parents", "students")
+COUNTS_RU = ("педагоги", "классы", "родители", "учащиеся")
+KIND_RU = {"region": "регион", "school": "школа"}
+STATUSES = frozenset({"done", "skipped", "current", "pending"})
+Statuses = tuple[tuple[str, str], ...]  # (slug, status) in slug order, interned
+FRESH: Statuses = tuple(sorted((s.slug, "current" if s.number == 1 else "pending")
+                               for s in STEPS))
+
+
+@dataclass
+class Checked:
+    """What a replay compared: events read, machines, roles and metric rows checked."""
+
+    events: int = 0
+    machines: int = 0
+    assignments: int = 0
+    metrics: int = 0
+    metrics_unchecked: int = 0  # imported by the first release, whose events lack the counts
+
+
+class Replay:
+    """Fed every event in order (bounded by the number of machines and roles, not of events)."""
+
+    def __init__(self) -> None:
+        self.machines: dict[tuple[str, str], tuple[str, Statuses, int]] = {}
+        self.roles: dict[tuple[str, str, str], int] = {}  # (email, role, scope) -> seq granted
+        self.metrics: dict[str, tuple[tuple[int, ...], int]] = {}
+        self.metrics_blind_since: int | None = None
+        self._skipped: dict[tuple[str, str], set[str]] = {}
+        self._interned: dict[Statuses, Statuses] = {}
+        self.checked = Checked()
+
+    def __call__(self, ev: dict[str, Any]) -> None:
+        self.checked.events += 1
+        seq, name = ev["seq"], ev["event"]
+        data = ev["data"] if isinstance(ev["data"], dict) else {}
+        if ev["kind"] in KIND_RU and ev["code"]:
+            key = (ev["kind"], ev["code"])
+            if "steps" in data:
+                self._set(key, ev["to_state"], data["steps"], seq)
+            elif name in LEGACY_MOVES:
+                self._legacy(key, name, ev["step"], ev["to_state"], seq)
+        if name in ("PersonAssigned", "PersonUnassigned"):
+            role = (str(data.get("email", "")), str(data.get("role", "")), ev["code"] or "")
+            if name == "PersonAssigned":
+                self.roles[role] = seq
+            else:
+                self.roles.pop(role, None)
+        elif name == "Imported" and data.get("kind") == "metrics":
+            counts = data.get("metrics")
+            if not isinstance(counts, dict):
+                if self.metrics_blind_since is None:
+                    self.metrics_blind_since = seq
+                return
+            for school, values in counts.items():
+                self.metrics[str(school)] = (tuple(values), seq)
+
+    def _set(self, key: tuple[str, str], state: Any, steps: Any, seq: int) -> None:
+        if (not isinstance(steps, dict) or state not in STATES
+                or not all(v in STATUSES for v in steps.values())):
+            raise StateMismatch(seq, f"событие #{seq} ({_who(*key)}): data.steps или to_state "
+                                "не описывают шаги машины", "machine")
+        statuses = tuple(sorted((str(k), v) for k, v in steps.items()))
+        self.machines[key] = (state, self._interned.setdefault(statuses, statuses), seq)
+
+    def _legacy(self, key: tuple[str, str], name: str, step: Any, state: Any, seq: int) -> None:
+        if state not in STATES or step not in STATES:
+            raise StateMismatch(seq, f"событие #{seq} ({_who(*key)}): неизвестный шаг или "
+                                "состояние", "machine")
+        skipped = self._skipped.setdefault(key, set())
+        if name == "StepSkipped":
+            skipped.add(step)
+        elif name == "StepCompleted":
+            skipped.discard(step)
+        else:  # reopened: that step and every later one are open again
+            skipped -= set(STATES[STATES.index(step):])
+        at = STATES.index(state)
+        line = {s.slug: ("skipped" if s.slug in skipped else "done") if s.index < at
+                else ("current" if s.index == at else "pending") for s in STEPS}
+        self._set(key, state, line, seq)
+
+    # -- comparing with the tables ---------------------------------------------------------
+    def check(self, conn: Connection) -> Checked:
+        """Compare the tables with the replay; StateMismatch names the first difference."""
+        found: list[tuple[int, str, str]] = []
+        for part in (self._machines(conn), self._registry(conn), self._roles(conn),
+                     self._metrics(conn)):
+            found.extend(part)
+        if found:
+            seq, problem, what = found[0]
+            raise StateMismatch(seq, problem, what, len(found))
+        return self.checked
+
+    def _machines(self, conn: Connection) -> Iterator[tuple[int, str, str]]:
+        q = select(machines.c.kind, machines.c.code, machines.c.state, machines.c.steps)
+        expected = self.machines
+        for r in conn.execute(q.order_by(machines.c.id).execution_options(yield_per=2000)):
+            self.checked.machines += 1
+            state, want, seq = expected.pop((r.kind, r.code), (STATES[0], FRESH, 0))
+            steps = r.steps if isinstance(r.steps, dict) else {}
+            have = tuple(sorted((k, v.get("status") if isinstance(v, dict) else v)
+                                for k, v in steps.items()))
+            if r.state == state and have == want:
+                continue
+            since = f"последнее событие машины — #{seq}" if seq else \
+                "событий нет: машина должна стоять на первом шаге"
+            if r.state != state:
+                diff = f"состояние в базе «{r.state}», по истории «{state}»"
+            else:
+                slug, got = next((k, v) for k, v in have if dict(want).get(k) != v)
+                diff = f"шаг «{slug}» в базе {got}, по истории {dict(want).get(slug)}"
+            yield seq, f"{_who(r.kind, r.code)}: {diff} ({since})", "machine"
+        for (kind, code), (_, _, seq) in sorted(expected.items(), key=lambda kv: kv[1][2]):
+            yield seq, f"{_who(kind, code)}: машины нет в базе, а в истории она есть " \
+                       f"(событие #{seq})", "machine"
+
+    @staticmethod
+    def _registry(conn: Connection) -> Iterator[tuple[int, str, str]]:
+        """Every region and school has its machine, and every machine its region or school:
+        a machine created by an import has no event of its own, so the registry vouches."""
+        for kind, table in (("region", regions), ("school", schools)):
+            mine = select(machines.c.code).where(machines.c.kind == kind)
+            for code in conn.execute(select(table.c.code).where(table.c.code.not_in(mine))
+                                     .limit(1)).scalars():
+                yield 0, f"{_who(kind, code)}: в реестре есть, а машины в базе нет", "machine"
+            for code in conn.execute(mine.where(machines.c.code.not_in(select(table.c.code)))
+                                     .limit(1)).scalars():
+                yield 0, f"{_who(kind, code)}: машина в базе есть, а в реестре такой нет", \
+                    "machine"
+
+    def _roles(self, conn: Connection) -> Iterator[tuple[int, str, str]]:
+        q = select(assignments.c.email, assignments.c.role, assignments.c.scope)
+        held = dict(self.roles)
+        for r in conn.execute(q.order_by(assignments.c.id).execution_options(yield_per=2000)):
+            self.checked.assignments += 1
+            if held.pop((r.email, r.role, r.scope), None) is None:
+                yield 0, f"{r.email}: в базе роль {r.role} {_scope(r.scope)}, а в истории " \
+                         "её назначения нет", "assignment"
+        for (email, role, scope), seq in sorted(held.items(), key=lambda kv: kv[1]):
+            yield seq, f"{email}: по истории роль {role} {_scope(scope)} назначена " \
+                       f"(событие #{seq}), а в базе её нет", "assignment"
+
+    def _metrics(self, conn: Connection) -> Iterator[tuple[int, str, str]]:
+        q = select(metrics.c.school_code, *(metrics.c[c] for c in COUNTS))
+        told = dict(self.metrics)
+        for r in conn.execute(q.order_by(metrics.c.school_code)
+                              .execution_options(yield_per=2000)):
+            have = tuple(getattr(r, c) for c in COUNTS)
+            want = told.pop(r.school_code, None)
+            if want is None and self.metrics_blind_since is not None:
+                self.checked.metrics_unchecked += 1  # counts of the first release
+                continue
+            self.checked.metrics += 1
+            if want is None:
+                yield 0, f"школа {r.school_code}: в базе показатели ({_counts(have)}), а в " \
+                         "истории их нет", "metrics"
+            elif tuple(want[0]) != have:
+                yield want[1], f"школа {r.school_code}: в базе показатели ({_counts(have)}), " \
+                               f"по истории ({_counts(want[0])}, событие #{want[1]})", "metrics"
+        for school, (values, seq) in sorted(told.items(), key=lambda kv: kv[1][1]):
+            yield seq, f"школа {school}: по истории показатели ({_counts(values)}, событие " \
+                       f"#{seq}), а в базе их нет", "metrics"
+
+
+def _who(kind: str, code: str) -> str:
+    return f"{KIND_RU.get(kind, kind)} {code}"
+
+
+def _scope(scope: str) -> str:
+    return f"на {scope}" if scope else "(глобальная)"
+
+
+def _counts(values: tuple[Any, ...]) -> str:
+    return ", ".join(f"{name} {v}" for name, v in zip(COUNTS_RU, values, strict=False))

@@ -1,0 +1,60 @@
+"""Removing a person's role (`rollout unassign`): checked like an appointment, on record."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from states import ROLE_TITLES, ROLES, SCOPE_KIND, Reason, Role, Verdict, acting_role, may_assign
+from storage import NewEvent, history, repo
+from storage.models import assignments
+from workflow.errors import InvalidInput, PermissionDenied, UnknownCode, UsageError
+
+
+def unassign(services: Any, role: str, scope: str, email: str, actor: str, now: datetime,
+             reason: str | None = None) -> str:
+    """Take `role` on `scope` away from `email`; whoever may appoint to it may remove it.
+
+    The steps the appointment completed stay done: a school keeps step 4 while its admin is
+    replaced. A refusal is recorded (ActionDenied) and raised; nothing else is written.
+    """
+    if role not in ROLES:
+        raise UsageError(f"--role {role!r}: roles are {', '.join(ROLES)}")
+    email, actor = email.strip().lower(), actor.strip().lower()
+    why = (reason or "").strip() or None
+    with services.db.write() as conn:
+        kind = SCOPE_KIND.get(Role(role), "region")
+        target = repo.target(conn, kind, scope)
+        if target is None:
+            raise UnknownCode(kind, scope)
+        if repo.person(conn, actor) is None:
+            verdict = Verdict.deny(Reason("unknown_actor", f"unknown actor {actor!r}",
+                                          f"неизвестный пользователь {actor}"))
+        else:
+            verdict = may_assign(actor, repo.grants(conn, actor), role, target)
+        if verdict:
+            held = conn.execute(select(assignments.c.id).where(
+                assignments.c.email == email, assignments.c.role == role,
+                assignments.c.scope == target.code)).scalar()
+            title = ROLE_TITLES[Role(role)]
+            if held is None:
+                raise InvalidInput(f"{email} не {title} ({target.kind} {target.code}): "
+                                   "снимать нечего")
+            conn.execute(delete(assignments).where(assignments.c.id == held))
+            history.append(conn, [NewEvent(
+                at=now, event="PersonUnassigned", kind=target.kind, code=target.code,
+                region_code=target.region, actor=actor, role=acting_role(verdict),
+                reason=f"{role} {email}" + (f": {why}" if why else ""),
+                trigger=f"unassign by {actor}",
+                data={"role": role, "email": email, "reason_given": why})])
+            return (f"{email} больше не {title} ({target.kind} {target.code}); "
+                    "выполненные шаги остаются выполненными")
+    with services.db.write() as conn:
+        history.append(conn, [NewEvent(
+            at=now, event="ActionDenied", kind=target.kind, code=target.code,
+            region_code=target.region, actor=actor, reason=verdict.message,
+            trigger=f"unassign {role} {email} by {actor}",
+            data={"reasons": [r.as_dict() for r in verdict.reasons], "reason_given": why})])
+    raise PermissionDenied(verdict.message_ru)
