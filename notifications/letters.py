@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -13,7 +11,7 @@ from notifications.errors import MissingData, UnknownLetter
 from notifications.render import Attachment, Rendered, templates
 from notifications.settings import MailSettings
 from states import ROLE_TITLES, STEPS, Role
-from storage import repo
+from storage import repo, spreadsheets
 from storage.models import municipalities, regions, schools
 
 REGION_LETTERS = ("coordinator", "registry")
@@ -44,18 +42,15 @@ def _coordinator(conn: Connection, region: str) -> dict[str, Any]:
 
 
 def schools_csv(conn: Connection, region: str) -> tuple[str, list[dict[str, Any]]]:
-    """The region's schools in the `schools` import format (UTF-8 with BOM, `;`, for Excel)."""
+    """The region's schools in the `schools` import format, as Russian Excel opens it
+    (storage.spreadsheets: UTF-8 with BOM, `;`, formula cells neutralised)."""
     q = select(schools).where(schools.c.region_code == region).order_by(schools.c.code)
     rows = [dict(r._mapping) for r in conn.execute(q)]
-    buf = io.StringIO()
-    w = csv.writer(buf, delimiter=";", lineterminator="\r\n")
-    w.writerow(SCHOOL_COLUMNS)
-    for r in rows:
-        w.writerow([r["region_code"], r["municipality_code"] or "", r["code"], r["name"],
-                    r["inn"] or "", r["kpp"] or "", r["parent_code"] or "",
-                    r["teachers_expected"], r["classes_expected"], r["students_expected"],
-                    r["parents_expected"], r["timezone"] or ""])
-    return "\ufeff" + buf.getvalue(), rows
+    table = ([r["region_code"], r["municipality_code"] or "", r["code"], r["name"],
+              r["inn"] or "", r["kpp"] or "", r["parent_code"] or "",
+              r["teachers_expected"], r["classes_expected"], r["students_expected"],
+              r["parents_expected"], r["timezone"] or ""] for r in rows)
+    return spreadsheets.csv_text(SCHOOL_COLUMNS, table), rows
 
 
 def render_region_letter(conn: Connection, name: str, region_code: str, mail: MailSettings

@@ -160,7 +160,9 @@ def test_report_formats(loaded: Path, capsys: pytest.CaptureFixture[str]) -> Non
         ("07", "Кабардино-Балкарская Республика", "coordinator", 2),
         ("41", "Камчатский край", "coordinator", 0)]
     assert data["regions"][0]["steps"]["coordinator"] == 0
-    rows = list(csv.reader(run(capsys, "report", "--format", "csv").out.splitlines()))
+    out = run(capsys, "report", "--format", "csv").out
+    assert out.startswith("\ufeff")  # UTF-8 with BOM and `;`: what Russian Excel opens
+    rows = list(csv.reader(out[1:].splitlines(), delimiter=";"))
     assert rows[0][:4] == ["code", "name", "state", "schools"]
     assert rows[1][:4] == ["07", "Кабардино-Балкарская Республика", "coordinator", "2"]
     table = run(capsys, "report")
@@ -245,3 +247,27 @@ def test_status_shows_local_time(loaded: Path, capsys: pytest.CaptureFixture[str
     assert r.code == 0
     assert "since (Europe/Moscow)" in r.out
     assert "2026-09-01 10:00" in r.out  # imported at 07:00 UTC
+
+
+def test_report_and_audit_export_write_spreadsheets(loaded: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """`report --format xlsx|csv --out` and `audit export --format xlsx|csv` write files that
+    open with their cells as written, a formula typed into a reason coming out as text."""
+    import openpyxl
+
+    run(capsys, "advance", "--region", "07", "--step", "coordinator", "--as", "support@op.ru",
+        "--at", AT)
+    run(capsys, "reopen", "--region", "07", "--step", "coordinator", "--as", "support@op.ru",
+        "--reason", "=HYPERLINK(\"http://x\",\"y\")", "--at", AT)
+    assert run(capsys, "report", "--format", "xlsx").code == 2  # a workbook needs a file
+    assert run(capsys, "report", "--region", "07", "--format", "xlsx", "--out", "r.xlsx").code == 0
+    rows = list(openpyxl.load_workbook(loaded / "r.xlsx").active.iter_rows(values_only=True))
+    assert rows[0][:6] == ("level", "code", "name", "municipality", "state", "schools")
+    assert [(r[0], r[1], r[2]) for r in rows[1:]][-2:] == [
+        ("school", "S1", "МКОУ «СОШ № 1»"), ("school", "S2", "МКОУ «СОШ № 2»")]
+    assert run(capsys, "report", "--format", "csv", "--out", "r.csv").code == 0
+    assert (loaded / "r.csv").read_bytes().startswith(b"\xef\xbb\xbfcode;name;")
+    assert run(capsys, "audit", "export", "--format", "xlsx", "--out", "h.xlsx").code == 0
+    events = list(openpyxl.load_workbook(loaded / "h.xlsx").active.iter_rows(values_only=True))
+    reasons = [e[11] for e in events[1:] if e[2] == "StepReopened" and e[3] == "region"]
+    assert reasons and set(reasons) == {"'=HYPERLINK(\"http://x\",\"y\")"}
