@@ -261,9 +261,9 @@ def test_a_header_mistake_is_reported_on_row_1(world: World) -> None:
     """Unknown and missing columns are reported on row 1, and nothing is read or written."""
     path = write_csv(world.tmp / "r.csv", [["Код", "Население"], ["07", "1000"]])
     assert refused(world, "regions", path) == [
-        "r.csv:1: column 'Население': unknown for regions (columns: code, name, timezone; "
-        "Russian names are listed in the README)",
-        "r.csv:1: column name: required but missing"]
+        "r.csv:1: column name: required but missing",
+        "r.csv:1: не распознаны столбцы: 'Население' (столбцы regions: code, name, timezone; "
+        "русские названия перечислены в README)"]
 
 
 # -- dry runs and re-imports ---------------------------------------------------------------

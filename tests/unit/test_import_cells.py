@@ -15,6 +15,7 @@ from workflow.importing.columns import (
     inn,
     kpp,
     normalise_header,
+    resolve,
     resolve_header,
     role,
     timezone,
@@ -238,18 +239,22 @@ def test_blank_header_cells_are_ignored() -> None:
     assert problems == [] and sorted(columns) == [0, 2]
 
 
-def test_unknown_duplicate_and_missing_columns_are_all_reported() -> None:
-    """One pass names every unknown, repeated and missing column."""
-    _, problems = resolve_header("schools", ["region", "Код", "code", "население", "name"])
-    assert problems == [
+def test_duplicate_and_missing_columns_are_reported_unknown_ones_only_named() -> None:
+    """One pass names every repeated and missing column; an unknown column (ОГРН, Адрес in a
+    coordinator's file) is not a problem, only named so that a notice can list it."""
+    header = resolve("schools", ["region", "Код", "code", "население", "name", "ОГРН"])
+    assert header.problems == [
         "column 'code': the same column as 'Код'",
-        "column 'население': unknown for schools (columns: region, municipality, code, name, "
-        "inn, kpp, parent, teachers_expected, classes_expected, students_expected, "
-        "parents_expected, timezone; Russian names are listed in the README)",
         "column teachers_expected: required but missing",
         "column classes_expected: required but missing",
         "column students_expected: required but missing",
+        "не распознаны столбцы: 'население', 'ОГРН' (столбцы schools: region, municipality, "
+        "code, name, inn, kpp, parent, teachers_expected, classes_expected, students_expected, "
+        "parents_expected, timezone; русские названия перечислены в README)",
     ]
+    assert header.ignored == ["население", "ОГРН"]
+    assert resolve("schools", ["Регион", "Код", "Наименование", "Педагогов", "Классов",
+                               "Учащихся", "ОГРН", "Адрес"]).problems == []
 
 
 # -- rows ----------------------------------------------------------------------------------

@@ -59,6 +59,8 @@ def import_(app: AppContext, kind: str, file: str, dry_run: bool, at: str | None
 
     result = import_file(app.services, kind, file, now=now(at), dry_run=dry_run,
                          progress=sys.stderr.isatty())
+    for notice in result.notices:  # columns ignored, a header found below a title
+        click.echo(notice, err=True)
     click.echo(result.summary())
 
 
