@@ -12,10 +12,11 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
 from states import DONE, step_by_slug
 from storage import repo
+from storage.bulk import insert_rows
 from storage.models import metrics, regions, schools
 from workflow.engine import Change, new_machine_rows
 from workflow.importing.stage import Record, Stage
@@ -73,7 +74,7 @@ class Applier(ABC):
             else:
                 self.unchanged += 1
         if new_rows:
-            self.conn.execute(insert(self.table), new_rows)
+            insert_rows(self.conn, self.table, new_rows)
         for key, diff in changed:  # few, usually; each names only its changed columns
             self.conn.execute(update(self.table).where(self.table.c[self.key] == key)
                               .values(**diff))

@@ -268,6 +268,7 @@ HEADER_SEARCH_ROWS = 10  # a title merged over the columns may sit above the hea
 def normalise_header(name: str) -> str:
     """Compare headers without case, ё, extra spaces or a trailing '*' (Excel templates mark
     required columns that way)."""
+    name = name.replace("\ufeff", "")  # a BOM stuck to the first header cell
     return " ".join(name.strip().rstrip("*").strip().lower().replace("ё", "е").split())
 
 

@@ -113,11 +113,11 @@ def csv_rows(path: Path, name: str) -> Iterator[tuple[int, list[str]]]:
             f.seek(3 if bom else 0)
             lines = _decoded_lines(f, bom)
         number = 0
+        first, held = _sample(lines)
         try:
-            first = list(itertools.islice(lines, HEADER_SEARCH_ROWS))
             sample = "".join(first)
             delimiter = ";" if sample.count(";") > sample.count(",") else ","
-            reader = csv.reader(itertools.chain(first, lines), delimiter=delimiter)
+            reader = csv.reader(_resume(first, held, lines), delimiter=delimiter)
             # Count records, not lines: a quoted cell may span lines, yet it is one row in a
             # spreadsheet (a blank line is a record of its own, so it still counts).
             for number, cells in enumerate(reader, start=1):
@@ -128,6 +128,27 @@ def csv_rows(path: Path, name: str) -> Iterator[tuple[int, list[str]]]:
             raise InvalidInput(f"{name}:{number + 1}: {shorten(exc)}") from None
         if number == 0:
             raise InvalidInput(f"{name}: the file is empty")
+
+
+def _sample(lines: Iterator[str]) -> tuple[list[str], _BadLine | None]:
+    """The first lines (to choose the delimiter), and a decoding error met among them, kept
+    until the reader reaches its row so that the message names that row."""
+    first: list[str] = []
+    try:
+        for line in lines:
+            first.append(line)
+            if len(first) >= HEADER_SEARCH_ROWS:
+                break
+    except _BadLine as exc:
+        return first, exc
+    return first, None
+
+
+def _resume(first: list[str], held: _BadLine | None, lines: Iterator[str]) -> Iterator[str]:
+    yield from first
+    if held is not None:
+        raise held
+    yield from lines
 
 
 def _raw_lines(f: BinaryIO) -> Iterator[bytes]:

@@ -19,8 +19,8 @@ from workflow.errors import InvalidInput
 
 MAX_CSV_BYTES = 512 * 2**20  # a national registry is ~10 MB; past this a file is not a registry
 MAX_XLSX_BYTES = 20 * 2**20  # the upload limit for a workbook, compressed
-MAX_XLSX_UNPACKED = 200 * 2**20  # all its parts together, uncompressed
-MAX_XLSX_PART = 100 * 2**20  # one part (a sheet's XML), uncompressed: it is streamed
+MAX_XLSX_UNPACKED = 600 * 2**20  # all its parts together, uncompressed (XML packs ~15:1)
+MAX_XLSX_PART = 500 * 2**20  # one part (a sheet's XML), uncompressed: it is streamed
 MAX_SHARED_STRINGS = 40 * 2**20  # openpyxl holds the whole shared-strings table in memory
 MAX_LINE_BYTES = 2**20  # one CSV line; /dev/zero or a binary file has none shorter
 MAX_CELL_CHARS = 2000  # the widest column is 500 characters; a longer cell is never right
@@ -47,6 +47,8 @@ def shorten(value: Any, limit: int = SHOWN_CHARS) -> str:
 
 def hidden_character(value: str) -> str | None:
     """A description of the first invisible or control character in `value`, if any."""
+    if value.isprintable():  # the usual case, in C: no control, format or unassigned character
+        return None
     for i, ch in enumerate(value):
         if unicodedata.category(ch) in _HIDDEN and ch not in "\t\n\r":
             name = unicodedata.name(ch, "")
