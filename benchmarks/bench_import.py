@@ -21,7 +21,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 from pathlib import Path
 
@@ -136,7 +135,8 @@ def main() -> None:
         cases: list[tuple[str, str, str, Path]] = []
         if args.only in (None, "valid-csv"):
             write_schools(home / "valid.csv", args.valid, bad=False)
-            cases.append(("valid-csv", f"{args.valid} valid schools", "schools", home / "valid.csv"))
+            cases.append(("valid-csv", f"{args.valid} valid schools", "schools",
+                          home / "valid.csv"))
         if args.only in (None, "bad-csv"):
             write_schools(home / "bad.csv", args.rows, bad=True)
             cases.append(("bad-csv", f"{args.rows} bad schools", "schools", home / "bad.csv"))

@@ -271,3 +271,29 @@ def test_report_and_audit_export_write_spreadsheets(loaded: Path,
     events = list(openpyxl.load_workbook(loaded / "h.xlsx").active.iter_rows(values_only=True))
     reasons = [e[11] for e in events[1:] if e[2] == "StepReopened" and e[3] == "region"]
     assert reasons and set(reasons) == {"'=HYPERLINK(\"http://x\",\"y\")"}
+
+
+def test_import_refuses_a_device_and_names_ignored_columns(loaded: Path,
+                                                           capsys: pytest.CaptureFixture[str]
+                                                           ) -> None:
+    """`import schools /dev/zero` exits 6 at once; extra columns (ОГРН, Адрес) are ignored and
+    named on stderr, the import goes ahead."""
+    zero = run(capsys, "import", "schools", "/dev/zero")
+    assert zero.code == 6 and "не обычный файл" in zero.err
+    write(loaded / "more.csv", [["Регион", "Код ОО", "Наименование", "ОГРН", "Адрес",
+                                 "Педагогов", "Классов", "Учащихся"],
+                                ["07", "S3", "МКОУ «СОШ № 3»", "1027700132195", "Нальчик",
+                                 "35,0", "7", "100"]], delimiter=";")
+    ok = run(capsys, "import", "schools", "more.csv", "--at", AT)
+    assert ok.code == 0, ok.err
+    assert "столбцы не используются и пропущены: ОГРН, Адрес" in ok.err
+    assert "1 created" in ok.out
+
+
+def test_an_actor_longer_than_an_address_is_invalid_input(loaded: Path,
+                                                          capsys: pytest.CaptureFixture[str]
+                                                          ) -> None:
+    """A 300-character `--as` is refused with exit 6 naming the option (it was exit 1)."""
+    r = run(capsys, "advance", "--region", "07", "--step", "coordinator", "--as",
+            "a" * 290 + "@op.ru", "--at", AT)
+    assert r.code == 6 and "--as: длиннее 254 символов" in r.err

@@ -48,8 +48,16 @@ def now(at: str | None) -> datetime:
     return now_or(at)
 
 
+def _actor(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """`--as` within the width of an address (PostgreSQL refuses longer; exit 6, not 1)."""
+    from storage.models import people
+    from workflow.importing.validation import check_argument
+
+    return check_argument("--as", value, people.c.email)
+
+
 def actor_option(f: F) -> F:
-    return click.option("--as", "actor", required=True, metavar="EMAIL",
+    return click.option("--as", "actor", required=True, metavar="EMAIL", callback=_actor,
                         help="The person acting (checked against roles and scopes).")(f)
 
 

@@ -1,4 +1,4 @@
-"""The registry's imports that reference other rows: municipalities, schools (and branches), people."""
+"""The imports that reference other rows: municipalities, schools and branches, people."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ class Schools(Applier):
                                ("code", "region", "parent", "inn"))
         # An INN/KPP pair names one organisation: also against schools this file leaves alone.
         pairs = {(r["inn"], r["kpp"]) for r in recs if r.get("inn") and r.get("kpp")}
-        holders = self._pair_holders(pairs)
+        holders: dict[tuple[Any, Any], str] = dict(self._pair_holders(pairs))
         # Stored branches of the chunk's branches: a branch cannot have branches of its own.
         branches: dict[str, list[str]] = defaultdict(list)
         with_parent = [r["code"] for r in recs if r.get("parent")]
