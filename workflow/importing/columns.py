@@ -1,177 +1,31 @@
-"""The columns of each import kind: names, Russian aliases, and how a cell is read."""
+"""The columns of each import kind: names, Russian aliases, how a cell is read, the header."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Column as DbColumn
 
-from states import ROLES
 from storage.models import assignments, metrics, municipalities, people, regions, schools
-from workflow.config import EMAIL_RE
-from workflow.importing.validation import (
-    CODE,
-    INT_MAX,
-    SHOWN_CHARS,
-    check_text,
-    width_of,
+from workflow.importing.cells import (
+    ROLE_ALIASES,
+    CellError,
+    Number,
+    code,
+    count,
+    email,
+    inn,
+    kpp,
+    ogrn,
+    q,
+    region_code,
+    role,
+    text,
+    timezone,
 )
-
-SCIENTIFIC = re.compile(r"^[0-9]+(?:[.,][0-9]+)?[eE][+-]?[0-9]+$")
-FLOAT_ZERO = re.compile(r"[0-9]+[.,]0+")
-SPACE = re.compile(r"\s")
-COUNT = re.compile(r"([0-9]+)(?:([.,])([0-9]+))?")
-DIGITS = re.compile(r"[0-9]+")
-KPP = re.compile(r"^[0-9]{4}[0-9A-Z]{2}[0-9]{3}$")
-INN_WEIGHTS = (2, 4, 10, 3, 5, 9, 4, 6, 8)
-ROLE_ALIASES = {
-    "стп": "support", "служба технической поддержки": "support",
-    "руководитель программы": "program_manager",
-    "руководитель программы внедрения": "program_manager", "аудитор": "auditor",
-    "региональный координатор": "regional_coordinator",
-    "муниципальный координатор": "municipal_coordinator",
-    "администратор оо": "school_admin", "администратор": "school_admin",
-}
-
-
-class CellError(ValueError):
-    """A cell that cannot be read; the message says what is wrong and how to fix it."""
-
-
-class Number(str):
-    """The text of a spreadsheet cell that held a number: a code in it may have lost its
-    leading zeros (Excel shows 070101 typed into a number cell as 70101)."""
-
-    __slots__ = ()
-
-
-def q(value: str) -> str:
-    """A cell quoted in a message, cut to SHOWN_CHARS: a message never echoes a whole cell."""
-    return repr(value if len(value) <= SHOWN_CHARS else value[:SHOWN_CHARS] + "…")
-
-
-def text(value: str) -> str:
-    return " ".join(value.split())
-
-
-def code(width: int | None = None) -> Callable[[str], str]:
-    """A code is a string of letters, digits, `-`, `_` and `.`; Excel's lost leading zeros
-    come back where the width is known (a region code: 2 digits)."""
-
-    def parse(value: str) -> str:
-        v = value.strip()
-        if not DIGITS.fullmatch(v):  # digits alone (most codes) need none of these checks
-            if SCIENTIFIC.match(v):
-                raise CellError(f"{q(v)} looks like a number Excel shortened to scientific "
-                                "notation; format the column as text and export again")
-            if FLOAT_ZERO.fullmatch(v):  # a number cell typed as 7.0 (or 7,0)
-                v = re.split("[.,]", v)[0]
-            elif SPACE.search(v):
-                raise CellError(f"{q(v)}: a code has no spaces")
-            elif not CODE.fullmatch(v):
-                raise CellError(f"{q(v)}: в коде допустимы только буквы, цифры, «-», «_» и «.»")
-        if width and len(v) < width and DIGITS.fullmatch(v):
-            v = v.zfill(width)
-        return v
-
-    return parse
-
-
-def region_code(value: str) -> str:
-    """A region's code: digits, two at least (Excel's 7 is 07)."""
-    v = code(2)(value)
-    if not DIGITS.fullmatch(v):
-        raise CellError(f"{q(v)}: код региона состоит из цифр (например, 07)")
-    return v
-
-
-def inn(value: str) -> str:
-    v = code()(value)
-    if DIGITS.fullmatch(v) and len(v) == 9:
-        v = v.zfill(10)  # Excel dropped the leading zero
-    if len(v) == 12 and DIGITS.fullmatch(v):
-        raise CellError(f"{v}: 12 digits is a person's INN; a school's (a legal entity's) has 10")
-    if not (len(v) == 10 and DIGITS.fullmatch(v)):
-        raise CellError(f"{q(v)}: an INN of a legal entity has 10 digits")
-    check = sum(int(d) * w for d, w in zip(v, INN_WEIGHTS, strict=False)) % 11 % 10
-    if check != int(v[9]):
-        raise CellError(f"{v}: the check digit is wrong (expected {check} at the end); "
-                        "a typo in the number?")
-    return v
-
-
-def kpp(value: str) -> str:
-    v = code()(value).upper()
-    if DIGITS.fullmatch(v) and len(v) == 8:
-        v = v.zfill(9)
-    if not KPP.match(v):
-        raise CellError(f"{q(v)}: a KPP has 9 characters: 4 digits, 2 digits or capital Latin "
-                        "letters, 3 digits")
-    return v
-
-
-def ogrn(value: str) -> str:
-    """A legal entity's ОГРН: 13 digits, the last one the first twelve mod 11 mod 10."""
-    v = code()(value)
-    if DIGITS.fullmatch(v) and len(v) == 12:
-        v = v.zfill(13)  # Excel dropped the leading zero
-    if not (len(v) == 13 and DIGITS.fullmatch(v)):
-        raise CellError(f"{q(v)}: ОГРН юридического лица — 13 цифр")
-    check = int(v[:12]) % 11 % 10
-    if check != int(v[12]):
-        raise CellError(f"{v}: неверная контрольная цифра ОГРН (ожидалась {check} в конце); "
-                        "опечатка в номере?")
-    return v
-
-
-def count(value: str) -> int:
-    """A whole number ≥ 0 and within PostgreSQL's INTEGER; 35,0 and 7.0 are whole, thousands
-    separators (space, NBSP, narrow NBSP) are dropped."""
-    if value.isascii() and value.isdigit() and len(value) < 10:
-        return int(value)
-    v = "".join(value.split())
-    m = COUNT.fullmatch(v)
-    if m is None:
-        raise CellError(f"{q(value.strip())}: expected a whole number ≥ 0")
-    whole, sep, frac = m.groups()
-    if frac and frac.strip("0"):
-        raise CellError(f"{q(value.strip())}: expected a whole number ≥ 0")
-    if sep == "," and len(frac) == 3:  # 1,000: a decimal comma or an English thousands mark?
-        raise CellError(f"{q(value.strip())}: неоднозначно (1 или 1000?); уберите «,000» или "
-                        "разделитель тысяч")
-    n = int(whole)
-    if n > INT_MAX:
-        raise CellError(f"{q(value.strip())}: больше {INT_MAX}; проверьте число")
-    return n
-
-
-def email(value: str) -> str:
-    v = value.strip().lower()
-    if not EMAIL_RE.match(v):
-        raise CellError(f"{q(value.strip())} is not an e-mail address")
-    return v
-
-
-def timezone(value: str) -> str:
-    v = value.strip()
-    try:
-        ZoneInfo(v)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise CellError(f"{q(v)} is not an IANA time zone (say Europe/Moscow or "
-                        "Asia/Yekaterinburg)") from None
-    return v
-
-
-def role(value: str) -> str:
-    v = text(value).lower()
-    v = ROLE_ALIASES.get(v, v)
-    if v not in ROLES:
-        raise CellError(f"{q(value.strip())}: roles are {', '.join(ROLES)}")
-    return v
+from workflow.importing.validation import check_text, width_of
 
 
 @dataclass(frozen=True)
@@ -262,7 +116,6 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         _c("students", count, False, "учащиеся", "учащихся", "обучающиеся"),
     ),
 }
-HEADER_SEARCH_ROWS = 10  # a title merged over the columns may sit above the header row
 
 
 def normalise_header(name: str) -> str:
@@ -330,3 +183,8 @@ def resolve_header(kind: str, header: list[str]) -> tuple[dict[int, Column], lis
     """`resolve` as (columns, problems), the unknown columns left out of both."""
     h = resolve(kind, header)
     return h.columns, h.problems
+
+
+__all__ = ["COLUMNS", "ROLE_ALIASES", "CellError", "Column", "Header", "Number", "code", "count",
+           "email", "header_score", "inn", "kpp", "normalise_header", "ogrn", "q", "region_code",
+           "resolve", "resolve_header", "role", "text", "timezone"]
