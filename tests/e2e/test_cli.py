@@ -297,3 +297,18 @@ def test_an_actor_longer_than_an_address_is_invalid_input(loaded: Path,
     r = run(capsys, "advance", "--region", "07", "--step", "coordinator", "--as",
             "a" * 290 + "@op.ru", "--at", AT)
     assert r.code == 6 and "--as: длиннее 254 символов" in r.err
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--email", "a" * 260 + "@op.ru", "--email: длиннее 254 символов"),
+    ("--name", "Я" * 301, "--name: длиннее 300 символов"),
+    ("--scope", "07/01", "--scope: «07/01»: в коде допустимы"),
+])
+def test_assign_arguments_keep_the_import_limits(loaded: Path, capsys: pytest.CaptureFixture[str],
+                                                 option: str, value: str, message: str) -> None:
+    """What PostgreSQL would refuse (or the dashboard could not open) is exit 6 naming the
+    option, before anything is looked up."""
+    args = {"--scope": "S1", "--email": "admin@s1.ru", "--name": "Иванов И. И.", option: value}
+    r = run(capsys, "assign", "--role", "school_admin", *(x for kv in args.items() for x in kv),
+            "--as", "rc@kbr.ru", "--at", AT)
+    assert r.code == 6 and message in r.err

@@ -10,6 +10,7 @@ from workflow.cli.common import (
     AppContext,
     actor_option,
     at_option,
+    check_arguments,
     echo_json,
     now,
     pass_app,
@@ -78,6 +79,7 @@ def import_(app: AppContext, kind: str, file: str, dry_run: bool, at: str | None
 def assign(app: AppContext, role: str, scope: str, email: str, name: str, position: str | None,
            phone: str | None, actor: str, at: str | None) -> None:
     """Appoint a regional or municipal coordinator or a school admin."""
+    check_arguments(scope=scope, email=email, name=name, position=position, phone=phone)
     click.echo(app.services.assign(role, scope, email, name, actor, now(at), position, phone))
 
 
