@@ -83,8 +83,8 @@ def test_bad_file_lists_every_bad_row_and_writes_nothing(loaded: Path,
         ["07", "S6", "Школа 6", "", 10, 5, 100]])
     r = run(capsys, "import", "schools", "more.csv", "--at", AT)
     assert r.code == 6
-    assert "more.csv:2: inn: 7707083894: the check digit is wrong" in r.err
-    assert "more.csv:4: teachers_expected: 'десять': expected a whole number" in r.err
+    assert "more.csv:2: inn: 7707083894: неверная контрольная цифра ИНН" in r.err
+    assert "more.csv:4: teachers_expected: 'десять': нужно целое число" in r.err
     r2 = run(capsys, "import", "schools", "more.csv", "--dry-run", "--at", AT)
     assert r2.code == 6
     report = json.loads(run(capsys, "report", "--format", "json").out)
@@ -93,13 +93,13 @@ def test_bad_file_lists_every_bad_row_and_writes_nothing(loaded: Path,
 
 def test_reference_problems_are_reported_after_cells(loaded: Path,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
-    """An unknown region is named with its row once the cells are readable."""
+    """An неизвестный регион is named with its row once the cells are readable."""
     write(loaded / "more.csv", [
         ["region", "code", "name", "teachers_expected", "classes_expected", "students_expected"],
         ["99", "S4", "Школа 4", 10, 5, 100]])
     r = run(capsys, "import", "schools", "more.csv", "--at", AT)
     assert r.code == 6
-    assert "more.csv:2: region: unknown region '99'" in r.err
+    assert "more.csv:2: region: неизвестный регион '99'" in r.err
 
 
 def test_dry_run_reports_and_writes_nothing(loaded: Path, capsys: pytest.CaptureFixture[str]

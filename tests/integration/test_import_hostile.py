@@ -105,7 +105,7 @@ def test_a_title_merged_over_the_columns_is_skipped(world: World) -> None:
         sheet.append(row)
     book.save(world.tmp / "titled.xlsx")
     assert refused(world, "schools", world.tmp / "titled.xlsx") == [
-        "titled.xlsx:5: students_expected: 'сто': expected a whole number ≥ 0"]
+        "titled.xlsx:5: students_expected: 'сто': нужно целое число ≥ 0"]
     sheet.delete_rows(5)
     book.save(world.tmp / "titled.xlsx")
     result = run(world, "schools", world.tmp / "titled.xlsx")
@@ -140,7 +140,7 @@ def test_decimal_commas_are_whole_numbers_and_fractions_are_refused(world: World
     bad = write_csv(world.tmp / "f.csv", [HEAD, school("S2", "Школа", "7,5", 5, 100)],
                     delimiter=";")
     assert refused(world, "schools", bad) == [
-        "f.csv:2: teachers_expected: '7,5': expected a whole number ≥ 0"]
+        "f.csv:2: teachers_expected: '7,5': нужно целое число ≥ 0"]
 
 
 def test_a_code_typed_as_a_number_gets_its_zeros_back_by_the_known_width(world: World
@@ -202,7 +202,7 @@ def test_the_error_report_shows_100_rows_and_counts_the_rest(world: World) -> No
     rows += [["07", "", f"S{i}", "Школа", 1, 1, "x"] for i in range(20_000)]
     problems = refused(world, "schools", write_csv(world.tmp / "many.csv", rows))
     assert len(problems) == 101
-    assert problems[0] == "many.csv:2: students_expected: 'x': expected a whole number ≥ 0"
+    assert problems[0] == "many.csv:2: students_expected: 'x': нужно целое число ≥ 0"
     assert problems[99].startswith("many.csv:101: ")
     assert problems[100] == "… и ещё 19900 строк с ошибками"
 

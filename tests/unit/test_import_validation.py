@@ -50,11 +50,11 @@ def test_decimal_commas_are_whole_numbers(cell: str, value: int) -> None:
 
 
 @pytest.mark.parametrize(("cell", "message"), [
-    ("7,5", "'7,5': expected a whole number ≥ 0"),
+    ("7,5", "'7,5': нужно целое число ≥ 0"),
     ("1,000", "'1,000': неоднозначно (1 или 1000?)"),
     (str(2**31), f"'{2**31}': больше {2**31 - 1}"),
     (str(2**63), f"'{2**63}': больше {2**31 - 1}"),
-    ("²", "'²': expected a whole number ≥ 0"),
+    ("²", "'²': нужно целое число ≥ 0"),
 ])
 def test_counts_out_of_range_or_not_whole_are_refused(cell: str, message: str) -> None:
     """Fractions, ambiguous thousands and counts past PostgreSQL's INTEGER are refused."""

@@ -80,7 +80,7 @@ def import_file(services: Any, kind: str, path: str | Path, *, now: datetime,
             rows = stage_rows(table, header.columns, header.blank, errors, stage, applier,
                               progress)
             if not rows:
-                raise InvalidInput(f"{table.name}: no rows below the header; nothing to import")
+                raise InvalidInput(f"{table.name}: под заголовком нет строк; импортировать нечего")
             restore_codes(conn, stage, header.columns.values(), errors)
             # Every bad row in one report: a bad cell must not hide a bad reference elsewhere.
             applier.check(stage)
@@ -144,7 +144,7 @@ def stage_rows(table: Table, columns: dict[int, Column], blank: list[int], error
                 continue
             if not raw.strip():
                 if col.required:
-                    errors.add(number, col.name, "required, but empty")
+                    errors.add(number, col.name, "обязательная ячейка пуста")
                 rec[col.name] = None
                 continue
             try:
@@ -171,7 +171,7 @@ def parse_rows(kind: str, table: Table, progress: bool = False) -> tuple[list[Re
     stage = Stage(names + flags(header.columns.values()))
     try:
         if not stage_rows(table, header.columns, header.blank, errors, stage, None, progress):
-            raise InvalidInput(f"{table.name}: no rows below the header; nothing to import")
+            raise InvalidInput(f"{table.name}: под заголовком нет строк; импортировать нечего")
         errors.raise_if_any()
         records = [(n, {k: v for k, v in r.items() if not k.startswith("#")})
                    for chunk in stage.chunks() for n, r in chunk]

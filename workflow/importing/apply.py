@@ -50,7 +50,7 @@ class Applier(ABC):
     def unique(self, stage: Stage, column: str, what: str, *key: str) -> None:
         for row, k, first in stage.duplicates(*(key or (column,))):
             shown = " / ".join(map(str, k))
-            self.problem(row, column, f"duplicate {what} {shown} (also on row {first})")
+            self.problem(row, column, f"повторяется: {what} {shown} (уже в строке {first})")
 
     def upsert(self, records: list[Record], values: Callable[[dict[str, Any]], dict[str, Any]]
                ) -> list[dict[str, Any]]:
@@ -145,7 +145,7 @@ class Regions(Applier):
     fields = ("code", "name", "timezone")
 
     def check(self, stage: Stage) -> None:
-        self.unique(stage, "code", "region code")
+        self.unique(stage, "code", "код региона")
 
     def apply(self, stage: Stage) -> None:
         for chunk in stage.chunks():
@@ -164,12 +164,12 @@ class Metrics(Applier):
     COUNTS = ("teachers", "classes", "parents", "students")
 
     def check(self, stage: Stage) -> None:
-        self.unique(stage, "school", "school")
+        self.unique(stage, "school", "школа")
         for chunk in stage.chunks():
             known = lookup(self.conn, schools, "code", [r["school"] for _, r in chunk], ())
             for row, rec in chunk:
                 if rec["school"] not in known:
-                    self.problem(row, "school", f"unknown school {rec['school']!r}")
+                    self.problem(row, "school", f"неизвестная школа {rec['school']!r}")
 
     def apply(self, stage: Stage) -> None:
         for chunk in stage.chunks():

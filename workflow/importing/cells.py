@@ -55,12 +55,12 @@ def code(width: int | None = None) -> Callable[[str], str]:
         v = value.strip()
         if not DIGITS.fullmatch(v):  # digits alone (most codes) need none of these checks
             if SCIENTIFIC.match(v):
-                raise CellError(f"{q(v)} looks like a number Excel shortened to scientific "
-                                "notation; format the column as text and export again")
+                raise CellError(f"{q(v)} — число, которое Excel сократил до экспоненциальной "
+                                "записи; отформатируйте столбец как текст и выгрузите снова")
             if FLOAT_ZERO.fullmatch(v):  # a number cell typed as 7.0 (or 7,0)
                 v = re.split("[.,]", v)[0]
             elif SPACE.search(v):
-                raise CellError(f"{q(v)}: a code has no spaces")
+                raise CellError(f"{q(v)}: в коде не бывает пробелов")
             elif not CODE.fullmatch(v):
                 raise CellError(f"{q(v)}: в коде допустимы только буквы, цифры, «-», «_» и «.»")
         if width and len(v) < width and DIGITS.fullmatch(v):
@@ -83,13 +83,14 @@ def inn(value: str) -> str:
     if DIGITS.fullmatch(v) and len(v) == 9:
         v = v.zfill(10)  # Excel dropped the leading zero
     if len(v) == 12 and DIGITS.fullmatch(v):
-        raise CellError(f"{v}: 12 digits is a person's INN; a school's (a legal entity's) has 10")
+        raise CellError(f"{v}: 12 цифр — ИНН физического лица; у школы (юридического лица) "
+                        "ИНН из 10 цифр")
     if not (len(v) == 10 and DIGITS.fullmatch(v)):
-        raise CellError(f"{q(v)}: an INN of a legal entity has 10 digits")
+        raise CellError(f"{q(v)}: ИНН юридического лица — 10 цифр")
     check = sum(int(d) * w for d, w in zip(v, INN_WEIGHTS, strict=False)) % 11 % 10
     if check != int(v[9]):
-        raise CellError(f"{v}: the check digit is wrong (expected {check} at the end); "
-                        "a typo in the number?")
+        raise CellError(f"{v}: неверная контрольная цифра ИНН (ожидалась {check} в конце); "
+                        "опечатка в номере?")
     return v
 
 
@@ -98,8 +99,8 @@ def kpp(value: str) -> str:
     if DIGITS.fullmatch(v) and len(v) == 8:
         v = v.zfill(9)
     if not KPP.match(v):
-        raise CellError(f"{q(v)}: a KPP has 9 characters: 4 digits, 2 digits or capital Latin "
-                        "letters, 3 digits")
+        raise CellError(f"{q(v)}: КПП — 9 знаков: 4 цифры, 2 цифры или заглавные латинские "
+                        "буквы, 3 цифры")
     return v
 
 
@@ -125,10 +126,10 @@ def count(value: str) -> int:
     v = "".join(value.split())
     m = COUNT.fullmatch(v)
     if m is None:
-        raise CellError(f"{q(value.strip())}: expected a whole number ≥ 0")
+        raise CellError(f"{q(value.strip())}: нужно целое число ≥ 0")
     whole, sep, frac = m.groups()
     if frac and frac.strip("0"):
-        raise CellError(f"{q(value.strip())}: expected a whole number ≥ 0")
+        raise CellError(f"{q(value.strip())}: нужно целое число ≥ 0")
     if sep == "," and len(frac) == 3:  # 1,000: a decimal comma or an English thousands mark?
         raise CellError(f"{q(value.strip())}: неоднозначно (1 или 1000?); уберите «,000» или "
                         "разделитель тысяч")
@@ -141,7 +142,7 @@ def count(value: str) -> int:
 def email(value: str) -> str:
     v = value.strip().lower()
     if not EMAIL_RE.match(v):
-        raise CellError(f"{q(value.strip())} is not an e-mail address")
+        raise CellError(f"{q(value.strip())}: не адрес электронной почты")
     return v
 
 
@@ -150,8 +151,8 @@ def timezone(value: str) -> str:
     try:
         ZoneInfo(v)
     except (ZoneInfoNotFoundError, ValueError):
-        raise CellError(f"{q(v)} is not an IANA time zone (say Europe/Moscow or "
-                        "Asia/Yekaterinburg)") from None
+        raise CellError(f"{q(v)}: не часовой пояс IANA (например, "
+                        "Europe/Moscow или Asia/Yekaterinburg)") from None
     return v
 
 
@@ -159,5 +160,5 @@ def role(value: str) -> str:
     v = text(value).lower()
     v = ROLE_ALIASES.get(v, v)
     if v not in ROLES:
-        raise CellError(f"{q(value.strip())}: roles are {', '.join(ROLES)}")
+        raise CellError(f"{q(value.strip())}: роли — {', '.join(ROLES)}")
     return v

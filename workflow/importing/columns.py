@@ -166,12 +166,12 @@ def resolve(kind: str, header: list[str]) -> Header:
         if col is None:
             ignored.append(raw.strip())
         elif col.name in seen:
-            problems.append(f"column {q(raw)}: the same column as {q(seen[col.name])}")
+            problems.append(f"столбец {q(raw)}: тот же столбец, что и {q(seen[col.name])}")
         else:
             found[i] = col
             seen[col.name] = raw
     missing = [c.name for c in COLUMNS[kind] if c.required and c.name not in seen]
-    problems += [f"column {name}: required but missing" for name in missing]
+    problems += [f"столбец {name}: обязательный, но его нет" for name in missing]
     if missing and ignored:  # a misspelt name, perhaps: say which were not recognised
         known = ", ".join(c.name for c in COLUMNS[kind])
         problems.append(f"не распознаны столбцы: {', '.join(q(n) for n in ignored)} "

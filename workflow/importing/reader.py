@@ -44,7 +44,7 @@ def check_source(path: Path) -> None:
     try:
         st = path.stat()
     except FileNotFoundError:
-        raise InvalidInput(f"{path}: no such file") from None
+        raise InvalidInput(f"{path}: нет такого файла") from None
     except OSError as exc:
         raise InvalidInput(f"{path}: не читается ({exc.strerror})") from None
     if not stat.S_ISREG(st.st_mode):
@@ -77,7 +77,7 @@ def read_table(path: Path, score: Score | None = None) -> Table:
     head = list(itertools.islice(raw, HEADER_SEARCH_ROWS))
     filled = [(n, cells) for n, cells in head if any(c.strip() for c in cells)]
     if not filled:
-        raise InvalidInput(f"{name}:1: the file has no header row")
+        raise InvalidInput(f"{name}:1: в файле нет строки заголовка")
     best = filled[0]
     if score is not None:
         scored = max(filled, key=lambda nc: (score(nc[1]), -nc[0]))
@@ -127,7 +127,7 @@ def csv_rows(path: Path, name: str) -> Iterator[tuple[int, list[str]]]:
         except csv.Error as exc:
             raise InvalidInput(f"{name}:{number + 1}: {shorten(exc)}") from None
         if number == 0:
-            raise InvalidInput(f"{name}: the file is empty")
+            raise InvalidInput(f"{name}: файл пуст")
 
 
 def _sample(lines: Iterator[str]) -> tuple[list[str], _BadLine | None]:

@@ -14,13 +14,15 @@ from workflow.engine import new_machine_rows
 from workflow.importing.apply import OPERATOR, Applier, Metrics, Regions, codes, lookup
 from workflow.importing.stage import Record, Stage
 
+KIND_RU = {"region": "региона", "municipality": "муниципалитета", "school": "школы"}
+
 
 class Municipalities(Applier):
     table = municipalities
     fields = ("code", "region_code", "name", "timezone")
 
     def check(self, stage: Stage) -> None:
-        self.unique(stage, "code", "municipality code")
+        self.unique(stage, "code", "код муниципалитета")
         known = codes(self.conn, regions)
         for chunk in stage.chunks():
             homes = lookup(self.conn, municipalities, "code", [r["code"] for _, r in chunk],
@@ -28,11 +30,11 @@ class Municipalities(Applier):
             for row, rec in chunk:
                 home = homes.get(rec["code"], {}).get("region_code", rec["region"])
                 if rec["region"] not in known:
-                    self.problem(row, "region", f"unknown region {rec['region']!r} (import "
-                                 "regions first)")
+                    self.problem(row, "region", f"неизвестный регион {rec['region']!r} (сначала "
+                                 "импортируйте regions)")
                 elif home != rec["region"]:
-                    self.problem(row, "region", f"municipality {rec['code']} is in region "
-                                 f"{home}; moving it to another region is not supported")
+                    self.problem(row, "region", f"муниципалитет {rec['code']} относится к региону "
+                                 f"{home}; перенос в другой регион не поддерживается")
 
     def apply(self, stage: Stage) -> None:
         for chunk in stage.chunks():
@@ -53,8 +55,8 @@ class Schools(Applier):
               "parent": "parent_code"}
 
     def check(self, stage: Stage) -> None:
-        self.unique(stage, "code", "school code")
-        self.unique(stage, "kpp", "INN/KPP pair", "inn", "kpp")
+        self.unique(stage, "code", "код школы")
+        self.unique(stage, "kpp", "пара ИНН/КПП", "inn", "kpp")
         known_regions = codes(self.conn, regions)
         for chunk in stage.chunks():
             self._check_chunk(stage, chunk, known_regions)
@@ -67,10 +69,10 @@ class Schools(Applier):
         stored = lookup(self.conn, schools, "code", list(refs), self.STORED)
         in_file = stage.lookup("code", [r["parent"] for r in recs if r.get("parent")],
                                ("code", "region", "parent", "inn"))
-        # An INN/KPP pair names one organisation: also against schools this file leaves alone.
+        # An пара ИНН/КПП names one organisation: also against schools this file leaves alone.
         pairs = {(r["inn"], r["kpp"]) for r in recs if r.get("inn") and r.get("kpp")}
         holders: dict[tuple[Any, Any], str] = dict(self._pair_holders(pairs))
-        # Stored branches of the chunk's branches: a branch cannot have branches of its own.
+        # Stored branches of the chunk's branches: у филиала не может быть своих филиалов.
         branches: dict[str, list[str]] = defaultdict(list)
         with_parent = [r["code"] for r in recs if r.get("parent")]
         for start in range(0, len(with_parent), 900):
@@ -83,26 +85,27 @@ class Schools(Applier):
         for row, rec in chunk:
             other = holders.get((rec.get("inn"), rec.get("kpp")))
             if other and other in left_alone:
-                self.problem(row, "kpp", f"INN/KPP pair {rec['inn']} / {rec['kpp']} is already "
-                             f"school {other}'s")
+                self.problem(row, "kpp", f"пара ИНН/КПП {rec['inn']} / {rec['kpp']} уже "
+                             f"принадлежит школе {other}")
             kept = sorted(c for c in branches.get(rec["code"], ()) if c in left_alone)
             if rec.get("parent") and kept:
-                self.problem(row, "parent", f"{rec['code']} is the main school of "
-                             f"{', '.join(kept)}; a branch cannot have branches of its own")
+                self.problem(row, "parent", f"{rec['code']} — головная ОО для "
+                             f"{', '.join(kept)}; у филиала не может быть своих филиалов")
             region = rec["region"]
             if region not in known_regions:
-                self.problem(row, "region", f"unknown region {region!r} (import regions first)")
+                self.problem(row, "region", f"неизвестный регион {region!r} (сначала "
+                             "импортируйте regions)")
             old = stored.get(rec["code"])
             if old is not None and old["region_code"] != region:
-                self.problem(row, "region", f"school {rec['code']} is in region "
-                             f"{old['region_code']}; moving it to another region is not "
-                             "supported")
+                self.problem(row, "region", f"школа {rec['code']} относится к региону "
+                             f"{old['region_code']}; перенос в другой регион не "
+                             "поддерживается")
             muni = rec.get("municipality")
             if muni and muni not in munis:
-                self.problem(row, "municipality", f"unknown municipality {muni!r}")
+                self.problem(row, "municipality", f"неизвестный муниципалитет {muni!r}")
             elif muni and munis[muni]["region_code"] != region:
-                self.problem(row, "municipality", f"municipality {muni} is in region "
-                             f"{munis[muni]['region_code']}, not {region}")
+                self.problem(row, "municipality", f"муниципалитет {muni} относится к региону "
+                             f"{munis[muni]['region_code']}, а не {region}")
             self._check_parent(row, rec, in_file, stored)
 
     def _pair_holders(self, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
@@ -128,23 +131,24 @@ class Schools(Applier):
         if not parent:
             return
         if parent == rec["code"]:
-            self.problem(row, "parent", "a school cannot be its own main school")
+            self.problem(row, "parent", "школа не может быть головной ОО для самой себя")
             return
         main = in_file.get(parent) or stored.get(parent)
         if main is None:
-            self.problem(row, "parent", f"unknown main school {parent!r} (not in this file "
-                         "nor in the registry)")
+            self.problem(row, "parent", f"неизвестная головная ОО {parent!r} (нет ни в этом "
+                         "файле, ни в реестре)")
             return
         main_region = main.get("region") or main.get("region_code")
         main_parent = main.get("parent") or main.get("parent_code")
         if main_region != rec["region"]:
-            self.problem(row, "parent", f"main school {parent} is in region {main_region}")
+            self.problem(row, "parent", f"головная ОО {parent} относится к региону "
+                         f"{main_region}")
         elif main_parent:
-            self.problem(row, "parent", f"{parent} is itself a branch of {main_parent}; "
-                         "link the branch to the main school")
+            self.problem(row, "parent", f"{parent} — сама филиал {main_parent}; "
+                         "привяжите филиал к головной ОО")
         elif rec.get("inn") and main.get("inn") and rec["inn"] != main["inn"]:
-            self.problem(row, "inn", f"a branch shares its main school's INN ({main['inn']}); "
-                         "it has its own KPP")
+            self.problem(row, "inn", f"филиал носит ИНН головной ОО ({main['inn']}); "
+                         "у филиала свой КПП")
 
     def apply(self, stage: Stage) -> None:
         def values(r: dict[str, Any]) -> dict[str, Any]:
@@ -190,12 +194,12 @@ class People(Applier):
         return rec
 
     def check(self, stage: Stage) -> None:
-        self.unique(stage, "email", "person and role", "email", "role", "scope")
+        self.unique(stage, "email", "человек и роль", "email", "role", "scope")
         first = ("SELECT r.n, r.email, f.name, f.n FROM rows r JOIN rows f ON f.n = "
                  "(SELECT MIN(n) FROM rows WHERE email = r.email) WHERE r.name != f.name")
         stage.index("email")
         for row, email, name, first_row in stage.query(first):
-            self.problem(row, "name", f"{email} is {name!r} on row {first_row}")
+            self.problem(row, "name", f"{email} в строке {first_row} записан как {name!r}")
         known_regions = codes(self.conn, regions)
         for chunk in stage.chunks():
             wanted: dict[str, list[str]] = defaultdict(list)
@@ -211,12 +215,14 @@ class People(Applier):
                 role, scope = Role(rec["role"]), rec["scope"]
                 if role in GLOBAL_ROLES:
                     if scope:
-                        self.problem(row, "scope", f"{role} is a global role; leave scope empty")
+                        self.problem(row, "scope", f"{role} — общая роль; "
+                                     "оставьте scope пустым")
                 elif not scope:
-                    self.problem(row, "scope", f"{role} needs a {SCOPE_KIND[role]} code")
+                    self.problem(row, "scope", f"для роли {role} нужен код: "
+                                 f"{KIND_RU[SCOPE_KIND[role]]}")
                 elif scope not in scopes[SCOPE_KIND[role]]:
-                    self.problem(row, "scope", f"unknown {SCOPE_KIND[role]} {scope!r} for "
-                                 f"{role}")
+                    self.problem(row, "scope", f"неизвестный код {scope!r} для роли {role} "
+                                 f"(нужен код: {KIND_RU[SCOPE_KIND[role]]})")
 
     def apply(self, stage: Stage) -> None:
         firsts = "n IN (SELECT MIN(n) FROM rows GROUP BY email)"

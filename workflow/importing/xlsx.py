@@ -62,7 +62,7 @@ def xlsx_rows(path: Path, name: str) -> Iterator[tuple[int, list[str]]]:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # zipfile, XML and openpyxl errors: not a workbook we can read
-        raise InvalidInput(f"{name}: not a readable XLSX workbook "
+        raise InvalidInput(f"{name}: книга XLSX не читается "
                            f"({type(exc).__name__}: {shorten(exc)})") from None
     number = 0
     try:
