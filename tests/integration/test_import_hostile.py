@@ -4,6 +4,8 @@ hostile file refused alike by SQLite and PostgreSQL, naming rows and columns, wr
 
 from __future__ import annotations
 
+import itertools
+import re
 import zipfile
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from tests.integration.test_import_files import (
     write_xlsx,
 )
 from workflow.importing import validation
+from workflow.importing.xlsx import xlsx_rows
 
 HEAD = ["Регион", "Код ОО", "Наименование", "Педагогов", "Классов", "Учащихся"]
 
@@ -113,6 +116,24 @@ def test_a_title_merged_over_the_columns_is_skipped(world: World) -> None:
     assert result.notices == (
         "titled.xlsx: столбцы не используются и пропущены: ОГРН, Адрес",
         "titled.xlsx: заголовок найден в строке 3; строки выше пропущены")
+
+
+def test_declared_sheet_dimensions_are_not_trusted(world: World) -> None:
+    """A sheet claiming A1:XFD1048576 over three rows is read as its three rows (openpyxl would
+    pad each row to 16,384 cells and add a million empty rows)."""
+    world.region("07")
+    good = write_xlsx(world.tmp / "good.xlsx", [HEAD, school("S1"), school("S2")])
+    lying = world.tmp / "lying.xlsx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(lying, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:XFD1048576"', data)
+                assert b"XFD1048576" in data
+            dst.writestr(item, data)
+    rows = list(itertools.islice(xlsx_rows(lying, lying.name), 10))
+    assert [(n, len(cells)) for n, cells in rows] == [(1, 6), (2, 6), (3, 6)]
+    assert run(world, "schools", lying).created == 2
 
 
 def test_data_under_a_blank_header_is_refused_naming_the_column(world: World) -> None:

@@ -69,9 +69,12 @@ def xlsx_rows(path: Path, name: str) -> Iterator[tuple[int, list[str]]]:
         if not book.worksheets:
             raise InvalidInput(f"{name}: в книге нет листов")
         sheet = book.worksheets[0]
-        for number, values in enumerate(
-                sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS), start=1):
-            yield number, [_cell(v) for v in values]
+        # The sheet's declared dimensions are not trusted: "A1:XFD1048576" over three rows would
+        # have openpyxl pad every row to 16,384 cells and add a million empty rows at the end.
+        if hasattr(sheet, "reset_dimensions"):
+            sheet.reset_dimensions()
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            yield number, [_cell(v) for v in values[:MAX_COLUMNS]]
     except InvalidInput:
         raise
     except Exception as exc:  # a missing sheet part, broken XML: name where it stopped
