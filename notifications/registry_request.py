@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from storage import reconciliations
+from storage.spreadsheets import safe_text
 
 HEADERS = ("№", "Действие", "ИНН", "КПП", "ОГРН", "Полное наименование ОО",
            "Краткое наименование", "Муниципалитет", "Головная организация (для филиала)",
@@ -15,7 +16,6 @@ HEADERS = ("№", "Действие", "ИНН", "КПП", "ОГРН", "Полн�
 WIDTHS = (5, 32, 13, 12, 16, 60, 30, 30, 45, 14, 50)
 SHEET = "Заявка"
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV/XLSX injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ADD, REMOVE, RELINK_MUNICIPALITY = "добавить", "удалить", "привязать к муниципалитету"
 RELINK_PARENT = "привязать к головной организации"
 UNLINK_PARENT = "отвязать от головной организации"
@@ -71,8 +71,8 @@ def request_rows(items: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
 
 
 def neutral(value: str) -> str:
-    """A cell a spreadsheet shows as text, never runs as a formula."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+    """A cell a spreadsheet shows as text, never runs as a formula (the project's one rule)."""
+    return safe_text(value)
 
 
 def write_xlsx(rows: Sequence[dict[str, str]]) -> bytes:

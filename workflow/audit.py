@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from collections.abc import Iterable
@@ -15,14 +14,13 @@ from storage import anchors as anchors_mod
 from storage import history, repo
 from storage.history import Anchor
 from storage.replay import Checked, Replay
+from storage.spreadsheets import write_table
 from workflow.errors import InvalidInput, UnknownCode
 
 COLUMNS = ("seq", "at", "recorded_at", "event", "kind", "code", "region_code", "step",
            "from_state", "to_state", "actor", "role", "reason", "trigger", "data", "prev_hash",
            "hash")
 ANCHOR_RE = re.compile(r"^\s*(\d{1,12}):([0-9a-fA-F]{64})\s*$")
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def public(event: dict[str, Any]) -> dict[str, Any]:
@@ -39,28 +37,20 @@ def machine_log(conn: Connection, kind: str, code: str) -> list[dict[str, Any]]:
     return [public(e) for e in history.machine_log(conn, kind, code)]
 
 
-def neutralise(value: Any) -> str:
-    """A CSV cell a spreadsheet shows as text, never runs as a formula."""
-    text = "" if value is None else (
-        json.dumps(value, ensure_ascii=False, sort_keys=True) if isinstance(value, dict)
-        else str(value))
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def export(conn: Connection, fmt: str, out: Path) -> int:
-    """Write the whole history to `out` (written aside, then moved into place); returns count."""
+    """Write the whole history to `out` (written aside, then moved into place); returns count.
+
+    `jsonl` one event a line; `csv` and `xlsx` through storage.spreadsheets, formulas
+    neutralised, CSV as Russian Excel opens it.
+    """
+    if fmt in ("csv", "xlsx"):
+        rows = ([public(e)[c] for c in COLUMNS] for e in history.iter_all(conn))
+        return write_table(out, fmt, COLUMNS, rows, title="История")
     tmp = out.with_name(out.name + ".part")
     n = 0
     with tmp.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.writer(f) if fmt == "csv" else None
-        if writer:
-            writer.writerow(COLUMNS)
         for event in history.iter_all(conn):
-            row = public(event)
-            if writer:
-                writer.writerow([neutralise(row[c]) for c in COLUMNS])
-            else:
-                f.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+            f.write(json.dumps(public(event), ensure_ascii=False, default=str) + "\n")
             n += 1
     tmp.replace(out)
     return n

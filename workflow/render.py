@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -126,26 +124,22 @@ def print_regional(report: dict[str, Any]) -> None:
     out.print(schools)
 
 
-def national_csv(report: dict[str, Any]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["code", "name", "state", "schools", *report["steps"], "broken_contacts"])
-    for r in report["regions"]:
-        w.writerow([r["code"], r["name"], r["state"], r["schools"],
-                    *(r["steps"][s] for s in report["steps"]),
-                    " ".join(r.get("broken_contacts", []))])
-    return buf.getvalue()
+def national_rows(report: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """The national report as a table for CSV or XLSX: a header and one row per region."""
+    header = ["code", "name", "state", "schools", *report["steps"], "broken_contacts"]
+    rows = [[r["code"], r["name"], r["state"], r["schools"],
+             *(r["steps"][s] for s in report["steps"]), " ".join(r.get("broken_contacts", []))]
+            for r in report["regions"]]
+    return header, rows
 
 
-def regional_csv(report: dict[str, Any]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["level", "code", "name", "municipality", "state", "schools", *report["steps"]])
-    for m in report["municipalities"]:
-        w.writerow(["municipality", m["code"] or "", m["name"], "", "", m["schools"],
-                    *(m["steps"][s] for s in report["steps"])])
-    for s in report["schools"]:
-        w.writerow(["school", s["code"], s["name"], s["municipality"] or "", s["state"], 1,
-                    *(1 if s["steps"][slug] in ("done", "skipped") else 0
-                      for slug in report["steps"])])
-    return buf.getvalue()
+def regional_rows(report: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """One region's report as a table: its municipalities, then its schools."""
+    header = ["level", "code", "name", "municipality", "state", "schools", *report["steps"]]
+    rows: list[list[Any]] = [["municipality", m["code"] or "", m["name"], "", "", m["schools"],
+                              *(m["steps"][s] for s in report["steps"])]
+                             for m in report["municipalities"]]
+    rows += [["school", s["code"], s["name"], s["municipality"] or "", s["state"], 1,
+              *(1 if s["steps"][slug] in ("done", "skipped") else 0 for slug in report["steps"])]
+             for s in report["schools"]]
+    return header, rows

@@ -94,7 +94,7 @@ def test_log_shows_claimed_and_real_time(loaded: Path, capsys: pytest.CaptureFix
     assert "recorded" in table
     assert run(capsys, "audit", "export", "--format", "csv", "--out", "h.csv").code == 0
     header = (loaded / "h.csv").read_text(encoding="utf-8").splitlines()[0]
-    assert header.startswith("seq,at,recorded_at,event")
+    assert header.startswith("\ufeffseq;at;recorded_at;event")
 
 
 def test_unassign_on_the_command_line(loaded: Path, capsys: pytest.CaptureFixture[str]) -> None:

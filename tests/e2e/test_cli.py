@@ -83,8 +83,8 @@ def test_bad_file_lists_every_bad_row_and_writes_nothing(loaded: Path,
         ["07", "S6", "Школа 6", "", 10, 5, 100]])
     r = run(capsys, "import", "schools", "more.csv", "--at", AT)
     assert r.code == 6
-    assert "more.csv:2: inn: 7707083894: the check digit is wrong" in r.err
-    assert "more.csv:4: teachers_expected: 'десять': expected a whole number" in r.err
+    assert "more.csv:2: inn: 7707083894: неверная контрольная цифра ИНН" in r.err
+    assert "more.csv:4: teachers_expected: 'десять': нужно целое число" in r.err
     r2 = run(capsys, "import", "schools", "more.csv", "--dry-run", "--at", AT)
     assert r2.code == 6
     report = json.loads(run(capsys, "report", "--format", "json").out)
@@ -93,13 +93,13 @@ def test_bad_file_lists_every_bad_row_and_writes_nothing(loaded: Path,
 
 def test_reference_problems_are_reported_after_cells(loaded: Path,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
-    """An unknown region is named with its row once the cells are readable."""
+    """An неизвестный регион is named with its row once the cells are readable."""
     write(loaded / "more.csv", [
         ["region", "code", "name", "teachers_expected", "classes_expected", "students_expected"],
         ["99", "S4", "Школа 4", 10, 5, 100]])
     r = run(capsys, "import", "schools", "more.csv", "--at", AT)
     assert r.code == 6
-    assert "more.csv:2: region: unknown region '99'" in r.err
+    assert "more.csv:2: region: неизвестный регион '99'" in r.err
 
 
 def test_dry_run_reports_and_writes_nothing(loaded: Path, capsys: pytest.CaptureFixture[str]
@@ -160,7 +160,9 @@ def test_report_formats(loaded: Path, capsys: pytest.CaptureFixture[str]) -> Non
         ("07", "Кабардино-Балкарская Республика", "coordinator", 2),
         ("41", "Камчатский край", "coordinator", 0)]
     assert data["regions"][0]["steps"]["coordinator"] == 0
-    rows = list(csv.reader(run(capsys, "report", "--format", "csv").out.splitlines()))
+    out = run(capsys, "report", "--format", "csv").out
+    assert out.startswith("\ufeff")  # UTF-8 with BOM and `;`: what Russian Excel opens
+    rows = list(csv.reader(out[1:].splitlines(), delimiter=";"))
     assert rows[0][:4] == ["code", "name", "state", "schools"]
     assert rows[1][:4] == ["07", "Кабардино-Балкарская Республика", "coordinator", "2"]
     table = run(capsys, "report")
@@ -262,3 +264,68 @@ def test_status_shows_local_time(loaded: Path, capsys: pytest.CaptureFixture[str
     assert r.code == 0
     assert "since (Europe/Moscow)" in r.out
     assert "2026-09-01 10:00" in r.out  # imported at 07:00 UTC
+
+
+def test_report_and_audit_export_write_spreadsheets(loaded: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """`report --format xlsx|csv --out` and `audit export --format xlsx|csv` write files that
+    open with their cells as written, a formula typed into a reason coming out as text."""
+    import openpyxl
+
+    run(capsys, "advance", "--region", "07", "--step", "coordinator", "--as", "support@op.ru",
+        "--at", AT)
+    run(capsys, "reopen", "--region", "07", "--step", "coordinator", "--as", "support@op.ru",
+        "--reason", "=HYPERLINK(\"http://x\",\"y\")", "--at", AT)
+    assert run(capsys, "report", "--format", "xlsx").code == 2  # a workbook needs a file
+    assert run(capsys, "report", "--region", "07", "--format", "xlsx", "--out", "r.xlsx").code == 0
+    rows = list(openpyxl.load_workbook(loaded / "r.xlsx").active.iter_rows(values_only=True))
+    assert rows[0][:6] == ("level", "code", "name", "municipality", "state", "schools")
+    assert [(r[0], r[1], r[2]) for r in rows[1:]][-2:] == [
+        ("school", "S1", "МКОУ «СОШ № 1»"), ("school", "S2", "МКОУ «СОШ № 2»")]
+    assert run(capsys, "report", "--format", "csv", "--out", "r.csv").code == 0
+    assert (loaded / "r.csv").read_bytes().startswith(b"\xef\xbb\xbfcode;name;")
+    assert run(capsys, "audit", "export", "--format", "xlsx", "--out", "h.xlsx").code == 0
+    events = list(openpyxl.load_workbook(loaded / "h.xlsx").active.iter_rows(values_only=True))
+    reasons = [e[12] for e in events[1:] if e[3] == "StepReopened" and e[4] == "region"]
+    assert reasons and set(reasons) == {"'=HYPERLINK(\"http://x\",\"y\")"}
+
+
+def test_import_refuses_a_device_and_names_ignored_columns(loaded: Path,
+                                                           capsys: pytest.CaptureFixture[str]
+                                                           ) -> None:
+    """`import schools /dev/zero` exits 6 at once; extra columns (ОГРН, Адрес) are ignored and
+    named on stderr, the import goes ahead."""
+    zero = run(capsys, "import", "schools", "/dev/zero")
+    assert zero.code == 6 and "не обычный файл" in zero.err
+    write(loaded / "more.csv", [["Регион", "Код ОО", "Наименование", "ОГРН", "Адрес",
+                                 "Педагогов", "Классов", "Учащихся"],
+                                ["07", "S3", "МКОУ «СОШ № 3»", "1027700132195", "Нальчик",
+                                 "35,0", "7", "100"]], delimiter=";")
+    ok = run(capsys, "import", "schools", "more.csv", "--at", AT)
+    assert ok.code == 0, ok.err
+    assert "столбцы не используются и пропущены: ОГРН, Адрес" in ok.err
+    assert "1 created" in ok.out
+
+
+def test_an_actor_longer_than_an_address_is_invalid_input(loaded: Path,
+                                                          capsys: pytest.CaptureFixture[str]
+                                                          ) -> None:
+    """A 300-character `--as` is refused with exit 6 naming the option (it was exit 1)."""
+    r = run(capsys, "advance", "--region", "07", "--step", "coordinator", "--as",
+            "a" * 290 + "@op.ru", "--at", AT)
+    assert r.code == 6 and "--as: длиннее 254 символов" in r.err
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--email", "a" * 260 + "@op.ru", "--email: длиннее 254 символов"),
+    ("--name", "Я" * 301, "--name: длиннее 300 символов"),
+    ("--scope", "07/01", "--scope: «07/01»: в коде допустимы"),
+])
+def test_assign_arguments_keep_the_import_limits(loaded: Path, capsys: pytest.CaptureFixture[str],
+                                                 option: str, value: str, message: str) -> None:
+    """What PostgreSQL would refuse (or the dashboard could not open) is exit 6 naming the
+    option, before anything is looked up."""
+    args = {"--scope": "S1", "--email": "admin@s1.ru", "--name": "Иванов И. И.", option: value}
+    r = run(capsys, "assign", "--role", "school_admin", *(x for kv in args.items() for x in kv),
+            "--as", "rc@kbr.ru", "--at", AT)
+    assert r.code == 6 and message in r.err

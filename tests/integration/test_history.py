@@ -103,8 +103,8 @@ def test_csv_export_neutralises_formulas(world: World, tmp_path: Path) -> None:
     out = tmp_path / "history.csv"
     with s.db.read() as conn:
         n = audit.export(conn, "csv", out)
-    with out.open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
+    with out.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter=";"))
     assert len(rows) == n
     reasons = [r["reason"] for r in rows if r["event"] == "StepReopened" and r["kind"] == "region"]
     assert reasons == ["'=HYPERLINK(\"http://x\",\"y\")"]

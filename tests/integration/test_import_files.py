@@ -181,7 +181,7 @@ def test_xlsx_mistakes_are_reported_on_spreadsheet_rows(world: World) -> None:
         [7, None, "S3", "Школа 3", 10.5, 5, 100],
     ])
     assert refused(world, "schools", path) == [
-        "bad.xlsx:4: teachers_expected: '10.5': expected a whole number ≥ 0"]
+        "bad.xlsx:4: teachers_expected: '10.5': нужно целое число ≥ 0"]
 
 
 # -- a rejected file: every bad row, nothing written ---------------------------------------
@@ -197,20 +197,20 @@ def test_cell_mistakes_are_all_reported_and_nothing_is_written(std: World) -> No
         ["5.02E+09", "0701", "N5", "Школа Н5", "123456789012", "", "", "10", "1,5", "100"],
     ])
     assert refused(std, "schools", path) == [
-        "schools.csv:3: inn: 7707083894: the check digit is wrong (expected 3 at the end); a "
-        "typo in the number?",
-        "schools.csv:4: name: required, but empty",
-        "schools.csv:4: teachers_expected: '-1': expected a whole number ≥ 0",
-        "schools.csv:6: region: '5.02E+09' looks like a number Excel shortened to scientific "
-        "notation; format the column as text and export again",
-        "schools.csv:6: inn: 123456789012: 12 digits is a person's INN; a school's (a legal "
-        "entity's) has 10",
-        "schools.csv:6: classes_expected: '1,5': expected a whole number ≥ 0",
+        "schools.csv:3: inn: 7707083894: неверная контрольная цифра ИНН (ожидалась 3 в конце); "
+        "опечатка в номере?",
+        "schools.csv:4: name: обязательная ячейка пуста",
+        "schools.csv:4: teachers_expected: '-1': нужно целое число ≥ 0",
+        "schools.csv:6: region: '5.02E+09' — число, которое Excel сократил до экспоненциальной "
+        "записи; отформатируйте столбец как текст и выгрузите снова",
+        "schools.csv:6: inn: 123456789012: 12 цифр — ИНН физического лица; у школы (юридического "
+        "лица) ИНН из 10 цифр",
+        "schools.csv:6: classes_expected: '1,5': нужно целое число ≥ 0",
     ]
 
 
 def test_reference_mistakes_are_all_reported_and_nothing_is_written(std: World) -> None:
-    """Rows naming an unknown region, municipality or main school are all listed."""
+    """Rows naming an unknown region, municipality or головная ОО are all listed."""
     path = write_csv(std.tmp / "schools.csv", [
         SCHOOL_HEADER,
         ["07", "0701", "N1", "Школа Н1", "", "", "", "10", "5", "100"],
@@ -219,10 +219,10 @@ def test_reference_mistakes_are_all_reported_and_nothing_is_written(std: World) 
         ["07", "0701", "N4", "Школа Н4", "", "", "NOPE", "10", "5", "100"],
     ])
     assert refused(std, "schools", path) == [
-        "schools.csv:3: region: unknown region '99' (import regions first)",
-        "schools.csv:4: municipality: unknown municipality '0799'",
-        "schools.csv:5: parent: unknown main school 'NOPE' (not in this file nor in the "
-        "registry)",
+        "schools.csv:3: region: неизвестный регион '99' (сначала импортируйте regions)",
+        "schools.csv:4: municipality: неизвестный муниципалитет '0799'",
+        "schools.csv:5: parent: неизвестная головная ОО 'NOPE' (нет ни в этом файле, ни в "
+        "реестре)",
     ]
 
 
@@ -237,11 +237,11 @@ def test_cell_and_reference_mistakes_are_reported_together(std: World) -> None:
         ["07", "0701", "S1", "Школа С1 ещё раз", "", "", "", "10", "5", "100"],
     ])
     assert refused(std, "schools", path) == [
-        "schools.csv:2: inn: 7707083894: the check digit is wrong (expected 3 at the end); a "
-        "typo in the number?",
-        "schools.csv:3: region: unknown region '99' (import regions first)",
-        "schools.csv:4: teachers_expected: 'ten': expected a whole number ≥ 0",
-        "schools.csv:6: code: duplicate school code S1 (also on row 5)",
+        "schools.csv:2: inn: 7707083894: неверная контрольная цифра ИНН (ожидалась 3 в конце); "
+        "опечатка в номере?",
+        "schools.csv:3: region: неизвестный регион '99' (сначала импортируйте regions)",
+        "schools.csv:4: teachers_expected: 'ten': нужно целое число ≥ 0",
+        "schools.csv:6: code: повторяется: код школы S1 (уже в строке 5)",
     ]
 
 
@@ -254,16 +254,17 @@ def test_row_numbers_count_as_a_spreadsheet_shows_them(std: World) -> None:
         ["77", "Москва"],
         ["7 7", "Москва ещё раз"],
     ])
-    assert refused(std, "regions", path) == ["regions.csv:5: code: '7 7': a code has no spaces"]
+    assert refused(std, "regions", path) == [
+        "regions.csv:5: code: '7 7': в коде не бывает пробелов"]
 
 
 def test_a_header_mistake_is_reported_on_row_1(world: World) -> None:
     """Unknown and missing columns are reported on row 1, and nothing is read or written."""
     path = write_csv(world.tmp / "r.csv", [["Код", "Население"], ["07", "1000"]])
     assert refused(world, "regions", path) == [
-        "r.csv:1: column 'Население': unknown for regions (columns: code, name, timezone; "
-        "Russian names are listed in the README)",
-        "r.csv:1: column name: required but missing"]
+        "r.csv:1: столбец name: обязательный, но его нет",
+        "r.csv:1: не распознаны столбцы: 'Население' (столбцы regions: code, name, timezone; "
+        "русские названия перечислены в README)"]
 
 
 # -- dry runs and re-imports ---------------------------------------------------------------
@@ -404,22 +405,21 @@ def test_school_references_must_hold(std: World) -> None:
         _school("G", parent="M", inn="7707083893", kpp="773001001"),  # 16
     ]
     assert refused(std, "schools", std.write_csv(rows, name="schools.csv")) == [
-        "schools.csv:2: region: unknown region '99' (import regions first)",
-        "schools.csv:3: municipality: unknown municipality '0799'",
-        "schools.csv:4: municipality: municipality 5001 is in region 50, not 07",
-        "schools.csv:5: parent: unknown main school 'NOPE' (not in this file nor in the "
-        "registry)",
-        "schools.csv:6: parent: a school cannot be its own main school",
-        "schools.csv:7: parent: main school X1 is in region 50",
-        "schools.csv:8: parent: S2F is itself a branch of S2; link the branch to the main school",
-        "schools.csv:11: parent: B is itself a branch of A; link the branch to the main school",
-        "schools.csv:12: parent: S2 is the main school of S2F; a branch cannot have branches of "
-        "its own",
-        "schools.csv:14: inn: a branch shares its main school's INN (7707083893); it has its own "
-        "KPP",
-        "schools.csv:15: region: school S1 is in region 07; moving it to another region is not "
-        "supported",
-        "schools.csv:16: kpp: duplicate INN/KPP pair 7707083893 / 773001001 (also on row 13)",
+        "schools.csv:2: region: неизвестный регион '99' (сначала импортируйте regions)",
+        "schools.csv:3: municipality: неизвестный муниципалитет '0799'",
+        "schools.csv:4: municipality: муниципалитет 5001 относится к региону 50, а не 07",
+        "schools.csv:5: parent: неизвестная головная ОО 'NOPE' (нет ни в этом файле, ни в "
+        "реестре)",
+        "schools.csv:6: parent: школа не может быть головной ОО для самой себя",
+        "schools.csv:7: parent: головная ОО X1 относится к региону 50",
+        "schools.csv:8: parent: S2F — сама филиал S2; привяжите филиал к головной ОО",
+        "schools.csv:11: parent: B — сама филиал A; привяжите филиал к головной ОО",
+        "schools.csv:12: parent: S2 — головная ОО для S2F; у филиала не может быть своих "
+        "филиалов",
+        "schools.csv:14: inn: филиал носит ИНН головной ОО (7707083893); у филиала свой КПП",
+        "schools.csv:15: region: школа S1 относится к региону 07; перенос в другой регион не "
+        "поддерживается",
+        "schools.csv:16: kpp: повторяется: пара ИНН/КПП 7707083893 / 773001001 (уже в строке 13)",
     ]
 
 
@@ -429,31 +429,32 @@ def test_municipality_references_must_hold(std: World) -> None:
     path = std.write_csv([{"region": "99", "code": "9901", "name": "Где-то"},
                           {"region": "50", "code": "0701", "name": "Переезд"}], name="m.csv")
     assert refused(std, "municipalities", path) == [
-        "m.csv:2: region: unknown region '99' (import regions first)",
-        "m.csv:3: region: municipality 0701 is in region 07; moving it to another region is "
-        "not supported"]
+        "m.csv:2: region: неизвестный регион '99' (сначала импортируйте regions)",
+        "m.csv:3: region: муниципалитет 0701 относится к региону 07; перенос в другой регион "
+        "не поддерживается"]
 
 
 def test_metrics_name_known_schools(std: World) -> None:
     """Metrics for a school that is not in the registry are refused."""
     path = std.write_csv([{"school": "S1", "teachers": 1}, {"school": "S9", "teachers": 1}],
                          name="metrics.csv")
-    assert refused(std, "metrics", path) == ["metrics.csv:3: school: unknown school 'S9'"]
+    assert refused(std, "metrics", path) == ["metrics.csv:3: school: неизвестная школа 'S9'"]
 
 
 DUPLICATES = {
     "regions": ([{"code": "07", "name": "А"}, {"code": "7", "name": "Б"}],
-                "code: duplicate region code 07 (also on row 2)"),
+                "code: повторяется: код региона 07 (уже в строке 2)"),
     "municipalities": ([{"region": "07", "code": "0703", "name": "А"},
                         {"region": "07", "code": "0703", "name": "Б"}],
-                       "code: duplicate municipality code 0703 (also on row 2)"),
+                       "code: повторяется: код муниципалитета 0703 (уже в строке 2)"),
     "schools": ([_school("N1"), _school("N1")],
-                "code: duplicate school code N1 (also on row 2)"),
+                "code: повторяется: код школы N1 (уже в строке 2)"),
     "people": ([{"email": "a@s1.ru", "name": "А", "role": "school_admin", "scope": "S1"},
                 {"email": "A@S1.ru", "name": "А", "role": "Администратор ОО", "scope": "S1"}],
-               "email: duplicate person and role a@s1.ru / school_admin / S1 (also on row 2)"),
+               "email: повторяется: человек и роль a@s1.ru / school_admin / S1 (уже в строке "
+               "2)"),
     "metrics": ([{"school": "S1", "teachers": 1}, {"school": "S1", "teachers": 2}],
-                "school: duplicate school S1 (also on row 2)"),
+                "school: повторяется: школа S1 (уже в строке 2)"),
 }
 
 
@@ -475,14 +476,16 @@ def test_people_need_a_scope_of_their_roles_kind_and_one_name(std: World) -> Non
     rows += [{"email": "y@s.ru", "name": "Иванов", "role": "school_admin", "scope": "S1"},
              {"email": "y@s.ru", "name": "Петров", "role": "school_admin", "scope": "S2"}]
     assert refused(std, "people", std.write_csv(rows, name="p.csv")) == [
-        "p.csv:2: scope: unknown school '07' for school_admin",
-        "p.csv:3: scope: unknown school '0701' for school_admin",
-        "p.csv:4: scope: unknown municipality 'S1' for municipal_coordinator",
-        "p.csv:5: scope: unknown region '0701' for regional_coordinator",
-        "p.csv:6: scope: regional_coordinator needs a region code",
-        "p.csv:7: scope: support is a global role; leave scope empty",
-        "p.csv:8: scope: auditor is a global role; leave scope empty",
-        "p.csv:10: name: y@s.ru is 'Иванов' on row 9",
+        "p.csv:2: scope: неизвестный код '07' для роли school_admin (нужен код: школы)",
+        "p.csv:3: scope: неизвестный код '0701' для роли school_admin (нужен код: школы)",
+        "p.csv:4: scope: неизвестный код 'S1' для роли municipal_coordinator (нужен код: "
+        "муниципалитета)",
+        "p.csv:5: scope: неизвестный код '0701' для роли regional_coordinator (нужен код: "
+        "региона)",
+        "p.csv:6: scope: для роли regional_coordinator нужен код: региона",
+        "p.csv:7: scope: support — общая роль; оставьте scope пустым",
+        "p.csv:8: scope: auditor — общая роль; оставьте scope пустым",
+        "p.csv:10: name: y@s.ru в строке 9 записан как 'Иванов'",
     ]
 
 
@@ -557,7 +560,7 @@ def test_importing_a_school_admin_completes_step_4(std: World) -> None:
 
 
 def test_inn_kpp_pair_of_a_stored_school_is_refused(world: World) -> None:
-    """A new school cannot take the INN/KPP pair of a school already in the registry."""
+    """A new school cannot take the пара ИНН/КПП of a school already in the registry."""
     world.standard()
     world.load("schools", [{"region": "07", "code": "K1", "name": "Школа К1",
                             "inn": "7707083893", "kpp": "070101001", "teachers_expected": 1,
@@ -566,7 +569,7 @@ def test_inn_kpp_pair_of_a_stored_school_is_refused(world: World) -> None:
         world.load("schools", [{"region": "07", "code": "K2", "name": "Школа К2",
                                 "inn": "7707083893", "kpp": "070101001", "teachers_expected": 1,
                                 "classes_expected": 1, "students_expected": 1}])
-    assert "kpp: INN/KPP pair 7707083893 / 070101001 is already school K1's" in str(exc.value)
+    assert "kpp: пара ИНН/КПП 7707083893 / 070101001 уже принадлежит школе K1" in str(exc.value)
 
 
 def test_metrics_cascade_names_the_file_and_stamps_the_change(world: World) -> None:

@@ -146,7 +146,7 @@ def test_import_refuses_what_mail_cannot_send_naming_the_row(std: World, bad: st
     with pytest.raises(InvalidInput) as info:
         import_file(std.services, "people", path, now=std.now)
     [problem] = info.value.problems
-    assert problem.startswith("people.csv:3: email: ") and "is not an e-mail address" in problem
+    assert problem.startswith("people.csv:3: email: ") and "не адрес электронной почты" in problem
 
 
 def test_import_and_assign_accept_internationalised_addresses(std: World) -> None:

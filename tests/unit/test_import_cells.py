@@ -15,6 +15,7 @@ from workflow.importing.columns import (
     inn,
     kpp,
     normalise_header,
+    resolve,
     resolve_header,
     role,
     timezone,
@@ -37,17 +38,17 @@ def test_a_valid_inn_is_read(cell: str, value: str) -> None:
 
 
 @pytest.mark.parametrize(("cell", "message"), [
-    ("7707083894", "7707083894: the check digit is wrong (expected 3 at the end); a typo in the "
-                   "number?"),
-    ("770708389", "0770708389: the check digit is wrong (expected 5 at the end); a typo in the "
-                  "number?"),
-    ("123456789012", "123456789012: 12 digits is a person's INN; a school's (a legal entity's) "
-                     "has 10"),
-    ("77070838931", "'77070838931': an INN of a legal entity has 10 digits"),
-    ("12345678", "'12345678': an INN of a legal entity has 10 digits"),
-    ("770708389A", "'770708389A': an INN of a legal entity has 10 digits"),
-    ("7.707083893E+09", "'7.707083893E+09' looks like a number Excel shortened to scientific "
-                        "notation; format the column as text and export again"),
+    ("7707083894", "7707083894: неверная контрольная цифра ИНН (ожидалась 3 в конце); "
+                   "опечатка в номере?"),
+    ("770708389", "0770708389: неверная контрольная цифра ИНН (ожидалась 5 в конце); "
+                  "опечатка в номере?"),
+    ("123456789012", "123456789012: 12 цифр — ИНН физического лица; у школы (юридического "
+                     "лица) ИНН из 10 цифр"),
+    ("77070838931", "'77070838931': ИНН юридического лица — 10 цифр"),
+    ("12345678", "'12345678': ИНН юридического лица — 10 цифр"),
+    ("770708389A", "'770708389A': ИНН юридического лица — 10 цифр"),
+    ("7.707083893E+09", "'7.707083893E+09' — число, которое Excel сократил до экспоненциальной "
+                        "записи; отформатируйте столбец как текст и выгрузите снова"),
 ])
 def test_a_bad_inn_is_refused_saying_why(cell: str, message: str) -> None:
     """A wrong check digit, a person's 12-digit INN or a wrong length is refused, explained."""
@@ -70,8 +71,8 @@ def test_a_valid_kpp_is_read(cell: str, value: str) -> None:
 @pytest.mark.parametrize("cell", ["7730010011", "7730010", "77A001001", "7730ЖЖ001", "7730-1001"])
 def test_a_bad_kpp_is_refused(cell: str) -> None:
     """Anything but 4 digits, 2 digits or capital letters, 3 digits is refused, explained."""
-    with pytest.raises(CellError, match="a KPP has 9 characters: 4 digits, 2 digits or capital "
-                                        "Latin letters, 3 digits"):
+    with pytest.raises(CellError, match="КПП — 9 знаков: 4 цифры, 2 цифры или заглавные "
+                                        "латинские буквы, 3 цифры"):
         kpp(cell)
 
 
@@ -93,13 +94,13 @@ def test_scientific_notation_is_refused(cell: str) -> None:
     """A code Excel shortened to scientific notation cannot be recovered: say how to fix it."""
     with pytest.raises(CellError) as info:
         code()(cell)
-    assert str(info.value) == (f"{cell!r} looks like a number Excel shortened to scientific "
-                               "notation; format the column as text and export again")
+    assert str(info.value) == (f"{cell!r} — число, которое Excel сократил до экспоненциальной "
+                               "записи; отформатируйте столбец как текст и выгрузите снова")
 
 
 def test_a_code_has_no_spaces() -> None:
     """Inner spaces in a code are refused rather than guessed away."""
-    with pytest.raises(CellError, match="'07 01': a code has no spaces"):
+    with pytest.raises(CellError, match="'07 01': в коде не бывает пробелов"):
         code()("07 01")
 
 
@@ -121,7 +122,7 @@ def test_a_bad_count_is_refused(cell: str) -> None:
     """Negative, fractional and non-numeric counts are refused, quoting the cell."""
     with pytest.raises(CellError) as info:
         count(cell)
-    assert str(info.value) == f"{cell.strip()!r}: expected a whole number ≥ 0"
+    assert str(info.value) == f"{cell.strip()!r}: нужно целое число ≥ 0"
 
 
 # -- e-mail, time zone, role ---------------------------------------------------------------
@@ -142,7 +143,7 @@ def test_a_bad_email_is_refused(cell: str) -> None:
     """Anything but one plain address is refused, quoting the cell."""
     with pytest.raises(CellError) as info:
         email(cell)
-    assert str(info.value) == f"{cell.strip()!r} is not an e-mail address"
+    assert str(info.value).startswith(f"{cell.strip()!r}: не адрес электронной почты (")
 
 
 @pytest.mark.parametrize("cell", ["Europe/Moscow", "Europe/Kaliningrad", "Asia/Yekaterinburg",
@@ -158,7 +159,7 @@ def test_a_bad_time_zone_is_refused(cell: str) -> None:
     """Abbreviations, offsets and paths are refused with an example of a good zone."""
     with pytest.raises(CellError) as info:
         timezone(cell)
-    assert str(info.value) == (f"{cell!r} is not an IANA time zone (say Europe/Moscow or "
+    assert str(info.value) == (f"{cell!r}: не часовой пояс IANA (например, Europe/Moscow или "
                                "Asia/Yekaterinburg)")
 
 
@@ -180,7 +181,7 @@ def test_an_unknown_role_lists_the_roles() -> None:
     """An unknown role is refused, listing the roles there are."""
     with pytest.raises(CellError) as info:
         role("Директор")
-    assert str(info.value) == ("'Директор': roles are support, program_manager, auditor, "
+    assert str(info.value) == ("'Директор': роли — support, program_manager, auditor, "
                                "regional_coordinator, municipal_coordinator, school_admin")
 
 
@@ -238,18 +239,22 @@ def test_blank_header_cells_are_ignored() -> None:
     assert problems == [] and sorted(columns) == [0, 2]
 
 
-def test_unknown_duplicate_and_missing_columns_are_all_reported() -> None:
-    """One pass names every unknown, repeated and missing column."""
-    _, problems = resolve_header("schools", ["region", "Код", "code", "население", "name"])
-    assert problems == [
-        "column 'code': the same column as 'Код'",
-        "column 'население': unknown for schools (columns: region, municipality, code, name, "
-        "inn, kpp, parent, teachers_expected, classes_expected, students_expected, "
-        "parents_expected, timezone; Russian names are listed in the README)",
-        "column teachers_expected: required but missing",
-        "column classes_expected: required but missing",
-        "column students_expected: required but missing",
+def test_duplicate_and_missing_columns_are_reported_unknown_ones_only_named() -> None:
+    """One pass names every repeated and missing column; an unknown column (ОГРН, Адрес in a
+    coordinator's file) is not a problem, only named so that a notice can list it."""
+    header = resolve("schools", ["region", "Код", "code", "население", "name", "ОГРН"])
+    assert header.problems == [
+        "столбец 'code': тот же столбец, что и 'Код'",
+        "столбец teachers_expected: обязательный, но его нет",
+        "столбец classes_expected: обязательный, но его нет",
+        "столбец students_expected: обязательный, но его нет",
+        "не распознаны столбцы: 'население', 'ОГРН' (столбцы schools: region, municipality, "
+        "code, name, inn, kpp, parent, teachers_expected, classes_expected, students_expected, "
+        "parents_expected, timezone; русские названия перечислены в README)",
     ]
+    assert header.ignored == ["население", "ОГРН"]
+    assert resolve("schools", ["Регион", "Код", "Наименование", "Педагогов", "Классов",
+                               "Учащихся", "ОГРН", "Адрес"]).problems == []
 
 
 # -- rows ----------------------------------------------------------------------------------
@@ -265,13 +270,13 @@ def test_parse_rows_reports_every_bad_cell_with_its_row() -> None:
     with pytest.raises(InvalidInput) as info:
         parse_rows("schools", table)
     assert info.value.problems == [
-        "schools.csv:3: name: required, but empty",
-        "schools.csv:3: inn: 7707083894: the check digit is wrong (expected 3 at the end); a "
-        "typo in the number?",
-        "schools.csv:3: teachers_expected: '-1': expected a whole number ≥ 0",
-        "schools.csv:5: region: '5.02E+09' looks like a number Excel shortened to scientific "
-        "notation; format the column as text and export again",
-        "schools.csv:5: students_expected: '1,5': expected a whole number ≥ 0",
+        "schools.csv:3: name: обязательная ячейка пуста",
+        "schools.csv:3: inn: 7707083894: неверная контрольная цифра ИНН (ожидалась 3 в конце); "
+        "опечатка в номере?",
+        "schools.csv:3: teachers_expected: '-1': нужно целое число ≥ 0",
+        "schools.csv:5: region: '5.02E+09' — число, которое Excel сократил до экспоненциальной "
+        "записи; отформатируйте столбец как текст и выгрузите снова",
+        "schools.csv:5: students_expected: '1,5': нужно целое число ≥ 0",
     ]
 
 
@@ -291,10 +296,10 @@ def test_header_problems_are_reported_on_row_1() -> None:
     """A bad header is reported on row 1, before any row is read."""
     with pytest.raises(InvalidInput) as info:
         parse_rows("regions", Table("r.csv", ["code"], [(2, ["7"])]))
-    assert info.value.problems == ["r.csv:1: column name: required but missing"]
+    assert info.value.problems == ["r.csv:1: столбец name: обязательный, но его нет"]
 
 
 def test_a_file_with_only_a_header_is_refused() -> None:
     """A file with no rows below its header is refused rather than imported as nothing."""
-    with pytest.raises(InvalidInput, match="r.csv: no rows below the header; nothing to import"):
+    with pytest.raises(InvalidInput, match="r.csv: под заголовком нет строк; импортировать нечего"):
         parse_rows("regions", Table("r.csv", ["code", "name"], []))

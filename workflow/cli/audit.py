@@ -58,11 +58,11 @@ def log(app: AppContext, region: str | None, school: str | None, as_json: bool) 
 
 
 @audit.command()
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), required=True)
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "xlsx"]), required=True)
 @click.option("--out", "out", type=click.Path(dir_okay=False), required=True)
 @pass_app
 def export(app: AppContext, fmt: str, out: str) -> None:
-    """Write the whole history to a file (JSONL, or CSV safe to open in a spreadsheet)."""
+    """Write the whole history to a file: JSONL, or CSV/XLSX safe to open in a spreadsheet."""
     with app.services.db.read() as conn:
         n = audit_mod.export(conn, fmt, Path(out))
     click.echo(f"wrote {n} events to {out}")

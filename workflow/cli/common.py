@@ -54,8 +54,29 @@ def now(at: str | None) -> datetime:
     return now_or(at)
 
 
+def _actor(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """`--as` within the width of an address (PostgreSQL refuses longer; exit 6, not 1)."""
+    from storage.models import people
+    from workflow.importing.validation import check_argument
+
+    return check_argument("--as", value, people.c.email)
+
+
+def check_arguments(**values: str | None) -> None:
+    """Person and scope options within their columns' widths, codes in a code's shape (exit 6
+    naming the option): the limits an import cell keeps, so both databases accept the value."""
+    from storage.models import assignments, people
+    from workflow.importing.validation import check_argument
+
+    columns = {"scope": assignments.c.scope, "email": people.c.email, "name": people.c.name,
+               "position": people.c.position, "phone": people.c.phone}
+    for name, value in values.items():
+        column = columns.get(name, people.c.get(name))
+        check_argument(f"--{name}", value, column, code=name == "scope")
+
+
 def actor_option(f: F) -> F:
-    return click.option("--as", "actor", required=True, metavar="EMAIL",
+    return click.option("--as", "actor", required=True, metavar="EMAIL", callback=_actor,
                         help="The person acting (checked against roles and scopes).")(f)
 
 

@@ -11,6 +11,7 @@ from workflow.cli.common import (
     AppContext,
     actor_option,
     at_option,
+    check_arguments,
     echo_json,
     now,
     pass_app,
@@ -99,6 +100,8 @@ def import_(app: AppContext, kind: str, file: str, dry_run: bool, at: str | None
 
     result = import_file(app.services, kind, file, now=now(at), dry_run=dry_run,
                          progress=sys.stderr.isatty())
+    for notice in result.notices:  # columns ignored, a header found below a title
+        click.echo(notice, err=True)
     click.echo(result.summary())
 
 
@@ -117,6 +120,8 @@ def import_(app: AppContext, kind: str, file: str, dry_run: bool, at: str | None
 def assign(app: AppContext, role: str, scope: str, email: str, name: str, position: str | None,
            organisation: str | None, phone: str | None, actor: str, at: str | None) -> None:
     """Appoint a regional or municipal coordinator or a school admin."""
+    check_arguments(scope=scope, email=email, name=name, position=position, phone=phone,
+                    organisation=organisation)
     click.echo(app.services.assign(role, scope, email, name, actor, now(at), position, phone,
                                    organisation))
 

@@ -6,10 +6,12 @@ import json
 
 import click
 
+from storage import spreadsheets
 from workflow import diagram as diagram_mod
 from workflow import render
 from workflow import report as report_mod
 from workflow.cli.common import AppContext, pass_app
+from workflow.errors import UsageError
 
 
 def register(cli: click.Group) -> None:
@@ -19,19 +21,36 @@ def register(cli: click.Group) -> None:
 
 @click.command()
 @click.option("--region", metavar="CODE", help="One region: per municipality and school.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),
+              default="table", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option("--out", "out", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write to FILE instead of the terminal (required for xlsx).")
 @pass_app
-def report(app: AppContext, region: str | None, fmt: str, as_json: bool) -> None:
+def report(app: AppContext, region: str | None, fmt: str, as_json: bool, out: str | None
+           ) -> None:
     """Progress: per region, or with --region per municipality and school."""
     fmt = "json" if as_json else fmt
+    if fmt == "xlsx" and not out:
+        raise UsageError("--format xlsx пишет файл: укажите --out FILE")
+    if fmt == "table" and out:
+        raise UsageError("--out пишет json, csv или xlsx: укажите --format")
     with app.services.db.read() as conn:
         data = report_mod.regional(conn, region) if region else report_mod.national(conn)
+    if fmt in ("csv", "xlsx"):
+        header, rows = render.regional_rows(data) if region else render.national_rows(data)
+        if out:
+            n = spreadsheets.write_table(out, fmt, header, rows, title="Ход внедрения")
+            click.echo(f"записано строк: {n} → {out}", err=True)
+        else:
+            click.echo(spreadsheets.csv_text(header, rows), nl=False)
+        return
+    if out:
+        with click.open_file(out, "w", encoding="utf-8") as f:
+            f.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+        return
     if fmt == "json":
         click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-    elif fmt == "csv":
-        click.echo(render.regional_csv(data) if region else render.national_csv(data), nl=False)
     elif region:
         render.print_regional(data)
     else:

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from workflow.errors import InvalidInput
-from workflow.importing.apply import APPLIERS, OPERATOR, Record
-from workflow.importing.columns import CellError, resolve_header
-from workflow.importing.reader import Table, read_table
+from workflow.importing.apply import OPERATOR, Applier
+from workflow.importing.columns import (
+    COLUMNS,
+    CellError,
+    Column,
+    Number,
+    header_score,
+    q,
+    resolve,
+)
+from workflow.importing.reader import Table, column_letter, read_table, sha256
+from workflow.importing.registry import APPLIERS
+from workflow.importing.stage import Record, Stage
+from workflow.importing.validation import MAX_CELL_CHARS, ErrorLog
+from workflow.importing.widths import restore_codes
 
 KINDS = tuple(APPLIERS)
 T = TypeVar("T")
@@ -28,6 +39,7 @@ class ImportResult:
     unchanged: int
     transitions: int
     dry_run: bool
+    notices: tuple[str, ...] = field(default=())
 
     def summary(self) -> str:
         head = f"{self.file}: {self.rows} {self.kind} row(s): {self.created} created, " \
@@ -44,31 +56,43 @@ class _DryRun(Exception):
 
 def import_file(services: Any, kind: str, path: str | Path, *, now: datetime,
                 dry_run: bool = False, progress: bool = False) -> ImportResult:
-    """Check every row of the file, then write it in one transaction (or nothing)."""
+    """Check every row of the file, then write it in one transaction (or nothing).
+
+    The rows stream from the file into a Stage on disk; a rejected file lists its first 100
+    problems by row and counts the rest.
+    """
     if kind not in APPLIERS:
         raise InvalidInput(f"unknown import kind {kind!r}; kinds are {', '.join(KINDS)}")
     path = Path(path)
-    table = read_table(path)
-    records, present, cell_problems = read_rows(kind, table, progress)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    table = read_table(path, lambda cells: header_score(kind, cells))
+    errors = ErrorLog(table.name)
+    header = resolve(kind, table.header)
+    if header.problems:
+        raise InvalidInput([f"{table.name}:{table.header_row}: {p}" for p in header.problems])
+    notices = _notices(table, header.ignored)
+    columns = sorted({c.name for c in header.columns.values()})
+    # Every column of the kind is staged (None where the file has none), so checks need not ask
+    stage = Stage([c.name for c in COLUMNS[kind]] + flags(header.columns.values()))
     try:
         with services.db.write() as conn:
             ch = services.change(conn, now)
-            applier = APPLIERS[kind](ch, present, table.name)
-            applier.check(records)  # the rows whose every cell was read
+            applier = APPLIERS[kind](ch, {c for c in columns}, errors, table.name)
+            rows = stage_rows(table, header.columns, header.blank, errors, stage, applier,
+                              progress)
+            if not rows:
+                raise InvalidInput(f"{table.name}: под заголовком нет строк; импортировать нечего")
+            restore_codes(conn, stage, header.columns.values(), errors)
             # Every bad row in one report: a bad cell must not hide a bad reference elsewhere.
-            problems = sorted(cell_problems + sorted(applier.problems), key=lambda p: p[0])
-            if problems:
-                raise InvalidInput([f"{table.name}:{row}: {col}: {text}"
-                                    for row, col, text in problems])
-            applier.apply(records)
-            result = ImportResult(kind, table.name, len(records), applier.created,
-                                  applier.updated, applier.unchanged, ch.transitions, dry_run)
-            if applier.created or applier.updated or getattr(applier, "assigned", 0):
+            applier.check(stage)
+            errors.raise_if_any()
+            applier.apply(stage)
+            result = ImportResult(kind, table.name, rows, applier.created, applier.updated,
+                                  applier.unchanged, ch.transitions, dry_run, notices)
+            if applier.created or applier.updated or applier.assigned:
                 ch.record(event="Imported", actor=OPERATOR, reason=result.summary(),
                           trigger=f"import {kind} {table.name}",
-                          data={"kind": kind, "file": table.name, "sha256": digest,
-                                "rows": len(records), "created": applier.created,
+                          data={"kind": kind, "file": table.name, "sha256": sha256(path),
+                                "rows": rows, "created": applier.created,
                                 "updated": applier.updated, "unchanged": applier.unchanged,
                                 **getattr(applier, "history_data", {})})
             ch.flush()
@@ -76,57 +100,100 @@ def import_file(services: Any, kind: str, path: str | Path, *, now: datetime,
                 raise _DryRun(result)  # leaves the transaction, which rolls it back
     except _DryRun as done:
         return done.result
+    finally:
+        stage.close()
     return result
 
 
-def parse_rows(kind: str, table: Table, progress: bool = False
-               ) -> tuple[list[Record], set[str]]:
-    """Read every cell of every row; InvalidInput lists every bad cell as FILE:ROW: column."""
-    records, present, problems = read_rows(kind, table, progress)
-    if problems:
-        raise InvalidInput([f"{table.name}:{row}: {col}: {text}" for row, col, text in problems])
-    return records, present
+def flags(columns: Iterable[Column]) -> list[str]:
+    """The stage's marks of code cells that were numbers (see widths.restore_codes)."""
+    return sorted({f"#{c.name}" for c in columns if c.family in ("municipality", "school")})
 
 
-def read_rows(kind: str, table: Table, progress: bool = False
-              ) -> tuple[list[Record], set[str], list[tuple[int, str, str]]]:
-    """The rows whose every cell reads, the columns present, and (row, column, problem) of the
-    bad cells; InvalidInput for a bad header or a file without rows."""
-    columns, header_problems = resolve_header(kind, table.header)
-    if header_problems:
-        raise InvalidInput([f"{table.name}:1: {p}" for p in header_problems])
-    if not table.rows:
-        raise InvalidInput(f"{table.name}: no rows below the header; nothing to import")
-    problems: list[tuple[int, str, str]] = []
-    records = []
-    for number, cells in _progress(table.rows, len(table.rows), f"reading {table.name}",
-                                   progress):
+def _notices(table: Table, ignored: list[str]) -> tuple[str, ...]:
+    out = []
+    if ignored:
+        names = ", ".join(q(n).strip("'") for n in ignored[:20])
+        more = f" и ещё {len(ignored) - 20}" if len(ignored) > 20 else ""
+        out.append(f"{table.name}: столбцы не используются и пропущены: {names}{more}")
+    if table.header_row > 1:
+        out.append(f"{table.name}: заголовок найден в строке {table.header_row}; строки выше "
+                   "пропущены")
+    return tuple(out)
+
+
+def stage_rows(table: Table, columns: dict[int, Column], blank: list[int], errors: ErrorLog,
+               stage: Stage, applier: Applier | None = None, progress: bool = False) -> int:
+    """Read every cell of every row into the stage; bad cells go to `errors`. Returns the
+    number of data rows."""
+    width = len(table.header)
+    numeric = set(flags(columns.values()))
+    n = 0
+    for number, cells in _progress(table.rows, f"reading {table.name}", progress):
+        n += 1
+        bad = errors.count
+        for i in blank + list(range(width, len(cells))):
+            if i < len(cells) and cells[i].strip():
+                errors.add(number, f"столбец {column_letter(i)}",
+                           "данные под пустым заголовком; назовите столбец или удалите данные")
         rec: dict[str, Any] = {}
-        bad = len(problems)
         for i, col in columns.items():
-            raw = cells[i]
+            raw = cells[i] if i < len(cells) else ""
+            if len(raw) > MAX_CELL_CHARS:
+                errors.add(number, col.name, f"ячейка длиннее {MAX_CELL_CHARS} символов "
+                           f"({len(raw)}): {q(raw)}")
+                continue
             if not raw.strip():
                 if col.required:
-                    problems.append((number, col.name, "required, but empty"))
+                    errors.add(number, col.name, "обязательная ячейка пуста")
                 rec[col.name] = None
                 continue
             try:
-                rec[col.name] = col.parse(raw)
+                rec[col.name] = col.read(raw)
             except CellError as exc:
-                problems.append((number, col.name, str(exc)))
-        if len(problems) == bad:
-            records.append((number, rec))
-    return records, {c.name for c in columns.values()}, problems
+                errors.add(number, col.name, str(exc))
+                continue
+            if isinstance(raw, Number) and f"#{col.name}" in numeric:
+                rec[f"#{col.name}"] = 1  # typed as a number: leading zeros may be lost
+        if errors.count == bad:
+            stage.add(number, applier.prepare(rec) if applier else rec)
+    stage.done()
+    return n
 
 
-def _progress(items: Iterable[T], total: int, label: str, enabled: bool) -> Iterator[T]:
-    """A progress bar on stderr for large files when a terminal is attached."""
-    if not enabled or total < 2000:
+def parse_rows(kind: str, table: Table, progress: bool = False) -> tuple[list[Record], set[str]]:
+    """Read every cell of every row (no registry); InvalidInput lists the bad cells. For tests
+    and tools that want the records of a small file in memory."""
+    header = resolve(kind, table.header)
+    if header.problems:
+        raise InvalidInput([f"{table.name}:{table.header_row}: {p}" for p in header.problems])
+    errors = ErrorLog(table.name)
+    names = sorted({c.name for c in header.columns.values()})
+    stage = Stage(names + flags(header.columns.values()))
+    try:
+        if not stage_rows(table, header.columns, header.blank, errors, stage, None, progress):
+            raise InvalidInput(f"{table.name}: под заголовком нет строк; импортировать нечего")
+        errors.raise_if_any()
+        records = [(n, {k: v for k, v in r.items() if not k.startswith("#")})
+                   for chunk in stage.chunks() for n, r in chunk]
+    finally:
+        stage.close()
+    return records, set(names)
+
+
+def _progress(items: Iterable[T], label: str, enabled: bool) -> Iterator[T]:
+    """A progress indicator on stderr for large files when a terminal is attached."""
+    if not enabled:
         yield from items
         return
-    from rich.progress import track
+    from rich.progress import Progress
 
-    yield from track(items, total=total, description=label, transient=True)
+    with Progress(transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        for i, item in enumerate(items):
+            if i % 5000 == 0:
+                bar.update(task, completed=i)
+            yield item
 
 
-__all__ = ["KINDS", "ImportResult", "import_file", "parse_rows"]
+__all__ = ["KINDS", "ImportResult", "import_file", "parse_rows", "read_table"]

@@ -1,94 +1,93 @@
-"""Checking an import against the registry and writing it: only what changed, all or nothing."""
+"""Checking an import against the registry and writing it: only what changed, all or nothing.
+
+The rows wait in a Stage (a temporary SQLite file); checks across rows are SQL over it, checks
+against the registry look up one chunk of keys at a time, and writes go a chunk at a time
+inside the import's one transaction: memory does not grow with the file or the registry.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
-from states import FINISHED, GLOBAL_ROLES, SCOPE_KIND, Role
 from storage import repo
-from storage.models import assignments, metrics, municipalities, people, regions, schools
+from storage.bulk import insert_rows
+from storage.models import metrics, regions, schools
 from workflow.engine import Change, new_machine_rows
+from workflow.importing.stage import Record, Stage
+from workflow.importing.validation import ErrorLog
 
 OPERATOR = "operator"  # the operator's commands are recorded under this actor
-Record = tuple[int, dict[str, Any]]  # (row number, values by column name)
+IN_CHUNK = 900  # keys per IN (...) query
 
 
 class Applier(ABC):
-    """Base: `check` returns problems as (row, column, text); `apply` writes and counts."""
+    """Base: `check` adds problems to the error log; `apply` writes and counts."""
 
     table: Any
     key = "code"
     fields: tuple[str, ...] = ()
 
-    def __init__(self, ch: Change, present: set[str], source: str = "") -> None:
-        self.ch, self.conn, self.present = ch, ch.conn, present
+    def __init__(self, ch: Change, present: set[str], errors: ErrorLog, source: str = ""
+                 ) -> None:
+        self.ch, self.conn, self.present, self.errors = ch, ch.conn, present, errors
         self.source = source  # the file's name, for the history's triggers
         self.created = self.updated = self.unchanged = 0
-        self.problems: list[tuple[int, str, str]] = []
+        self.assigned = 0
 
     def problem(self, row: int, column: str, text: str) -> None:
-        self.problems.append((row, column, text))
+        self.errors.add(row, column, text)
 
-    def unique(self, records: list[Record], key: Callable[[dict[str, Any]], Any], column: str,
-               what: str) -> None:
-        first: dict[Any, int] = {}
-        for row, rec in records:
-            k = key(rec)
-            if k in first:
-                shown = " / ".join(map(str, k)) if isinstance(k, tuple) else k
-                self.problem(row, column, f"duplicate {what} {shown} (also on row {first[k]})")
-            else:
-                first[k] = row
+    def prepare(self, rec: dict[str, Any]) -> dict[str, Any]:
+        """A parsed record as it is staged (a hook: people store an empty scope as '')."""
+        return rec
 
-    def existing(self, cols: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-        t = self.table
-        q = select(t.c[self.key], *(t.c[c] for c in cols))
-        return {r[0]: dict(r._mapping) for r in self.conn.execute(q)}
+    def unique(self, stage: Stage, column: str, what: str, *key: str) -> None:
+        for row, k, first in stage.duplicates(*(key or (column,))):
+            shown = " / ".join(map(str, k))
+            self.problem(row, column, f"повторяется: {what} {shown} (уже в строке {first})")
 
     def upsert(self, records: list[Record], values: Callable[[dict[str, Any]], dict[str, Any]]
-               ) -> tuple[list[dict[str, Any]], list[str]]:
-        """Insert new rows, update changed ones (only the columns the file has).
+               ) -> list[dict[str, Any]]:
+        """Insert the chunk's new rows, update its changed ones (only the columns the file has).
 
-        Returns the new rows and the keys of the changed ones.
-        """
+        Returns the new rows."""
         cols = tuple(c for c in self.fields if c in self.present_columns())
-        old = self.existing(tuple(self.fields))
+        rows = [values(rec) for _, rec in records]
+        old = lookup(self.conn, self.table, self.key, [v[self.key] for v in rows], self.fields)
         new_rows, changed = [], []
-        for _, rec in records:
-            vals = values(rec)
+        for vals in rows:
             current = old.get(vals[self.key])
             if current is None:
                 new_rows.append(vals)
+                continue
+            diff = {c: vals[c] for c in cols if vals[c] != current[c]}
+            if diff:
+                if "updated_at" in self.table.c:
+                    diff["updated_at"] = self.ch.now
+                changed.append((vals[self.key], diff))
             else:
-                diff = {c: vals[c] for c in cols if vals[c] != current[c]}
-                if diff:
-                    if "updated_at" in self.table.c:
-                        diff["updated_at"] = self.ch.now
-                    changed.append({"b_key": vals[self.key], **diff})
-                else:
-                    self.unchanged += 1
+                self.unchanged += 1
         if new_rows:
-            self.conn.execute(insert(self.table), new_rows)
-        keys = []
-        for row in changed:  # few, usually; each names only its changed columns
-            key = row.pop("b_key")
-            keys.append(key)
-            self.conn.execute(update(self.table).where(self.table.c[self.key] == key).values(**row))
-        self.created, self.updated = len(new_rows), len(changed)
-        return new_rows, keys
+            insert_rows(self.conn, self.table, new_rows)
+        for key, diff in changed:  # few, usually; each names only its changed columns
+            self.conn.execute(update(self.table).where(self.table.c[self.key] == key)
+                              .values(**diff))
+        self.created += len(new_rows)
+        self.updated += len(changed)
+        return new_rows
 
     @abstractmethod
-    def check(self, records: list[Record]) -> None:
-        """Look at every record against the registry; problems go to `self.problems`."""
+    def check(self, stage: Stage) -> None:
+        """Look at every staged record against the file and the registry."""
 
     @abstractmethod
-    def apply(self, records: list[Record]) -> None:
-        """Write the records (checked already) and count what was created and updated."""
+    def apply(self, stage: Stage) -> None:
+        """Write the staged records (checked already) and count what was created and updated."""
 
     def present_columns(self) -> set[str]:
         return self.present
@@ -110,261 +109,91 @@ class Applier(ABC):
             self.ch.release(region)
 
 
+def lookup(conn: Connection, table: Any, key: str, keys: Sequence[Any], cols: Sequence[str]
+           ) -> dict[Any, dict[str, Any]]:
+    """The registry's rows whose `key` is among `keys`, by key, with `cols` (key included)."""
+    out: dict[Any, dict[str, Any]] = {}
+    wanted = sorted({k for k in keys if k is not None})
+    columns = [table.c[key], *(table.c[c] for c in cols if c != key)]
+    for start in range(0, len(wanted), IN_CHUNK):
+        q = select(*columns).where(table.c[key].in_(wanted[start:start + IN_CHUNK]))
+        for r in conn.execute(q):
+            out[r[0]] = dict(r._mapping)
+    return out
+
+
+def codes(conn: Connection, table: Any) -> set[str]:
+    """Every code of a small table (regions)."""
+    return set(conn.execute(select(table.c.code)).scalars())
+
+
+def by_region(conn: Connection, school_codes: Sequence[str]) -> dict[str, list[str]]:
+    """The given schools grouped by their region."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for code, row in lookup(conn, schools, "code", school_codes, ("region_code",)).items():
+        out[row["region_code"]].append(code)
+    return out
+
+
 class Regions(Applier):
     table = regions
     fields = ("code", "name", "timezone")
 
-    def check(self, records: list[Record]) -> None:
-        self.unique(records, lambda r: r["code"], "code", "region code")
+    def check(self, stage: Stage) -> None:
+        self.unique(stage, "code", "код региона")
 
-    def apply(self, records: list[Record]) -> None:
-        new, _ = self.upsert(records, lambda r: {"code": r["code"], "name": r["name"],
-                                                 "timezone": r.get("timezone") or "Europe/Moscow"})
-        if new:
-            repo.insert_machines(self.conn, new_machine_rows(
-                "region", [(r["code"], r["code"]) for r in new], self.ch.now, self.ch.policies))
-
-
-class Municipalities(Applier):
-    table = municipalities
-    fields = ("code", "region_code", "name", "timezone")
-
-    def check(self, records: list[Record]) -> None:
-        self.unique(records, lambda r: r["code"], "code", "municipality code")
-        known = _codes(self.conn, regions)
-        homes = dict(self.conn.execute(select(municipalities.c.code, municipalities.c.region_code))
-                     .all())
-        for row, rec in records:
-            if rec["region"] not in known:
-                self.problem(row, "region", f"unknown region {rec['region']!r} (import regions "
-                             "first)")
-            elif homes.get(rec["code"], rec["region"]) != rec["region"]:
-                self.problem(row, "region", f"municipality {rec['code']} is in region "
-                             f"{homes[rec['code']]}; moving it to another region is not supported")
-
-    def apply(self, records: list[Record]) -> None:
-        self.upsert(records, lambda r: {"code": r["code"], "region_code": r["region"],
-                                        "name": r["name"], "timezone": r.get("timezone")})
-
-    def present_columns(self) -> set[str]:
-        return self.present | {"region_code"}
-
-
-class Schools(Applier):
-    table = schools
-    fields = ("code", "region_code", "municipality_code", "name", "inn", "kpp", "parent_code",
-              "teachers_expected", "classes_expected", "students_expected", "parents_expected",
-              "timezone")
-    RENAME = {"region": "region_code", "municipality": "municipality_code",
-              "parent": "parent_code"}
-
-    def check(self, records: list[Record]) -> None:
-        self.unique(records, lambda r: r["code"], "code", "school code")
-        with_kpp = [(n, r) for n, r in records if r.get("inn") and r.get("kpp")]
-        self.unique(with_kpp, lambda r: (r["inn"], r["kpp"]), "kpp", "INN/KPP pair")
-        known_regions = _codes(self.conn, regions)
-        munis = dict(self.conn.execute(select(municipalities.c.code, municipalities.c.region_code))
-                     .all())
-        stored = {r.code: r for r in self.conn.execute(
-            select(schools.c.code, schools.c.region_code, schools.c.parent_code, schools.c.inn,
-                   schools.c.kpp))}
-        in_file = {r["code"]: r for _, r in records}
-        # An INN/KPP pair names one organisation: also against schools this file leaves alone.
-        pairs = {(r.inn, r.kpp): code for code, r in stored.items()
-                 if r.inn and r.kpp and code not in in_file}
-        for row, rec in with_kpp:
-            other = pairs.get((rec["inn"], rec["kpp"]))
-            if other:
-                self.problem(row, "kpp", f"INN/KPP pair {rec['inn']} / {rec['kpp']} is already "
-                             f"school {other}'s")
-        # Stored branches that this file leaves alone: their main school must stay a main school.
-        branches: dict[str, list[str]] = defaultdict(list)
-        for code, old_row in stored.items():
-            if old_row.parent_code and code not in in_file:
-                branches[old_row.parent_code].append(code)
-        for row, rec in records:
-            if rec.get("parent") and rec["code"] in branches:
-                self.problem(row, "parent", f"{rec['code']} is the main school of "
-                             f"{', '.join(sorted(branches[rec['code']]))}; a branch cannot have "
-                             "branches of its own")
-            region = rec["region"]
-            if region not in known_regions:
-                self.problem(row, "region", f"unknown region {region!r} (import regions first)")
-            old = stored.get(rec["code"])
-            if old is not None and old.region_code != region:
-                self.problem(row, "region", f"school {rec['code']} is in region "
-                             f"{old.region_code}; moving it to another region is not supported")
-            muni = rec.get("municipality")
-            if muni and muni not in munis:
-                self.problem(row, "municipality", f"unknown municipality {muni!r}")
-            elif muni and munis[muni] != region:
-                self.problem(row, "municipality", f"municipality {muni} is in region "
-                             f"{munis[muni]}, not {region}")
-            self._check_parent(row, rec, in_file, stored)
-
-    def _check_parent(self, row: int, rec: dict[str, Any], in_file: dict[str, Any],
-                      stored: dict[str, Any]) -> None:
-        parent = rec.get("parent")
-        if not parent:
-            return
-        if parent == rec["code"]:
-            self.problem(row, "parent", "a school cannot be its own main school")
-            return
-        main = in_file.get(parent) or (stored[parent]._asdict() if parent in stored else None)
-        if main is None:
-            self.problem(row, "parent", f"unknown main school {parent!r} (not in this file "
-                         "nor in the registry)")
-            return
-        main_region = main.get("region") or main.get("region_code")
-        main_parent = main.get("parent") or main.get("parent_code")
-        if main_region != rec["region"]:
-            self.problem(row, "parent", f"main school {parent} is in region {main_region}")
-        elif main_parent:
-            self.problem(row, "parent", f"{parent} is itself a branch of {main_parent}; "
-                         "link the branch to the main school")
-        elif rec.get("inn") and main.get("inn") and rec["inn"] != main["inn"]:
-            self.problem(row, "inn", f"a branch shares its main school's INN ({main['inn']}); "
-                         "it has its own KPP")
-
-    def apply(self, records: list[Record]) -> None:
-        def values(r: dict[str, Any]) -> dict[str, Any]:
-            v = {self.RENAME.get(k, k): r.get(k) for k in (
-                "code", "region", "municipality", "name", "inn", "kpp", "parent",
-                "teachers_expected", "classes_expected", "students_expected", "timezone")}
-            v["parents_expected"] = (r["parents_expected"] if r.get("parents_expected")
-                                     is not None else r["students_expected"])
-            return v
-
-        # Main schools first, so that a branch's foreign key finds its main school.
-        ordered = sorted(records, key=lambda nr: bool(nr[1].get("parent")))
-        new, _ = self.upsert(ordered, values)
-        if new:
-            repo.insert_machines(self.conn, new_machine_rows(
-                "school", [(r["code"], r["region_code"]) for r in new], self.ch.now,
-                self.ch.policies))
-            by_region: dict[str, list[str]] = defaultdict(list)
-            for r in new:
-                by_region[r["region_code"]].append(r["code"])
-            for region, codes in by_region.items():
-                machine = self.ch.machine("region", region)
-                if machine and any(v in FINISHED for v in machine.statuses.values()):
-                    # the region has moved: its new schools mirror it
-                    self.ch.settle_schools(region, codes, f"import schools: new in {region}")
-
-    def present_columns(self) -> set[str]:
-        cols = {self.RENAME.get(c, c) for c in self.present}
-        if "students_expected" in cols:
-            cols.add("parents_expected")
-        return cols
-
-
-class People(Applier):
-    table = people
-    key = "email"
-    fields = ("email", "name", "position", "organisation", "phone")
-
-    def check(self, records: list[Record]) -> None:
-        self.unique(records, lambda r: (r["email"], r["role"], r.get("scope") or ""), "email",
-                    "person and role")
-        names: dict[str, tuple[int, str]] = {}
-        scopes = {kind: _codes(self.conn, t) for kind, t in (
-            ("region", regions), ("municipality", municipalities), ("school", schools))}
-        for row, rec in records:
-            first = names.setdefault(rec["email"], (row, rec["name"]))
-            if first[1] != rec["name"]:
-                self.problem(row, "name", f"{rec['email']} is {first[1]!r} on row {first[0]}")
-            role, scope = Role(rec["role"]), rec.get("scope")
-            if role in GLOBAL_ROLES:
-                if scope:
-                    self.problem(row, "scope", f"{role} is a global role; leave scope empty")
-            elif not scope:
-                self.problem(row, "scope", f"{role} needs a {SCOPE_KIND[role]} code")
-            elif scope not in scopes[SCOPE_KIND[role]]:
-                self.problem(row, "scope", f"unknown {SCOPE_KIND[role]} {scope!r} for {role}")
-
-    def apply(self, records: list[Record]) -> None:
-        unique_people = {r["email"]: r for _, r in records}
-        self.upsert([(0, r) for r in unique_people.values()],
-                    lambda r: {"email": r["email"], "name": r["name"],
-                               "position": r.get("position"),
-                               "organisation": r.get("organisation"), "phone": r.get("phone")})
-        held = {(r.email, r.role, r.scope) for r in self.conn.execute(
-            select(assignments.c.email, assignments.c.role, assignments.c.scope))}
-        new = [{"email": r["email"], "role": r["role"], "scope": r.get("scope") or "",
-                "since": self.ch.now} for _, r in records
-               if (r["email"], r["role"], r.get("scope") or "") not in held]
-        if new:
-            self.conn.execute(insert(assignments), new)
-        self.assigned = len(new)
-        admins: dict[str, list[str]] = defaultdict(list)
-        region_of = dict(self.conn.execute(select(schools.c.code, schools.c.region_code))
-                         .all()) if new else {}
-        for a in new:
-            kind = SCOPE_KIND.get(Role(a["role"]))
-            self.ch.record(event="PersonAssigned", kind=kind, code=a["scope"] or None,
-                           region_code=_region_of(self.conn, kind, a["scope"], region_of),
-                           actor=OPERATOR, reason=f"{a['role']} {a['email']}",
-                           trigger="import people", data={"role": a["role"], "email": a["email"]})
-            if a["role"] == "school_admin":
-                admins[region_of[a["scope"]]].append(a["scope"])
-        self.settle(admins, "people")
+    def apply(self, stage: Stage) -> None:
+        for chunk in stage.chunks():
+            new = self.upsert(chunk, lambda r: {
+                "code": r["code"], "name": r["name"],
+                "timezone": r.get("timezone") or "Europe/Moscow"})
+            if new:
+                repo.insert_machines(self.conn, new_machine_rows(
+                    "region", [(r["code"], r["code"]) for r in new], self.ch.now,
+                    self.ch.policies))
 
 
 class Metrics(Applier):
     table = metrics
     key = "school_code"
     fields = ("school_code", "teachers", "classes", "parents", "students")
+    COUNTS = ("teachers", "classes", "parents", "students")  # as repo.METRIC_NAMES
 
-    def check(self, records: list[Record]) -> None:
-        self.unique(records, lambda r: r["school"], "school", "school")
-        known = _codes(self.conn, schools)
-        for row, rec in records:
-            if rec["school"] not in known:
-                self.problem(row, "school", f"unknown school {rec['school']!r}")
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.history_data: dict[str, dict[str, list[int]]] = {"metrics": {}}
 
-    def apply(self, records: list[Record]) -> None:
-        old = self.existing(self.fields)
-        merged = []
-        for n, r in records:
-            base = old.get(r["school"], {})
-            merged.append((n, {"school_code": r["school"], "updated_at": self.ch.now, **{
-                m: (r[m] if r.get(m) is not None else base.get(m, 0) or 0)
-                for m in ("teachers", "classes", "parents", "students")}}))
-        new, changed = self.upsert(merged, lambda r: r)
-        # The new counts go into the history, so that `audit verify` can check the table.
-        counts = {r["school_code"]: r for _, r in merged}
-        self.history_data = {"metrics": {code: [counts[code][m] for m in repo.METRIC_NAMES]
-                                         for code in [r["school_code"] for r in new] + changed}}
-        # Every school in the file is looked at again, changed or not: a reopened step whose
-        # evidence holds completes on the next metrics file.
-        touched = [r["school"] for _, r in records]
-        region_of = dict(self.conn.execute(select(schools.c.code, schools.c.region_code))
-                         .all())
-        by_region: dict[str, list[str]] = defaultdict(list)
-        for code in touched:
-            by_region[region_of[code]].append(code)
-        self.settle(by_region, "metrics")
+    def check(self, stage: Stage) -> None:
+        self.unique(stage, "school", "школа")
+        for chunk in stage.chunks():
+            known = lookup(self.conn, schools, "code", [r["school"] for _, r in chunk], ())
+            for row, rec in chunk:
+                if rec["school"] not in known:
+                    self.problem(row, "school", f"неизвестная школа {rec['school']!r}")
+
+    def apply(self, stage: Stage) -> None:
+        for chunk in stage.chunks():
+            old = lookup(self.conn, metrics, "school_code", [r["school"] for _, r in chunk],
+                         self.fields)
+            merged = []
+            for n, r in chunk:
+                base = old.get(r["school"], {})
+                merged.append((n, {"school_code": r["school"], "updated_at": self.ch.now, **{
+                    m: (r[m] if r.get(m) is not None else base.get(m, 0) or 0)
+                    for m in self.COUNTS}}))
+            self.upsert(merged, lambda r: r)
+            # The new counts go into the history, so that `audit verify` can check the table.
+            for _, r in merged:
+                counts = [r[m] for m in self.COUNTS]
+                before = old.get(r["school_code"])
+                if before is None or [before[m] for m in self.COUNTS] != counts:
+                    self.history_data["metrics"][r["school_code"]] = counts
+            # Every school in the file is looked at again, changed or not: a reopened step
+            # whose evidence holds completes on the next metrics file.
+            self.settle(by_region(self.conn, [r["school"] for _, r in chunk]), "metrics")
 
     def present_columns(self) -> set[str]:
-        return {"teachers", "classes", "parents", "students"}
+        return set(self.COUNTS)
 
 
-def _codes(conn: Connection, table: Any) -> set[str]:
-    return set(conn.execute(select(table.c.code)).scalars())
-
-
-def _region_of(conn: Connection, kind: str | None, scope: str, schools_regions: dict[str, str]
-               ) -> str | None:
-    if kind == "region":
-        return scope
-    if kind == "school":
-        return schools_regions.get(scope)
-    if kind == "municipality":
-        return conn.execute(select(municipalities.c.region_code)
-                            .where(municipalities.c.code == scope)).scalar()
-    return None
-
-
-APPLIERS: dict[str, type[Applier]] = {"regions": Regions, "municipalities": Municipalities,
-                                      "schools": Schools, "people": People, "metrics": Metrics}
-__all__ = ["APPLIERS", "Applier"]
+__all__ = ["OPERATOR", "Applier", "Metrics", "Regions", "by_region", "codes", "lookup"]

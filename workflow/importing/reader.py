@@ -1,120 +1,227 @@
-"""Reading coordinators' files: CSV (UTF-8, UTF-8 with BOM or Windows-1251; `,` or `;`) or XLSX."""
+"""Reading coordinators' files as a stream of rows: CSV (UTF-8 with or without BOM, UTF-16 with
+BOM, or Windows-1251; `,` or `;`) or XLSX (the first sheet), the header found among the first rows.
+
+Rows are read one at a time, never the whole file: an import's memory does not grow with the
+file. Each CSV line is decoded on its own, so a file that is UTF-8 but for one Windows-1251 row
+is refused naming that row instead of being decoded wholly as Windows-1251 and imported garbled.
+"""
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
-from collections.abc import Iterator
+import hashlib
+import itertools
+import stat
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import BinaryIO
 
 from workflow.errors import InvalidInput
+from workflow.importing.validation import MAX_CSV_BYTES, MAX_LINE_BYTES, shorten
+from workflow.importing.xlsx import xlsx_rows
+
+HEADER_SEARCH_ROWS = 10  # a title (merged over the columns) may sit above the header
+MB = 2**20
+Score = Callable[[list[str]], int]
 
 
 @dataclass
 class Table:
-    """A file's header and rows; row numbers count as a spreadsheet shows them (header = 1)."""
+    """A file's header and rows; row numbers count as a spreadsheet shows them (header = 1).
+
+    `rows` is read once, as it streams from the file (a list will do in tests)."""
 
     name: str
     header: list[str]
-    rows: list[tuple[int, list[str]]]
+    rows: Iterable[tuple[int, list[str]]]
+    header_row: int = 1
 
 
-def read_table(path: Path) -> Table:
-    """Read a CSV or XLSX file into text cells; InvalidInput names the file and the problem."""
+def check_source(path: Path) -> None:
+    """A regular file, not a device, a pipe or a folder (`/dev/zero` never ends)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise InvalidInput(f"{path}: нет такого файла") from None
+    except OSError as exc:
+        raise InvalidInput(f"{path}: не читается ({exc.strerror})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise InvalidInput(f"{path}: не обычный файл (устройство, канал или папка); "
+                           "укажите файл CSV или XLSX")
+
+
+def is_xlsx(path: Path) -> bool:
+    with path.open("rb") as f:
+        return path.suffix.lower() in (".xlsx", ".xlsm") or f.read(2) == b"PK"
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(MB), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_table(path: Path, score: Score | None = None) -> Table:
+    """The file's header and a stream of its rows; InvalidInput names the file and the problem.
+
+    `score(cells)` says how many known column names a row holds: the best of the first
+    HEADER_SEARCH_ROWS rows is the header (row 1 without it, or when no row names any).
+    """
     name = path.name
-    if not path.exists():
-        raise InvalidInput(f"{path}: no such file")
-    data = path.read_bytes()
-    if path.suffix.lower() in (".xlsx", ".xlsm") or data[:2] == b"PK":
-        header, rows = _xlsx(path)
-    else:
-        header, rows = _csv(name, data)
-    if not header or not any(h.strip() for h in header):
-        raise InvalidInput(f"{name}:1: the file has no header row")
-    width = len(header)
-    table_rows = []
+    check_source(path)
+    raw = xlsx_rows(path, name) if is_xlsx(path) else csv_rows(path, name)
+    head = list(itertools.islice(raw, HEADER_SEARCH_ROWS))
+    filled = [(n, cells) for n, cells in head if any(c.strip() for c in cells)]
+    if not filled:
+        raise InvalidInput(f"{name}:1: в файле нет строки заголовка")
+    best = filled[0]
+    if score is not None:
+        scored = max(filled, key=lambda nc: (score(nc[1]), -nc[0]))
+        if score(scored[1]) > 0:
+            best = scored
+    number, header = best
+    rest = itertools.chain((nc for nc in head if nc[0] > number), raw)
+    return Table(name, [h.strip() for h in header], _data(rest), number)
+
+
+def _data(rows: Iterator[tuple[int, list[str]]]) -> Iterator[tuple[int, list[str]]]:
     for number, cells in rows:
-        if not any(c.strip() for c in cells):
-            continue  # blank lines, often at the end of an Excel export
-        if len(cells) > width and any(c.strip() for c in cells[width:]):
-            raise InvalidInput(f"{name}:{number}: the row has {len(cells)} cells but the header "
-                               f"has {width} (a delimiter inside an unquoted value?)")
-        table_rows.append((number, (cells + [""] * width)[:width]))
-    return Table(name, [h.strip() for h in header], table_rows)
+        if any(c.strip() for c in cells):  # blank lines, often at the end of an Excel export
+            yield number, cells
 
 
-def decode(name: str, data: bytes) -> str:
-    """UTF-8 (with or without BOM) first, then Windows-1251 — Excel's two CSV encodings."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1251")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{name}: neither UTF-8 nor Windows-1251 text (byte {exc.start}); "
-                           "save it as CSV UTF-8 or as XLSX") from None
+class _BadLine(Exception):
+    """A CSV line that cannot be decoded; the caller knows which row it belongs to."""
 
 
-def _csv(name: str, data: bytes) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    text = decode(name, data)
-    first = text.split("\n", 1)[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise InvalidInput(f"{name}: the file is empty") from None
-    except csv.Error as exc:
-        raise InvalidInput(f"{name}:1: {exc}") from None
-
-    def rows() -> Iterator[tuple[int, list[str]]]:
+def csv_rows(path: Path, name: str) -> Iterator[tuple[int, list[str]]]:
+    """Every record of a CSV file, numbered from 1, decoded line by line."""
+    size = path.stat().st_size
+    if size > MAX_CSV_BYTES:
+        raise InvalidInput(f"{name}: файл CSV больше {MAX_CSV_BYTES // MB} МБ ({size // MB} МБ)")
+    with path.open("rb") as f:
+        start = f.read(4)
+        f.seek(0)
+        if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            lines: Iterator[str] = _utf16_lines(f)
+        else:
+            bom = start.startswith(codecs.BOM_UTF8)
+            f.seek(3 if bom else 0)
+            lines = _decoded_lines(f, bom)
+        number = 0
+        first, held = _sample(lines)
         try:
+            sample = "".join(first)
+            delimiter = ";" if sample.count(";") > sample.count(",") else ","
+            reader = csv.reader(_resume(first, held, lines), delimiter=delimiter)
             # Count records, not lines: a quoted cell may span lines, yet it is one row in a
             # spreadsheet (a blank line is a record of its own, so it still counts).
-            yield from enumerate(reader, start=2)
+            for number, cells in enumerate(reader, start=1):
+                yield number, cells
+        except _BadLine as exc:
+            raise InvalidInput(f"{name}:{number + 1}: {exc}") from None
         except csv.Error as exc:
-            raise InvalidInput(f"{name}:{reader.line_num}: {exc}") from None
+            raise InvalidInput(f"{name}:{number + 1}: {shorten(exc)}") from None
+        if number == 0:
+            raise InvalidInput(f"{name}: файл пуст")
 
-    return header, rows()
 
-
-def _xlsx(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    import openpyxl  # defusedxml is installed, so openpyxl parses without entity expansion
-
+def _sample(lines: Iterator[str]) -> tuple[list[str], _BadLine | None]:
+    """The first lines (to choose the delimiter), and a decoding error met among them, kept
+    until the reader reaches its row so that the message names that row."""
+    first: list[str] = []
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # zipfile, XML and openpyxl errors: not a workbook we can read
-        raise InvalidInput(f"{path.name}: not a readable XLSX workbook ({exc})") from None
-    sheet = book.worksheets[0]
-    it = sheet.iter_rows(values_only=True)
+        for line in lines:
+            first.append(line)
+            if len(first) >= HEADER_SEARCH_ROWS:
+                break
+    except _BadLine as exc:
+        return first, exc
+    return first, None
+
+
+def _resume(first: list[str], held: _BadLine | None, lines: Iterator[str]) -> Iterator[str]:
+    yield from first
+    if held is not None:
+        raise held
+    yield from lines
+
+
+def _raw_lines(f: BinaryIO) -> Iterator[bytes]:
+    while line := f.readline(MAX_LINE_BYTES + 1):
+        if len(line) > MAX_LINE_BYTES:
+            raise _BadLine(f"строка длиннее {MAX_LINE_BYTES // MB} МБ: это не таблица CSV")
+        yield line
+
+
+def _decoded_lines(f: BinaryIO, bom: bool) -> Iterator[str]:
+    """UTF-8, or Windows-1251 (Excel's two CSV encodings), decided by the first line that is
+    not ASCII and then held to for every line."""
+    encoding = "utf-8" if bom else None
+    for line in _raw_lines(f):
+        if line.isascii():
+            yield line.decode("ascii")
+            continue
+        as_utf8 = _try(line, "utf-8")
+        if encoding is None:
+            encoding = "utf-8" if as_utf8 is not None else "cp1251"
+        if encoding == "utf-8":
+            if as_utf8 is None:
+                if bom and _try(line, "cp1251") is not None:
+                    raise _BadLine("файл помечен как UTF-8 (BOM), но строка в Windows-1251; "
+                                   "сохраните файл заново как «CSV UTF-8»")
+                raise _BadLine("строка не в UTF-8, в отличие от начала файла (смешанная "
+                               "кодировка); сохраните файл заново как «CSV UTF-8» или XLSX")
+            yield as_utf8
+        else:
+            if as_utf8 is not None:
+                raise _BadLine("строка в UTF-8, а начало файла в Windows-1251 (смешанная "
+                               "кодировка); сохраните файл заново как «CSV UTF-8» или XLSX")
+            as_1251 = _try(line, "cp1251")
+            if as_1251 is None:
+                raise _BadLine("строка ни в UTF-8, ни в Windows-1251; сохраните файл как "
+                               "«CSV UTF-8» или XLSX")
+            yield as_1251
+
+
+def _utf16_lines(f: BinaryIO) -> Iterator[str]:
+    """A UTF-16 file (Excel's «Unicode text»), decoded incrementally, lines capped."""
+    decoder = codecs.getincrementaldecoder("utf-16")(errors="strict")
+    pending = ""
     try:
-        header = [_cell(v) for v in next(it)]
-    except StopIteration:
-        book.close()
-        raise InvalidInput(f"{path.name}: the first sheet is empty") from None
+        for block in iter(lambda: f.read(64 * 1024), b""):
+            pending += decoder.decode(block)
+            *complete, pending = pending.split("\n")
+            for line in complete:
+                yield line + "\n"
+            if len(pending) > MAX_LINE_BYTES:
+                raise _BadLine(f"строка длиннее {MAX_LINE_BYTES // MB} МБ: это не таблица CSV")
+        pending += decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise _BadLine("файл помечен как UTF-16 (BOM), но не декодируется как UTF-16") from None
+    if pending:
+        yield pending
 
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        try:
-            for number, values in enumerate(it, start=2):
-                yield number, [_cell(v) for v in values]
-        finally:
-            book.close()
 
-    return header, rows()
+def _try(line: bytes, encoding: str) -> str | None:
+    try:
+        return line.decode(encoding)
+    except UnicodeDecodeError:
+        return None
 
 
-def _cell(value: Any) -> str:
-    """A cell as the text a person typed: 7.0 → "7", dates as ISO."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value)
+def column_letter(index: int) -> str:
+    """A 0-based column position as a spreadsheet names it: 0 → A, 27 → AB."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(ord("A") + rem) + letters
+    return letters
+
+
+__all__ = ["Table", "check_source", "column_letter", "read_table", "sha256"]

@@ -87,6 +87,8 @@ def _columns(cells: list[str], above: list[str]) -> dict[int, str]:
     down over both rows holds it in the upper one."""
     out: dict[int, str] = {}
     group = ""
+    # a row may stop short of the one above it (its last cells are merged down from there)
+    cells = cells + [""] * (len(above) - len(cells))
     for i, raw in enumerate(cells):
         top = above[i].strip() if i < len(above) else ""
         group = top or group
@@ -143,8 +145,10 @@ def read_list(path: Path) -> CoordinatorList:
     if not rows:
         raise InvalidInput(f"{table.name}: под заголовком (строка {header_row}) нет ни одной "
                            "школы")
-    header = lines[pos][1]
-    return CoordinatorList(table.name, header_row, {f: header[i] for i, f in cols.items()},
+    header, above = lines[pos][1], lines[pos - 1][1] if pos else []
+    titles = {f: (header[i] if i < len(header) and header[i].strip() else above[i])
+              for i, f in cols.items()}
+    return CoordinatorList(table.name, header_row, titles,
                            "parent" in cols.values() or "parent_inn" in cols.values(), rows)
 
 

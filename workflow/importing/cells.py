@@ -1,0 +1,165 @@
+"""Reading one import cell: codes, INN, KPP, ОГРН, counts, e-mails, zones, roles."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from notifications.addresses import BadAddress, normalize
+from states import ROLES
+from workflow.importing.validation import CODE, INT_MAX, SHOWN_CHARS
+
+SCIENTIFIC = re.compile(r"^[0-9]+(?:[.,][0-9]+)?[eE][+-]?[0-9]+$")
+FLOAT_ZERO = re.compile(r"[0-9]+[.,]0+")
+SPACE = re.compile(r"\s")
+COUNT = re.compile(r"([0-9]+)(?:([.,])([0-9]+))?")
+DIGITS = re.compile(r"[0-9]+")
+KPP = re.compile(r"^[0-9]{4}[0-9A-Z]{2}[0-9]{3}$")
+INN_WEIGHTS = (2, 4, 10, 3, 5, 9, 4, 6, 8)
+ROLE_ALIASES = {
+    "стп": "support", "служба технической поддержки": "support",
+    "руководитель программы": "program_manager",
+    "руководитель программы внедрения": "program_manager", "аудитор": "auditor",
+    "региональный координатор": "regional_coordinator",
+    "муниципальный координатор": "municipal_coordinator",
+    "администратор оо": "school_admin", "администратор": "school_admin",
+}
+
+
+class CellError(ValueError):
+    """A cell that cannot be read; the message says what is wrong and how to fix it."""
+
+
+class Number(str):
+    """The text of a spreadsheet cell that held a number: a code in it may have lost its
+    leading zeros (Excel shows 070101 typed into a number cell as 70101)."""
+
+    __slots__ = ()
+
+
+def q(value: str) -> str:
+    """A cell quoted in a message, cut to SHOWN_CHARS: a message never echoes a whole cell."""
+    return repr(value if len(value) <= SHOWN_CHARS else value[:SHOWN_CHARS] + "…")
+
+
+def text(value: str) -> str:
+    return " ".join(value.split())
+
+
+def code(width: int | None = None) -> Callable[[str], str]:
+    """A code is a string of letters, digits, `-`, `_` and `.`; Excel's lost leading zeros
+    come back where the width is known (a region code: 2 digits)."""
+
+    def parse(value: str) -> str:
+        v = value.strip()
+        if not DIGITS.fullmatch(v):  # digits alone (most codes) need none of these checks
+            if SCIENTIFIC.match(v):
+                raise CellError(f"{q(v)} — число, которое Excel сократил до экспоненциальной "
+                                "записи; отформатируйте столбец как текст и выгрузите снова")
+            if FLOAT_ZERO.fullmatch(v):  # a number cell typed as 7.0 (or 7,0)
+                v = re.split("[.,]", v)[0]
+            elif SPACE.search(v):
+                raise CellError(f"{q(v)}: в коде не бывает пробелов")
+            elif not CODE.fullmatch(v):
+                raise CellError(f"{q(v)}: в коде допустимы только буквы, цифры, «-», «_» и «.»")
+        if width and len(v) < width and DIGITS.fullmatch(v):
+            v = v.zfill(width)
+        return v
+
+    return parse
+
+
+def region_code(value: str) -> str:
+    """A region's code: digits, two at least (Excel's 7 is 07)."""
+    v = code(2)(value)
+    if not DIGITS.fullmatch(v):
+        raise CellError(f"{q(v)}: код региона состоит из цифр (например, 07)")
+    return v
+
+
+def inn(value: str) -> str:
+    v = code()(value)
+    if DIGITS.fullmatch(v) and len(v) == 9:
+        v = v.zfill(10)  # Excel dropped the leading zero
+    if len(v) == 12 and DIGITS.fullmatch(v):
+        raise CellError(f"{v}: 12 цифр — ИНН физического лица; у школы (юридического лица) "
+                        "ИНН из 10 цифр")
+    if not (len(v) == 10 and DIGITS.fullmatch(v)):
+        raise CellError(f"{q(v)}: ИНН юридического лица — 10 цифр")
+    check = sum(int(d) * w for d, w in zip(v, INN_WEIGHTS, strict=False)) % 11 % 10
+    if check != int(v[9]):
+        raise CellError(f"{v}: неверная контрольная цифра ИНН (ожидалась {check} в конце); "
+                        "опечатка в номере?")
+    return v
+
+
+def kpp(value: str) -> str:
+    v = code()(value).upper()
+    if DIGITS.fullmatch(v) and len(v) == 8:
+        v = v.zfill(9)
+    if not KPP.match(v):
+        raise CellError(f"{q(v)}: КПП — 9 знаков: 4 цифры, 2 цифры или заглавные латинские "
+                        "буквы, 3 цифры")
+    return v
+
+
+def ogrn(value: str) -> str:
+    """A legal entity's ОГРН: 13 digits, the last one the first twelve mod 11 mod 10."""
+    v = code()(value)
+    if DIGITS.fullmatch(v) and len(v) == 12:
+        v = v.zfill(13)  # Excel dropped the leading zero
+    if not (len(v) == 13 and DIGITS.fullmatch(v)):
+        raise CellError(f"{q(v)}: ОГРН юридического лица — 13 цифр")
+    check = int(v[:12]) % 11 % 10
+    if check != int(v[12]):
+        raise CellError(f"{v}: неверная контрольная цифра ОГРН (ожидалась {check} в конце); "
+                        "опечатка в номере?")
+    return v
+
+
+def count(value: str) -> int:
+    """A whole number ≥ 0 and within PostgreSQL's INTEGER; 35,0 and 7.0 are whole, thousands
+    separators (space, NBSP, narrow NBSP) are dropped."""
+    if value.isascii() and value.isdigit() and len(value) < 10:
+        return int(value)
+    v = "".join(value.split())
+    m = COUNT.fullmatch(v)
+    if m is None:
+        raise CellError(f"{q(value.strip())}: нужно целое число ≥ 0")
+    whole, sep, frac = m.groups()
+    if frac and frac.strip("0"):
+        raise CellError(f"{q(value.strip())}: нужно целое число ≥ 0")
+    if sep == "," and len(frac) == 3:  # 1,000: a decimal comma or an English thousands mark?
+        raise CellError(f"{q(value.strip())}: неоднозначно (1 или 1000?); уберите «,000» или "
+                        "разделитель тысяч")
+    n = int(whole)
+    if n > INT_MAX:
+        raise CellError(f"{q(value.strip())}: больше {INT_MAX}; проверьте число")
+    return n
+
+
+def email(value: str) -> str:
+    try:
+        return normalize(value)  # the one rule (notifications/addresses.py), as mail uses it
+    except BadAddress as exc:
+        raise CellError(f"{q(value.strip())}: не адрес электронной почты ({exc.detail})"
+                        ) from None
+
+
+def timezone(value: str) -> str:
+    v = value.strip()
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CellError(f"{q(v)}: не часовой пояс IANA (например, "
+                        "Europe/Moscow или Asia/Yekaterinburg)") from None
+    return v
+
+
+def role(value: str) -> str:
+    v = text(value).lower()
+    v = ROLE_ALIASES.get(v, v)
+    if v not in ROLES:
+        raise CellError(f"{q(value.strip())}: роли — {', '.join(ROLES)}")
+    return v

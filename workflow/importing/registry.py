@@ -1,0 +1,274 @@
+"""The imports that reference other rows: municipalities, schools and branches, people."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from states import FINISHED, GLOBAL_ROLES, SCOPE_KIND, Role
+from storage import repo
+from storage.models import assignments, municipalities, people, regions, schools
+from workflow.engine import new_machine_rows
+from workflow.importing.apply import OPERATOR, Applier, Metrics, Regions, codes, lookup
+from workflow.importing.stage import Record, Stage
+
+KIND_RU = {"region": "региона", "municipality": "муниципалитета", "school": "школы"}
+
+
+class Municipalities(Applier):
+    table = municipalities
+    fields = ("code", "region_code", "name", "timezone")
+
+    def check(self, stage: Stage) -> None:
+        self.unique(stage, "code", "код муниципалитета")
+        known = codes(self.conn, regions)
+        for chunk in stage.chunks():
+            homes = lookup(self.conn, municipalities, "code", [r["code"] for _, r in chunk],
+                           ("region_code",))
+            for row, rec in chunk:
+                home = homes.get(rec["code"], {}).get("region_code", rec["region"])
+                if rec["region"] not in known:
+                    self.problem(row, "region", f"неизвестный регион {rec['region']!r} (сначала "
+                                 "импортируйте regions)")
+                elif home != rec["region"]:
+                    self.problem(row, "region", f"муниципалитет {rec['code']} относится к региону "
+                                 f"{home}; перенос в другой регион не поддерживается")
+
+    def apply(self, stage: Stage) -> None:
+        for chunk in stage.chunks():
+            self.upsert(chunk, lambda r: {"code": r["code"], "region_code": r["region"],
+                                          "name": r["name"], "timezone": r.get("timezone")})
+
+    def present_columns(self) -> set[str]:
+        return self.present | {"region_code"}
+
+
+class Schools(Applier):
+    table = schools
+    fields = ("code", "region_code", "municipality_code", "name", "inn", "kpp", "parent_code",
+              "teachers_expected", "classes_expected", "students_expected", "parents_expected",
+              "timezone")
+    STORED = ("region_code", "parent_code", "inn", "kpp")
+    RENAME = {"region": "region_code", "municipality": "municipality_code",
+              "parent": "parent_code"}
+
+    def check(self, stage: Stage) -> None:
+        self.unique(stage, "code", "код школы")
+        self.unique(stage, "kpp", "пара ИНН/КПП", "inn", "kpp")
+        known_regions = codes(self.conn, regions)
+        for chunk in stage.chunks():
+            self._check_chunk(stage, chunk, known_regions)
+
+    def _check_chunk(self, stage: Stage, chunk: list[Record], known_regions: set[str]) -> None:
+        recs = [r for _, r in chunk]
+        munis = lookup(self.conn, municipalities, "code", [r.get("municipality") for r in recs],
+                       ("region_code",))
+        refs = {r["code"] for r in recs} | {r["parent"] for r in recs if r.get("parent")}
+        stored = lookup(self.conn, schools, "code", list(refs), self.STORED)
+        in_file = stage.lookup("code", [r["parent"] for r in recs if r.get("parent")],
+                               ("code", "region", "parent", "inn"))
+        # An пара ИНН/КПП names one organisation: also against schools this file leaves alone.
+        pairs = {(r["inn"], r["kpp"]) for r in recs if r.get("inn") and r.get("kpp")}
+        holders: dict[tuple[Any, Any], str] = dict(self._pair_holders(pairs))
+        # Stored branches of the chunk's branches: у филиала не может быть своих филиалов.
+        branches: dict[str, list[str]] = defaultdict(list)
+        with_parent = [r["code"] for r in recs if r.get("parent")]
+        for start in range(0, len(with_parent), 900):
+            q = (select(schools.c.code, schools.c.parent_code)
+                 .where(schools.c.parent_code.in_(with_parent[start:start + 900])))
+            for code, parent in self.conn.execute(q):
+                branches[parent].append(code)
+        left_alone = self._not_in_file(stage, {c for cs in branches.values() for c in cs}
+                                       | set(holders.values()))
+        for row, rec in chunk:
+            other = holders.get((rec.get("inn"), rec.get("kpp")))
+            if other and other in left_alone:
+                self.problem(row, "kpp", f"пара ИНН/КПП {rec['inn']} / {rec['kpp']} уже "
+                             f"принадлежит школе {other}")
+            kept = sorted(c for c in branches.get(rec["code"], ()) if c in left_alone)
+            if rec.get("parent") and kept:
+                self.problem(row, "parent", f"{rec['code']} — головная ОО для "
+                             f"{', '.join(kept)}; у филиала не может быть своих филиалов")
+            region = rec["region"]
+            if region not in known_regions:
+                self.problem(row, "region", f"неизвестный регион {region!r} (сначала "
+                             "импортируйте regions)")
+            old = stored.get(rec["code"])
+            if old is not None and old["region_code"] != region:
+                self.problem(row, "region", f"школа {rec['code']} относится к региону "
+                             f"{old['region_code']}; перенос в другой регион не "
+                             "поддерживается")
+            muni = rec.get("municipality")
+            if muni and muni not in munis:
+                self.problem(row, "municipality", f"неизвестный муниципалитет {muni!r}")
+            elif muni and munis[muni]["region_code"] != region:
+                self.problem(row, "municipality", f"муниципалитет {muni} относится к региону "
+                             f"{munis[muni]['region_code']}, а не {region}")
+            self._check_parent(row, rec, in_file, stored)
+
+    def _pair_holders(self, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """The stored schools holding one of the INN/KPP pairs."""
+        out = {}
+        inns = sorted({p[0] for p in pairs})
+        for start in range(0, len(inns), 900):
+            q = (select(schools.c.code, schools.c.inn, schools.c.kpp)
+                 .where(schools.c.inn.in_(inns[start:start + 900])))
+            for code, inn, kpp in self.conn.execute(q):
+                if (inn, kpp) in pairs:
+                    out[(inn, kpp)] = code
+        return out
+
+    @staticmethod
+    def _not_in_file(stage: Stage, stored_codes: set[str]) -> set[str]:
+        present = stage.lookup("code", sorted(stored_codes), ("code",))
+        return stored_codes - set(present)
+
+    def _check_parent(self, row: int, rec: dict[str, Any], in_file: dict[str, Any],
+                      stored: dict[str, Any]) -> None:
+        parent = rec.get("parent")
+        if not parent:
+            return
+        if parent == rec["code"]:
+            self.problem(row, "parent", "школа не может быть головной ОО для самой себя")
+            return
+        main = in_file.get(parent) or stored.get(parent)
+        if main is None:
+            self.problem(row, "parent", f"неизвестная головная ОО {parent!r} (нет ни в этом "
+                         "файле, ни в реестре)")
+            return
+        main_region = main.get("region") or main.get("region_code")
+        main_parent = main.get("parent") or main.get("parent_code")
+        if main_region != rec["region"]:
+            self.problem(row, "parent", f"головная ОО {parent} относится к региону "
+                         f"{main_region}")
+        elif main_parent:
+            self.problem(row, "parent", f"{parent} — сама филиал {main_parent}; "
+                         "привяжите филиал к головной ОО")
+        elif rec.get("inn") and main.get("inn") and rec["inn"] != main["inn"]:
+            self.problem(row, "inn", f"филиал носит ИНН головной ОО ({main['inn']}); "
+                         "у филиала свой КПП")
+
+    def apply(self, stage: Stage) -> None:
+        def values(r: dict[str, Any]) -> dict[str, Any]:
+            v = {self.RENAME.get(k, k): r.get(k) for k in (
+                "code", "region", "municipality", "name", "inn", "kpp", "parent",
+                "teachers_expected", "classes_expected", "students_expected", "timezone")}
+            v["parents_expected"] = (r["parents_expected"] if r.get("parents_expected")
+                                     is not None else r["students_expected"])
+            return v
+
+        # Main schools first, so that a branch's foreign key finds its main school.
+        for chunk in stage.chunks(order='"parent" IS NOT NULL, n'):
+            new = self.upsert(chunk, values)
+            if not new:
+                continue
+            repo.insert_machines(self.conn, new_machine_rows(
+                "school", [(r["code"], r["region_code"]) for r in new], self.ch.now,
+                self.ch.policies))
+            grouped: dict[str, list[str]] = defaultdict(list)
+            for r in new:
+                grouped[r["region_code"]].append(r["code"])
+            for region, region_codes in grouped.items():
+                machine = self.ch.machine("region", region)
+                if machine and any(v in FINISHED for v in machine.statuses.values()):
+                    # the region has moved: its new schools mirror it
+                    self.ch.settle_schools(region, region_codes,
+                                           f"import schools: new in {region}")
+                    self.ch.flush()
+                    self.ch.release(region)
+
+    def present_columns(self) -> set[str]:
+        cols = {self.RENAME.get(c, c) for c in self.present}
+        if "students_expected" in cols:
+            cols.add("parents_expected")
+        return cols
+
+
+class People(Applier):
+    table = people
+    key = "email"
+    fields = ("email", "name", "position", "organisation", "phone")
+
+    def prepare(self, rec: dict[str, Any]) -> dict[str, Any]:
+        rec["scope"] = rec.get("scope") or ""  # global roles: '' as in assignments
+        return rec
+
+    def check(self, stage: Stage) -> None:
+        self.unique(stage, "email", "человек и роль", "email", "role", "scope")
+        first = ("SELECT r.n, r.email, f.name, f.n FROM rows r JOIN rows f ON f.n = "
+                 "(SELECT MIN(n) FROM rows WHERE email = r.email) WHERE r.name != f.name")
+        stage.index("email")
+        for row, email, name, first_row in stage.query(first):
+            self.problem(row, "name", f"{email} в строке {first_row} записан как {name!r}")
+        known_regions = codes(self.conn, regions)
+        for chunk in stage.chunks():
+            wanted: dict[str, list[str]] = defaultdict(list)
+            for _, rec in chunk:
+                kind = SCOPE_KIND.get(Role(rec["role"]))
+                if kind and rec["scope"]:
+                    wanted[kind].append(rec["scope"])
+            scopes = {"region": known_regions,
+                      "municipality": set(lookup(self.conn, municipalities, "code",
+                                                 wanted["municipality"], ())),
+                      "school": set(lookup(self.conn, schools, "code", wanted["school"], ()))}
+            for row, rec in chunk:
+                role, scope = Role(rec["role"]), rec["scope"]
+                if role in GLOBAL_ROLES:
+                    if scope:
+                        self.problem(row, "scope", f"{role} — общая роль; "
+                                     "оставьте scope пустым")
+                elif not scope:
+                    self.problem(row, "scope", f"для роли {role} нужен код: "
+                                 f"{KIND_RU[SCOPE_KIND[role]]}")
+                elif scope not in scopes[SCOPE_KIND[role]]:
+                    self.problem(row, "scope", f"неизвестный код {scope!r} для роли {role} "
+                                 f"(нужен код: {KIND_RU[SCOPE_KIND[role]]})")
+
+    def apply(self, stage: Stage) -> None:
+        firsts = "n IN (SELECT MIN(n) FROM rows GROUP BY email)"
+        for chunk in stage.chunks(where=firsts):
+            self.upsert(chunk, lambda r: {"email": r["email"], "name": r["name"],
+                                          "position": r.get("position"),
+                                          "organisation": r.get("organisation"),
+                                          "phone": r.get("phone")})
+        admins: dict[str, list[str]] = defaultdict(list)
+        for chunk in stage.chunks():
+            self._assign(chunk, admins)
+        self.settle(admins, "people")
+
+    def _assign(self, chunk: list[Record], admins: dict[str, list[str]]) -> None:
+        emails = [r["email"] for _, r in chunk]
+        held = set()
+        for start in range(0, len(emails), 900):
+            q = (select(assignments.c.email, assignments.c.role, assignments.c.scope)
+                 .where(assignments.c.email.in_(sorted(set(emails[start:start + 900])))))
+            held |= {tuple(r) for r in self.conn.execute(q)}
+        new = [{"email": r["email"], "role": r["role"], "scope": r["scope"],
+                "since": self.ch.now} for _, r in chunk
+               if (r["email"], r["role"], r["scope"]) not in held]
+        if not new:
+            return
+        self.conn.execute(insert(assignments), new)
+        self.assigned += len(new)
+        region_of = {c: r["region_code"] for c, r in lookup(
+            self.conn, schools, "code", [a["scope"] for a in new], ("region_code",)).items()}
+        muni_region = {c: r["region_code"] for c, r in lookup(
+            self.conn, municipalities, "code", [a["scope"] for a in new],
+            ("region_code",)).items()}
+        for a in new:
+            kind = SCOPE_KIND.get(Role(a["role"]))
+            region = {"region": a["scope"], "school": region_of.get(a["scope"]),
+                      "municipality": muni_region.get(a["scope"])}.get(kind or "")
+            self.ch.record(event="PersonAssigned", kind=kind, code=a["scope"] or None,
+                           region_code=region, actor=OPERATOR, reason=f"{a['role']} {a['email']}",
+                           trigger="import people", data={"role": a["role"], "email": a["email"]})
+            if a["role"] == "school_admin":
+                admins[region_of[a["scope"]]].append(a["scope"])
+        self.ch.flush()
+
+
+APPLIERS: dict[str, type[Applier]] = {"regions": Regions, "municipalities": Municipalities,
+                                      "schools": Schools, "people": People, "metrics": Metrics}
+__all__ = ["APPLIERS", "Municipalities", "People", "Schools"]
