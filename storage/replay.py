@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from states import STATES, STEPS
+from states.graph import encode
 from storage.errors import StateMismatch
-from storage.models import assignments, machines, metrics, regions, schools
+from storage.models import assignments, machines, metrics, open_steps, regions, schools
 
 # Machine events of the first release, written without data["steps"]: their statuses follow from
 # to_state on the strict line of steps.
@@ -100,8 +101,8 @@ class Replay:
     def check(self, conn: Connection) -> Checked:
         """Compare the tables with the replay; StateMismatch names the first difference."""
         found: list[tuple[int, str, str]] = []
-        for part in (self._machines(conn), self._registry(conn), self._roles(conn),
-                     self._metrics(conn)):
+        for part in (self._machines(conn), self._open_steps(conn), self._registry(conn),
+                     self._roles(conn), self._metrics(conn)):
             found.extend(part)
         if found:
             seq, problem, what = found[0]
@@ -109,15 +110,22 @@ class Replay:
         return self.checked
 
     def _machines(self, conn: Connection) -> Iterator[tuple[int, str, str]]:
-        q = select(machines.c.kind, machines.c.code, machines.c.state, machines.c.steps)
+        q = select(machines.c.kind, machines.c.code, machines.c.state, machines.c.steps,
+                   machines.c.statuses)
         expected = self.machines
+        self._open: set[tuple[str, str, str]] = set()
         for r in conn.execute(q.order_by(machines.c.id).execution_options(yield_per=2000)):
             self.checked.machines += 1
             state, want, seq = expected.pop((r.kind, r.code), (STATES[0], FRESH, 0))
             steps = r.steps if isinstance(r.steps, dict) else {}
             have = tuple(sorted((k, v.get("status") if isinstance(v, dict) else v)
                                 for k, v in steps.items()))
+            self._open.update((r.kind, r.code, k) for k, v in have if v == "current")
             if r.state == state and have == want:
+                encoded = _encoded({k: str(v) for k, v in have})
+                if r.statuses != encoded:  # the one-letter summary SQL counts by
+                    yield seq, f"{_who(r.kind, r.code)}: сводка шагов в базе «{r.statuses}» " \
+                               f"не совпадает с шагами «{encoded}»", "machine"
                 continue
             since = f"последнее событие машины — #{seq}" if seq else \
                 "событий нет: машина должна стоять на первом шаге"
@@ -130,6 +138,18 @@ class Replay:
         for (kind, code), (_, _, seq) in sorted(expected.items(), key=lambda kv: kv[1][2]):
             yield seq, f"{_who(kind, code)}: машины нет в базе, а в истории она есть " \
                        f"(событие #{seq})", "machine"
+
+    def _open_steps(self, conn: Connection) -> Iterator[tuple[int, str, str]]:
+        """`open_steps` (what reminders and late counts read) holds exactly the open steps."""
+        q = select(open_steps.c.kind, open_steps.c.code, open_steps.c.step)
+        found = {(r.kind, r.code, r.step) for r in conn.execute(
+            q.execution_options(yield_per=5000))}
+        for kind, code, step in sorted(found - self._open)[:1]:
+            yield 0, f"{_who(kind, code)}: шаг «{step}» числится открытым, а он не открыт", \
+                "machine"
+        for kind, code, step in sorted(self._open - found)[:1]:
+            yield 0, f"{_who(kind, code)}: открытый шаг «{step}» не учтён в открытых шагах", \
+                "machine"
 
     @staticmethod
     def _registry(conn: Connection) -> Iterator[tuple[int, str, str]]:
@@ -177,6 +197,13 @@ class Replay:
         for school, (values, seq) in sorted(told.items(), key=lambda kv: kv[1][1]):
             yield seq, f"школа {school}: по истории показатели ({_counts(values)}, событие " \
                        f"#{seq}), а в базе их нет", "metrics"
+
+
+def _encoded(statuses: dict[str, str]) -> str:
+    try:
+        return encode(statuses)
+    except KeyError:  # a steps map that is not the nine steps: reported as a step mismatch
+        return "?"
 
 
 def _who(kind: str, code: str) -> str:

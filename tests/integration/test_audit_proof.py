@@ -90,6 +90,22 @@ def test_one_step_status_edited_is_named(walked: World) -> None:
         proof(walked)
 
 
+def test_the_derived_step_indexes_are_checked(walked: World) -> None:
+    """The one-letter summary that reports count by, and the open steps that reminders and late
+    counts read, are checked against each machine's steps."""
+    from storage.models import open_steps
+
+    with walked.services.db.write() as conn:
+        conn.execute(update(machines).where(machines.c.code == "S2").values(statuses="DDDDDDDDD"))
+    with pytest.raises(StateMismatch, match="школа S2: сводка шагов в базе «DDDDDDDDD»"):
+        proof(walked)
+    with walked.services.db.write() as conn:
+        conn.execute(update(machines).where(machines.c.code == "S2").values(statuses="DDDCPPPPP"))
+        conn.execute(open_steps.delete().where(open_steps.c.code == "S2"))
+    with pytest.raises(StateMismatch, match="школа S2: открытый шаг «admins» не учтён"):
+        proof(walked)
+
+
 def test_self_granted_role_is_named(walked: World) -> None:
     """Granting oneself a role in the assignments table names the person and the role."""
     with walked.services.db.write() as conn:
