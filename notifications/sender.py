@@ -6,8 +6,7 @@ import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
-from email.policy import SMTPUTF8 as SMTPUTF8_POLICY
+from email.policy import SMTP, SMTPUTF8
 from email.policy import default as default_policy
 from pathlib import Path
 
@@ -16,7 +15,13 @@ import aiosmtplib
 from notifications.errors import SmtpSettingsRefused
 from notifications.settings import MailSettings, SmtpSettings
 
-UTF8_FILE_POLICY = default_policy.clone(utf8=True)
+# Headers are not folded below RFC 5322's hard limit of 998: folding at 78 split a Cyrillic
+# display name inside a word into two encoded words («Моя школ|а»), which Python's own parser
+# (and some mail clients) join back with a space.
+SMTP_POLICY = SMTP.clone(max_line_length=998)
+SMTPUTF8_POLICY = SMTPUTF8.clone(max_line_length=998)
+FILE_POLICY = default_policy.clone(max_line_length=998)
+UTF8_FILE_POLICY = default_policy.clone(utf8=True, max_line_length=998)
 # Failures that say nothing about the message: the server is down or went away.
 CONNECTION_ERRORS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError,
                      aiosmtplib.SMTPTimeoutError, ConnectionError, TimeoutError, OSError)
@@ -171,7 +176,7 @@ class FileSender(Sender):
         tmp = final.with_suffix(".eml.tmp")
         utf8 = not all(a.isascii() for a in (envelope_from, *rcpts))
         # A Cyrillic mailbox is written as RFC 6532 UTF-8 headers (the default policy's line ends)
-        tmp.write_bytes(msg.as_bytes(policy=UTF8_FILE_POLICY) if utf8 else bytes(msg))
+        tmp.write_bytes(msg.as_bytes(policy=UTF8_FILE_POLICY if utf8 else FILE_POLICY))
         os.replace(tmp, final)  # atomic: a reader never sees half a message
         return Outcome("sent")
 

@@ -106,7 +106,8 @@ class _Play:
             summary = mail.remind(self.s, now)
             said = summary.summary() if summary.reminders or summary.escalations else None
         elif hook == "digest":
-            said = f"weekly digest queued for {mail.digest(self.s, now)} program manager(s)"
+            said = (f"weekly digest queued for {mail.digest(self.s, now)} recipient(s) "
+                    "(program managers; auditors with the history's anchor)")
         elif hook == "send":
             delivery = mail.deliver_outbox(self.s, now)
             said = f"outbox: {delivery.summary()}" if delivery.sent or delivery.failed else None

@@ -223,3 +223,5 @@ def test_coordinator_letter_reaches_operator_and_coordinator_over_smtp(tmp_path:
     assert msg["Cc"].addresses[0].addr_spec == msg["Reply-To"].addresses[0].addr_spec == \
         "rc@kbr.ru"
     assert "Кабардино-Балкарской Республики" in msg["Subject"]
+    # the sender's Cyrillic name arrives whole (folding at 78 split «школа» into «школ а»)
+    assert msg["From"].addresses[0].display_name == "Внедрение ФГИС «Моя школа»"
