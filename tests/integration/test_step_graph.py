@@ -130,3 +130,26 @@ def test_every_event_carries_the_statuses_it_left(w: World) -> None:
             events.c.step == "classes")).scalar_one()
     assert data["steps"] == steps(w, "S1")
     assert data["opened"] == ["parents", "students"]
+
+
+def test_report_counts_late_machines_per_open_step(world: World) -> None:
+    """Six weeks on: S2 and S2F wait for an admin (step 4), S1 is late with teachers and classes
+    side by side; region 66 never connected is late on its own step 1."""
+    from datetime import timedelta
+
+    from workflow import report
+
+    w = world.standard().through_step3()
+    w.region("66", "Свердловская область")
+    w.services.assign("school_admin", "S1", "a@s1.ru", "Админ", MC1, w.now)
+    with w.services.db.read() as conn:
+        data = report.national(conn, w.now + timedelta(days=42), w.services.policies)
+        fresh = report.national(conn, w.now, w.services.policies)
+    late = {r["code"]: r["late"] for r in data["regions"]}
+    assert {k: v for k, v in late["07"].items() if v} == {"admins": 2, "teachers": 1,
+                                                           "classes": 1}
+    assert {k: v for k, v in late["66"].items() if v} == {"coordinator": 1}
+    assert data["totals"]["late"]["admins"] == 2
+    assert not any(n for r in fresh["regions"] for n in r["late"].values())
+    s07 = next(r for r in data["regions"] if r["code"] == "07")["step_statuses"]
+    assert s07["teachers"] == {"done": 0, "skipped": 0, "current": 1, "pending": 2}

@@ -10,7 +10,7 @@ from storage import spreadsheets
 from workflow import diagram as diagram_mod
 from workflow import render
 from workflow import report as report_mod
-from workflow.cli.common import AppContext, pass_app
+from workflow.cli.common import AppContext, at_option, now, pass_app
 from workflow.errors import UsageError
 
 
@@ -26,9 +26,10 @@ def register(cli: click.Group) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), metavar="FILE",
               help="Write to FILE instead of the terminal (required for xlsx).")
+@at_option
 @pass_app
-def report(app: AppContext, region: str | None, fmt: str, as_json: bool, out: str | None
-           ) -> None:
+def report(app: AppContext, region: str | None, fmt: str, as_json: bool, out: str | None,
+           at: str | None) -> None:
     """Progress: per region, or with --region per municipality and school."""
     fmt = "json" if as_json else fmt
     if fmt == "xlsx" and not out:
@@ -36,7 +37,8 @@ def report(app: AppContext, region: str | None, fmt: str, as_json: bool, out: st
     if fmt == "table" and out:
         raise UsageError("--out пишет json, csv или xlsx: укажите --format")
     with app.services.db.read() as conn:
-        data = report_mod.regional(conn, region) if region else report_mod.national(conn)
+        data = report_mod.regional(conn, region) if region else report_mod.national(
+            conn, now(at), app.config.steps)
     if fmt in ("csv", "xlsx"):
         header, rows = render.regional_rows(data) if region else render.national_rows(data)
         if out:
