@@ -94,7 +94,11 @@ def _may_send(conn: Connection, actor: str, region: str) -> str | None:
 
 
 def remind(services: Services, now: datetime, dry_run: bool = False) -> PassSummary:
-    """One reminder pass at `now`: reminders and escalations due, queued in one transaction."""
+    """One reminder pass at `now`: reminders and escalations due, queued in one transaction.
+
+    Refused (exit 6) while the configured step definition is not the one in force: its SLAs
+    would not be the ones the machines follow."""
+    services.check_definition(now)
     cfg = services.config
     return run_pass(services.db, now, cfg.mail, cfg.reminders, cfg.steps, dry_run=dry_run)
 
@@ -125,7 +129,9 @@ def list_outbox(services: Services, status: str | None = None, limit: int | None
 
 def serve(services: Services, clock: Callable[[], datetime], stop: threading.Event,
           schedule: Schedule | None = None) -> None:
-    """`rollout run`: the scheduler until `stop` is set (SIGTERM)."""
+    """`rollout run`: the scheduler until `stop` is set (SIGTERM); it does not start under a
+    step definition that is not the one in force (exit 6, naming `rollout steps migrate`)."""
+    services.check_definition(clock())
     cfg = services.config
     run_service(services.db, cfg.mail, cfg.reminders, cfg.steps, clock, stop,
                 schedule or Schedule())

@@ -59,6 +59,10 @@ def test_acting_under_a_stale_definition_is_refused_naming_the_command(
         s2.advance("school", "S1", "teachers", "a@s1.ru", w.now)
     with pytest.raises(DefinitionStale):
         World(s2, w.tmp, w.now).metrics("S1", teachers=10)
+    from workflow import mail
+
+    with pytest.raises(DefinitionStale):  # its SLAs are not the ones the machines follow
+        mail.remind(s2, w.now)
     assert w.status("school", "S1")["steps"]["teachers"] == "current"  # nothing written
 
 
