@@ -19,7 +19,7 @@ from states import STEPS
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
-STATUS_RU = {"done": "выполнен", "skipped": "пропущен", "current": "текущий", "pending": "ожидает"}
+STATUS_RU = {"done": "выполнен", "skipped": "пропущен", "current": "открыт", "pending": "ожидает"}
 
 
 class Urls:
