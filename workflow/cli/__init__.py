@@ -85,7 +85,7 @@ def translate_help(command: click.Command) -> click.Command:
     for item in [command, *command.params]:
         original = item.__dict__.setdefault("_help_id", getattr(item, "help", None))
         if original:
-            item.help = _(original)  # type: ignore[union-attr]
+            item.help = _(original)  # type: ignore[attr-defined]
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             translate_help(sub)

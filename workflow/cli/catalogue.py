@@ -1,6 +1,6 @@
 """Keeping the Russian catalogue: extract the message ids, merge them into the .po, compile .mo.
 
-Run `python -m workflow.catalogue` after changing a message (then translate what it lists as
+Run `python -m workflow.cli.catalogue` after changing a message (then translate what it lists as
 missing); the tests fail while a message id lacks its translation or the .mo lags the .po.
 """
 
@@ -9,9 +9,10 @@ from __future__ import annotations
 import importlib
 import io
 import sys
-from datetime import UTC, datetime
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 from babel.messages.catalog import Catalog
@@ -21,7 +22,7 @@ from babel.messages.pofile import read_po, write_po
 
 from workflow.i18n import DOMAIN, LOCALE_DIR
 
-ROOT = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[1]  # the workflow package
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 PO = LOCALE_DIR / "ru" / "LC_MESSAGES" / f"{DOMAIN}.po"
 MO = PO.with_suffix(".mo")
@@ -88,10 +89,10 @@ def update() -> list[str]:
     for message in wanted():
         key = message if isinstance(message, str) else message[0]
         previous = old.get(key)
-        string = previous.string if previous is not None else ("" if isinstance(
+        string: Any = previous.string if previous is not None else ("" if isinstance(
             message, str) else ("", "", ""))
         new.add(message, string)
-        if not (string if isinstance(string, str) else all(string)):
+        if not (string if isinstance(string, str) else all(string or ())):
             missing.append(key)
     buffer = io.BytesIO()
     write_po(buffer, new, width=100, omit_header=False, no_location=True)
