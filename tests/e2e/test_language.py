@@ -124,10 +124,10 @@ def test_status_and_history_name_the_zone_as_people_do(
 
 def test_import_summary_and_help_are_russian(
         region: Path, russian: None, capsys: pytest.CaptureFixture[str]) -> None:
-    """The import summary counts rows with Russian plurals; help texts are Russian too."""
+    """The import summary and the help texts are Russian."""
     r = run(capsys, "import", "schools", "schools.csv", "--dry-run", "--at", AT)
     assert r.code == 0
-    assert "schools.csv: schools, 1 строка: создано 0, обновлено 0, без изменений 1" in r.out
+    assert "schools.csv: schools, строк: 1; создано 0, обновлено 0, без изменений 1" in r.out
     assert "(пробный прогон: ничего не записано)" in r.out
     top = run(capsys, "--help")
     assert "Внедрение ФГИС «Моя школа»" in top.out

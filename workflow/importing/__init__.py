@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from workflow.errors import InvalidInput
-from workflow.i18n import _, ngettext
+from workflow.i18n import _
 from workflow.importing.apply import OPERATOR, Applier
 from workflow.importing.columns import (
     COLUMNS,
@@ -52,13 +52,11 @@ class ImportResult:
 
     def summary(self) -> str:
         """The summary as the person who ran the import reads it."""
-        head = ngettext("{file}: {n} row of {kind}: ", "{file}: {n} rows of {kind}: ",
-                        self.rows, file=self.file, kind=self.kind) + \
+        head = _("{file}: {n} {kind} row(s): ", n=self.rows, file=self.file, kind=self.kind) + \
             _("{created} created, {updated} updated, {unchanged} unchanged",
               created=self.created, updated=self.updated, unchanged=self.unchanged)
         if self.transitions:
-            head += ngettext("; {n} step completed as a result",
-                             "; {n} steps completed as a result", self.transitions)
+            head += _("; {n} step(s) completed as a result", n=self.transitions)
         return head + (_("  (dry run: nothing was written)") if self.dry_run else "")
 
 
