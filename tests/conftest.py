@@ -39,6 +39,13 @@ def pg_problem() -> str | None:
     return _PG_PROBLEM[0]
 
 
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Most tests check the engine's wording in English (ROLLOUT_LANG=en); the tests of the
+    language itself (tests/e2e/test_language.py) take it away to see the Russian default."""
+    monkeypatch.setenv("ROLLOUT_LANG", "en")
+
+
 @pytest.fixture
 def clock() -> datetime:
     """The moment tests act at; tests never read the wall clock."""

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from storage import anchors as anchors_mod
 from storage import history, repo
@@ -35,6 +35,23 @@ def machine_log(conn: Connection, kind: str, code: str) -> list[dict[str, Any]]:
     if repo.target(conn, kind, code) is None:
         raise UnknownCode(kind, code)
     return [public(e) for e in history.machine_log(conn, kind, code)]
+
+
+def machine_timezone(conn: Connection, kind: str, code: str) -> str:
+    """The zone a machine's times are shown in: the school's own, else its region's."""
+    from storage.models import regions, schools
+
+    zone = None
+    region = code
+    if kind == "school":
+        row = conn.execute(select(schools.c.timezone, schools.c.region_code)
+                           .where(schools.c.code == code)).first()
+        if row is not None:
+            zone, region = row.timezone, row.region_code
+    if not zone:
+        zone = conn.execute(select(regions.c.timezone).where(regions.c.code == region)
+                            ).scalar()
+    return zone or "Europe/Moscow"
 
 
 def export(conn: Connection, fmt: str, out: Path) -> int:

@@ -16,6 +16,7 @@ from workflow import config as config_mod
 from workflow import mail, reconcile
 from workflow.demo_data import MUNICIPAL_COORDINATORS, SCHOOLS, SUPPORT, write_files, write_metrics
 from workflow.errors import GuardRefused, InvalidInput
+from workflow.i18n import _, ngettext
 from workflow.importing import import_file
 from workflow.services import Services
 
@@ -60,8 +61,8 @@ class DemoLog:
 def prepare(directory: Path) -> None:
     """A fresh directory, or one an earlier demo made; never someone else's files."""
     if directory.exists() and any(directory.iterdir()) and not (directory / MARKER).exists():
-        raise InvalidInput(f"{directory}: the folder is not empty and was not made by "
-                           "`rollout demo`; name a new folder with --dir")
+        raise InvalidInput(_("{directory}: the folder is not empty and was not made by "
+                             "`rollout demo`; name a new folder with --dir", directory=directory))
     for name in ("rollout.db", "rollout.db-wal", "rollout.db-shm", "mail", "dashboard", "data"):
         p = directory / name
         if p.is_dir():
@@ -101,16 +102,25 @@ class _Play:
         said: str | None = None
         if hook == "letter":
             message_id = mail.queue_letter(self.s, kw["name"], kw["region"], now, kw.get("actor"))
-            said = f"letter {kw['name']} for region {kw['region']} queued ({message_id})"
+            said = _("letter {name} for region {region} queued ({id})", name=kw["name"],
+                     region=kw["region"], id=message_id)
         elif hook == "remind":
             summary = mail.remind(self.s, now)
-            said = summary.summary() if summary.reminders or summary.escalations else None
+            said = _("reminders queued: {reminders}, escalations: {escalations}, recipients: "
+                     "{recipients}, late items: {items}", reminders=summary.reminders,
+                     escalations=summary.escalations, recipients=len(summary.recipients),
+                     items=summary.items) if summary.reminders or summary.escalations else None
         elif hook == "digest":
-            said = (f"weekly digest queued for {mail.digest(self.s, now)} recipient(s) "
-                    "(program managers; auditors with the history's anchor)")
+            said = ngettext("weekly digest queued for {n} recipient (program managers; "
+                            "auditors with the history's anchor)",
+                            "weekly digest queued for {n} recipients (program managers; "
+                            "auditors with the history's anchor)",
+                            mail.digest(self.s, now))
         elif hook == "send":
             delivery = mail.deliver_outbox(self.s, now)
-            said = f"outbox: {delivery.summary()}" if delivery.sent or delivery.failed else None
+            said = _("outbox: sent {sent}, deferred {deferred}, failed {failed}",
+                     sent=delivery.sent, deferred=delivery.deferred, failed=delivery.failed
+                     ) if delivery.sent or delivery.failed else None
         if said:
             self.log.say(now, said)
 
@@ -155,7 +165,7 @@ class _Play:
         try:
             s.advance("region", "66", "municipalities", "rc@sverdl.example.ru", now)
         except GuardRefused as refused:
-            say(now, f"refused, and on record: {refused}")
+            say(now, _("refused, and on record: {refusal}", refusal=refused))
         now = self.at(9, 8)
         email, name = MUNICIPAL_COORDINATORS["6603"]
         say(now, s.assign("municipal_coordinator", "6603", email, name, "rc@sverdl.example.ru",
@@ -179,7 +189,7 @@ class _Play:
                             by="rc@kamchatka.example.ru")
 
     def appoint_admins(self, now: datetime, codes: list[str], by: str | None = None) -> None:
-        schools = {code: (region, muni) for region, muni, code, *_ in SCHOOLS}
+        schools = {code: (region, muni) for region, muni, code, *_rest in SCHOOLS}
         for code in codes:
             region, muni = schools[code]
             actor = by or MUNICIPAL_COORDINATORS[muni][0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from states import Verdict
+from workflow.i18n import _, kind_name, reasons
 
 
 class WorkflowError(Exception):
@@ -20,7 +21,8 @@ class GuardRefused(WorkflowError, ValueError):
 
     def __init__(self, kind: str, code: str, step: str, verdict: Verdict) -> None:
         self.kind, self.code, self.step, self.verdict = kind, code, step, verdict
-        super().__init__(f"{kind} {code}: refused: {verdict.message}")
+        super().__init__(_("{kind} {code}: refused: {reasons}", kind=kind_name(kind), code=code,
+                           reasons=reasons(verdict)))
 
 
 class PermissionDenied(WorkflowError, PermissionError):
@@ -40,7 +42,7 @@ class UnknownCode(InvalidInput):
 
     def __init__(self, kind: str, code: str) -> None:
         self.kind, self.code = kind, code
-        super().__init__(f"unknown {kind} code {code!r}")
+        super().__init__(_("unknown {kind} code {code!r}", kind=kind_name(kind), code=code))
 
 
 class ConfigInvalid(InvalidInput):
@@ -52,7 +54,7 @@ class DefinitionStale(InvalidInput):
 
     def __init__(self, version: int) -> None:
         self.version = version
-        super().__init__(
-            f"the step definition in the configuration differs from the one in force "
-            f"(version {version}); see what changes with `rollout steps diff`, then apply it "
-            "with `rollout steps migrate`")
+        super().__init__(_(
+            "the step definition in the configuration differs from the one in force "
+            "(version {version}); see what changes with `rollout steps diff`, then apply it "
+            "with `rollout steps migrate`", version=version))

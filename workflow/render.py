@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from states import STEPS
+from workflow.i18n import _, kind_name, pick
+from workflow.zones import local_time, zone_name
 
 MARKS = {"done": "✔", "skipped": "↷", "current": "▶", "pending": "·"}
+
+
+def status_word(status: str) -> str:
+    """A step's status as people read it (JSON keeps the slug)."""
+    return {"done": _("done"), "skipped": _("skipped"), "current": _("current"),
+            "pending": _("pending")}.get(status, status)
 
 
 class _Console(Console):
@@ -31,35 +37,33 @@ def console() -> Console:
 
 def print_status(data: dict[str, Any]) -> None:
     out = console()
-    out.print(f"[bold]{data['kind']} {data['code']}[/bold] {data['name']}  "
-              f"state: [bold]{data['state']}[/bold]")
+    out.print(f"[bold]{kind_name(data['kind'])} {data['code']}[/bold] {data['name']}  "
+              + _("state: [bold]{state}[/bold]", state=data["state"]))
     table = Table(show_header=True, header_style="bold")
     tz = data.get("timezone") or "Europe/Moscow"
-    for col in ("#", "step", "status", f"since ({tz})", "title"):
+    for col in ("#", _("step"), _("status"), _("since ({zone})", zone=zone_name(tz)),
+                _("title")):
         table.add_column(col)
     for s in data["step_details"]:
-        table.add_row(str(s["number"]), s["slug"], f"{MARKS[s['status']]} {s['status']}",
-                      local_time(s["since"], tz), s["title"])
+        table.add_row(str(s["number"]), s["slug"], f"{MARKS[s['status']]} "
+                      f"{status_word(s['status'])}", local_time(s["since"], tz), s["title"])
     out.print(table)
     for o in data.get("open", []):
-        out.print(f"open: {o['number']}. {o['step']} since {local_time(o['since'], tz)}")
+        out.print(_("open: {number}. {step} since {since}", number=o["number"], step=o["step"],
+                    since=local_time(o["since"], tz)))
         for reason in o["holding"]:
-            out.print(f"  holds it: {reason['message']}")
+            out.print(_("  holds it: {reason}",
+                        reason=pick(reason["message"], reason.get("message_ru") or "")))
     for person in data.get("people", []):
-        mark = "  [bold red]broken contact[/bold red]" if person.get("broken") else ""
+        mark = ("  [bold red]" + _("broken contact") + "[/bold red]") if person.get("broken") \
+            else ""
         out.print(f"{person['role']}: {person['name']} <{person['email']}>{mark}")
     for broken in data.get("broken_contacts", []):
-        out.print(f"mail to {broken['email']} bounces since {broken['since'][:10]}: "
-                  f"{broken['error']}")
+        out.print(_("mail to {email} bounces since {since}: {error}", email=broken["email"],
+                    since=broken["since"][:10], error=broken["error"]))
     if data["kind"] == "region":
-        out.print(f"schools: {data['schools']}, municipalities: {data['municipalities']}")
-
-
-def local_time(since: str | None, tz: str) -> str:
-    """A stored UTC moment as the local time people read it (the history keeps UTC)."""
-    if not since:
-        return ""
-    return datetime.fromisoformat(since).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+        out.print(_("schools: {schools}, municipalities: {municipalities}",
+                    schools=data["schools"], municipalities=data["municipalities"]))
 
 
 def progress_cell(done: int, total: int) -> str:
@@ -74,49 +78,52 @@ def _step_columns(table: Table) -> None:
 
 
 def legend() -> str:
-    return "steps: " + ", ".join(f"{s.number} {s.slug}" for s in STEPS)
+    return _("steps: ") + ", ".join(f"{s.number} {s.slug}" for s in STEPS)
 
 
 def print_national(report: dict[str, Any]) -> None:
     """Regions as rows, the share of schools past each step as columns."""
-    table = Table(title="Rollout progress by region (share of schools past each step)",
+    table = Table(title=_("Rollout progress by region (share of schools past each step)"),
                   header_style="bold", caption=legend(), box=box.SIMPLE_HEAD)
-    table.add_column("region")
-    table.add_column("name", max_width=26, overflow="ellipsis", no_wrap=True)
-    table.add_column("state")
-    table.add_column("schools", justify="right")
+    table.add_column(_("region"))
+    table.add_column(_("name"), max_width=26, overflow="ellipsis", no_wrap=True)
+    table.add_column(_("state"))
+    table.add_column(_("schools"), justify="right")
     _step_columns(table)
     for r in report["regions"]:
         table.add_row(r["code"], r["name"], r["state"] or "-", str(r["schools"]),
                       *(progress_cell(r["steps"][s.slug], r["schools"]) for s in STEPS))
     t = report["totals"]
-    table.add_row("", "all regions", "", str(t["schools"]),
+    table.add_row("", _("all regions"), "", str(t["schools"]),
                   *(progress_cell(t["steps"][s.slug], t["schools"]) for s in STEPS))
     out = console()
     out.print(table)
     for r in report["regions"]:
         if r.get("broken_contacts"):
-            out.print(f"region {r['code']}: mail bounces for {', '.join(r['broken_contacts'])}")
+            out.print(_("region {code}: mail bounces for {emails}", code=r["code"],
+                        emails=", ".join(r["broken_contacts"])))
 
 
 def print_regional(report: dict[str, Any]) -> None:
     region = report["region"]
     out = console()
-    out.print(f"[bold]region {region['code']}[/bold] {region['name']}  state: "
-              f"[bold]{region['state']}[/bold]  schools: {region['schools']}")
-    table = Table(title="By municipality (share of schools past each step)",
+    out.print(f"[bold]{kind_name('region')} {region['code']}[/bold] {region['name']}  "
+              + _("state: [bold]{state}[/bold]  schools: {schools}", state=region["state"],
+                  schools=region["schools"]))
+    table = Table(title=_("By municipality (share of schools past each step)"),
                   header_style="bold", caption=legend(), box=box.SIMPLE_HEAD)
-    table.add_column("municipality")
-    table.add_column("name", max_width=26, overflow="ellipsis", no_wrap=True)
-    table.add_column("schools", justify="right")
+    table.add_column(_("municipality"))
+    table.add_column(_("name"), max_width=26, overflow="ellipsis", no_wrap=True)
+    table.add_column(_("schools"), justify="right")
     _step_columns(table)
     for m in report["municipalities"]:
         table.add_row(m["code"] or "-", m["name"], str(m["schools"]),
                       *(progress_cell(m["steps"][s.slug], m["schools"]) for s in STEPS))
     out.print(table)
-    schools = Table(title="Schools", header_style="bold")
+    schools = Table(title=_("Schools"), header_style="bold")
     tz = region.get("timezone") or "Europe/Moscow"
-    for col in ("school", "name", "municipality", "state", f"since ({tz})"):
+    for col in (_("school"), _("name"), _("municipality"), _("state"),
+                _("since ({zone})", zone=zone_name(tz))):
         schools.add_column(col)
     for s in report["schools"]:
         schools.add_row(s["code"], s["name"], s["municipality"] or "-", s["state"],

@@ -40,6 +40,7 @@ from workflow.config import Config
 from workflow.definitions import ensure_in_force
 from workflow.engine import Change
 from workflow.errors import GuardRefused, InvalidInput, PermissionDenied, UnknownCode, UsageError
+from workflow.i18n import _, kind_name, ngettext, reasons
 
 
 @dataclass(frozen=True)
@@ -89,16 +90,16 @@ class Services:
              reason: str) -> Outcome:
         """Skip an optional step, with a reason on record."""
         if kind != "region":
-            raise UsageError("skip acts on a region (--region CODE); its schools follow it")
+            raise UsageError(_("skip acts on a region (--region CODE); its schools follow it"))
         if not (reason or "").strip():
-            raise UsageError("skip needs --reason: say why the step is not needed")
+            raise UsageError(_("skip needs --reason: say why the step is not needed"))
         return self._act("skip", kind, code, step, actor, now, reason)
 
     def reopen(self, kind: str, code: str, step: str, actor: str, now: datetime,
                reason: str) -> Outcome:
         """Make a finished step current again; the steps that come after it become pending."""
         if not (reason or "").strip():
-            raise UsageError("reopen needs --reason: say why the step is reopened")
+            raise UsageError(_("reopen needs --reason: say why the step is reopened"))
         return self._act("reopen", kind, code, step, actor, now, reason)
 
     def _act(self, trigger: str, kind: str, code: str, slug: str, actor: str, now: datetime,
@@ -119,7 +120,7 @@ class Services:
             role = acting_role(permitted)
             if not permitted:
                 refusal = _Refusal("ActionDenied", permitted,
-                                   PermissionDenied(permitted.message))
+                                   PermissionDenied(reasons(permitted)))
             else:
                 verdict = self._order(trigger, step, row.statuses)
                 if verdict:
@@ -208,15 +209,16 @@ class Services:
                organisation: str | None = None) -> str:
         """Appoint a person to a role on a scope (steps 1, 3 and 4); evidence may follow."""
         if role not in ROLES:
-            raise UsageError(f"--role {role!r}: roles are {', '.join(ROLES)}")
+            raise UsageError(_("--role {role!r}: roles are {roles}", role=role,
+                               roles=", ".join(ROLES)))
         actor = actor.strip().lower()
         try:
             email = normalize(email)  # the rule mail uses: what is appointed can be written to
         except BadAddress as exc:
-            raise InvalidInput(f"--email {email.strip()!r}: not an e-mail address: "
-                               f"{exc.detail}") from None
+            raise InvalidInput(_("--email {email!r}: not an e-mail address: {detail}",
+                                 email=email.strip(), detail=exc.detail)) from None
         if not name.strip():
-            raise InvalidInput("--name: the person's full name is required")
+            raise InvalidInput(_("--name: the person's full name is required"))
         refusal = None
         with self.db.write() as conn:
             kind = SCOPE_KIND.get(Role(role), "region")
@@ -240,7 +242,7 @@ class Services:
                 at=now, event="ActionDenied", kind=target.kind, code=target.code,
                 region_code=target.region, actor=actor, reason=refusal.message,
                 trigger=f"assign {role} {email} by {actor}")])
-        raise PermissionDenied(refusal.message)
+        raise PermissionDenied(reasons(refusal))
 
     def _appoint(self, conn: Connection, now: datetime, role: str, target: Target, email: str,
                  name: str, actor: str, actor_role: str | None,
@@ -255,7 +257,8 @@ class Services:
             assignments.c.email == email, assignments.c.role == role,
             assignments.c.scope == target.code)).first()
         if held:
-            return f"{email} already holds {role} on {target.kind} {target.code}; nothing changed"
+            return _("{email} already holds {role} on {kind} {code}; nothing changed",
+                     email=email, role=role, kind=kind_name(target.kind), code=target.code)
         conn.execute(insert(assignments).values(email=email, role=role, scope=target.code,
                                                 since=now))
         ch = self.change(conn, now)
@@ -271,8 +274,10 @@ class Services:
                                  scope_code=target.code, region_code=target.region, email=email,
                                  name=name, appointed_by=actor, policies=self.config.steps)
         ch.flush()
-        extra = f"; {ch.transitions} step(s) completed" if ch.transitions else ""
-        return f"{email} is now {role} on {target.kind} {target.code}{extra}"
+        extra = ngettext("; {n} step completed", "; {n} steps completed", ch.transitions
+                         ) if ch.transitions else ""
+        return _("{email} is now {role} on {kind} {code}", email=email, role=role,
+                 kind=kind_name(target.kind), code=target.code) + extra
 
     # -- reading ----------------------------------------------------------------------------
     def status(self, kind: str, code: str) -> dict[str, Any]:
@@ -355,9 +360,12 @@ def _people(conn: Connection, scopes: list[str]) -> list[dict[str, Any]]:
 
 
 def _done_message(trigger: str, kind: str, code: str, step: str, state: str, n: int) -> str:
-    verb = {"complete": "completed", "skip": "skipped", "reopen": "reopened"}[trigger]
-    more = f" ({n - 1} more transition(s) followed)" if n > 1 else ""
-    return f"{kind} {code}: {step} {verb}; state is now {state}{more}"
+    text = {"complete": _("{kind} {code}: {step} completed; state is now {state}"),
+            "skip": _("{kind} {code}: {step} skipped; state is now {state}"),
+            "reopen": _("{kind} {code}: {step} reopened; state is now {state}")}[trigger]
+    more = ngettext(" ({n} more transition followed)", " ({n} more transitions followed)",
+                    n - 1) if n > 1 else ""
+    return text.format(kind=kind_name(kind), code=code, step=step, state=state) + more
 
 
 __all__ = ["Outcome", "Services", "machine_status"]

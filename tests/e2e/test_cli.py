@@ -262,7 +262,7 @@ def test_status_shows_local_time(loaded: Path, capsys: pytest.CaptureFixture[str
     """The status table shows since-when in the school's own time zone, named in the header."""
     r = run(capsys, "status", "--school", "S1")
     assert r.code == 0
-    assert "since (Europe/Moscow)" in r.out
+    assert "since (MSK, Moscow)" in r.out
     assert "2026-09-01 10:00" in r.out  # imported at 07:00 UTC
 
 

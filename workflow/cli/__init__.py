@@ -13,6 +13,7 @@ from notifications.errors import TemplateBroken, TemplateMissing
 from storage.errors import ChainBroken, ConflictError, DatabaseBusy, DatabaseNotReady
 from workflow.cli.common import AppContext
 from workflow.errors import GuardRefused, InvalidInput, PermissionDenied, UsageError
+from workflow.i18n import _
 
 # The exit codes of CONTRACT.md, by error type (the first match wins).
 EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
@@ -70,7 +71,25 @@ class LazyGroup(click.Group):
             return None
         collected = click.Group()
         importlib.import_module(f"workflow.cli.{module}").register(collected)
-        return collected.commands.get(cmd_name)
+        command = collected.commands.get(cmd_name)
+        return translate_help(command) if command else None
+
+    def get_help(self, ctx: click.Context) -> str:
+        translate_help(self)
+        return super().get_help(ctx)
+
+
+def translate_help(command: click.Command) -> click.Command:
+    """Help texts in the reader's language: each docstring and option help is a message id of
+    the catalogue (kept as the id, so that the language can change between calls in tests)."""
+    for item in [command, *command.params]:
+        original = item.__dict__.setdefault("_help_id", getattr(item, "help", None))
+        if original:
+            item.help = _(original)  # type: ignore[attr-defined]
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            translate_help(sub)
+    return command
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"],
@@ -111,7 +130,7 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Exit as exc:
         return sys.exit(exc.exit_code)
     except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+        click.echo(_("aborted"), err=True)
         return sys.exit(1)
     except click.ClickException as exc:  # usage errors: bad options, missing arguments
         exc.show()
@@ -119,8 +138,9 @@ def main(argv: list[str] | None = None) -> Any:
     except Exception as exc:  # noqa: BLE001 - the one place that turns errors into exit codes
         code = exit_code(exc)
         if code == 1:
-            click.echo(f"rollout: unexpected error: {type(exc).__name__}: {exc}", err=True)
-            click.echo("This is a bug; please report it with the command you ran.", err=True)
+            click.echo(_("rollout: unexpected error: {kind}: {error}", kind=type(exc).__name__,
+                         error=exc), err=True)
+            click.echo(_("This is a bug; please report it with the command you ran."), err=True)
         else:
             click.echo(f"rollout: {exc}", err=True)
         return sys.exit(code)

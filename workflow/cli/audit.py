@@ -19,7 +19,9 @@ from workflow.cli.common import (
     pick_target,
     target_options,
 )
+from workflow.i18n import _, event_name, kind_name
 from workflow.render import console
+from workflow.zones import local_time, zone_name
 
 
 def register(cli: click.Group) -> None:
@@ -40,17 +42,21 @@ def log(app: AppContext, region: str | None, school: str | None, as_json: bool) 
     kind, code = pick_target(region, school)
     with app.services.db.read() as conn:
         events = audit_mod.machine_log(conn, kind, code)
+        tz = audit_mod.machine_timezone(conn, kind, code)
     if as_json:
         echo_json(events)
         return
-    table = Table(title=f"history of {kind} {code}", header_style="bold")
-    for col in ("#", "at (UTC)", "recorded (UTC)", "event", "step", "from → to", "actor",
-                "reason / trigger"):
+    table = Table(title=_("history of {kind} {code}", kind=kind_name(kind), code=code),
+                  caption=_("times: {zone} ({tz})", zone=zone_name(tz), tz=tz),
+                  header_style="bold")
+    for col in ("#", _("at"), _("recorded"), _("event"), _("step"), _("from → to"), _("actor"),
+                _("reason / trigger")):
         table.add_column(col)
     for e in events:
         # `at` is the moment the command claimed (--at); `recorded` when it was really written
-        recorded = (e["recorded_at"] or "")[:19].replace("T", " ") or "—"
-        table.add_row(str(e["seq"]), e["at"][:19].replace("T", " "), recorded, e["event"],
+        recorded = local_time(e["recorded_at"], tz, seconds=True) or "—"
+        table.add_row(str(e["seq"]), local_time(e["at"], tz, seconds=True),
+                      recorded, event_name(e["event"]),
                       e["step"] or "",
                       f"{e['from_state'] or ''} → {e['to_state'] or ''}", e["actor"],
                       e["reason"] or e["trigger"] or "")
@@ -65,7 +71,7 @@ def export(app: AppContext, fmt: str, out: str) -> None:
     """Write the whole history to a file: JSONL, or CSV/XLSX safe to open in a spreadsheet."""
     with app.services.db.read() as conn:
         n = audit_mod.export(conn, fmt, Path(out))
-    click.echo(f"wrote {n} events to {out}")
+    click.echo(_("wrote {n} events to {out}", n=n, out=out))
 
 
 @audit.command()
@@ -104,7 +110,7 @@ def anchor(app: AppContext, actor: str, at: str | None) -> None:
     """
     db = app.services.db
     with db.snapshot() as conn:
-        n, _, _ = audit_mod.verify(conn)
+        n, _checked, _anchors = audit_mod.verify(conn)
         verified = history.head(conn)
     with db.write() as conn:
         mark = anchors_mod.record(conn, now(at), actor.strip().lower(), verified)

@@ -90,12 +90,13 @@ def target_options(school: bool = True) -> Callable[[F], F]:
 
 def pick_target(region: str | None, school: str | None = None) -> tuple[str, str]:
     from workflow.errors import UsageError
+    from workflow.i18n import _
 
     if region and not school:
         return "region", region
     if school and not region:
         return "school", school
-    raise UsageError("give exactly one of --region CODE or --school CODE")
+    raise UsageError(_("give exactly one of --region CODE or --school CODE"))
 
 
 def echo_json(data: Any) -> None:

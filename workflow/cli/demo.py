@@ -8,6 +8,7 @@ import click
 
 from workflow import render
 from workflow import report as report_mod
+from workflow.i18n import _, ngettext
 
 
 def register(cli: click.Group) -> None:
@@ -33,12 +34,13 @@ def demo(directory: str, quiet: bool) -> None:
     n_mail = len(list(mail.glob("*.eml"))) if mail.exists() else 0
     index = path.resolve() / "dashboard" / "index.html"
     click.echo("")
-    click.echo("Where to look:")
-    click.echo(f"  configuration   {cfg}")
-    click.echo(f"  mail (.eml)     {mail}  ({n_mail} messages)")
+    click.echo(_("Where to look:"))
+    click.echo(_("  configuration   {path}", path=cfg))
+    click.echo(ngettext("  mail (.eml)     {path}  ({n} message)",
+                        "  mail (.eml)     {path}  ({n} messages)", n_mail, path=mail))
     if index.exists():
-        click.echo(f"  dashboard       {index}")
-    click.echo("Try:")
+        click.echo(_("  dashboard       {path}", path=index))
+    click.echo(_("Try:"))
     click.echo(f"  rollout --config {cfg} status --region 66")
     click.echo(f"  rollout --config {cfg} report --region 07")
     click.echo(f"  rollout --config {cfg} audit log --school 070101")

@@ -18,6 +18,7 @@ from workflow.cli.common import (
     pick_target,
     target_options,
 )
+from workflow.i18n import _
 from workflow.render import print_status
 
 # The import kinds, spelled out so that the CLI does not load the importer to list them.
@@ -43,15 +44,16 @@ def init(app: AppContext) -> None:
 
         reference = files("workflow").joinpath("reference_config.yaml").read_text("utf-8")
         Path("config.yaml").write_text(reference, encoding="utf-8")
-        click.echo("wrote config.yaml: the reference configuration, every key at its default")
+        click.echo(_("wrote config.yaml: the reference configuration, every key at its default"))
     db = Database(cfg.database_url, synchronous=cfg.synchronous)
     db.on_wait = say_waiting
     before = db.revision() if db.tables() else None
     head = db.migrate()
     if before == head:
-        click.echo(f"database {db.display_url} is up to date (schema {head})")
+        click.echo(_("database {url} is up to date (schema {head})", url=db.display_url,
+                     head=head))
     else:
-        click.echo(f"database {db.display_url} migrated to schema {head}")
+        click.echo(_("database {url} migrated to schema {head}", url=db.display_url, head=head))
     _adopt_step_definition(cfg, db)
 
 
@@ -74,14 +76,14 @@ def _adopt_step_definition(cfg: Any, db: Any) -> None:
             ensure_in_force(conn, cfg.steps, moment)
     elif stored.fingerprint != fingerprint(cfg.steps):
         if stored.note == LEGACY_NOTE:
-            click.echo("the machines of the first release follow the strict line; moving them "
-                       "to the configured step graph")
+            click.echo(_("the machines of the first release follow the strict line; moving "
+                         "them to the configured step graph"))
             print_report(migrate(db, cfg.steps, moment,
                                  note="rollout init: from the first release's strict line"))
         else:
-            click.echo(f"the configured step definition differs from the one in force "
-                       f"(version {stored.version}): see `rollout steps diff`, then run "
-                       "`rollout steps migrate`")
+            click.echo(_("the configured step definition differs from the one in force "
+                         "(version {version}): see `rollout steps diff`, then run "
+                         "`rollout steps migrate`", version=stored.version))
 
 
 @click.command("import")

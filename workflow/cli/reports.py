@@ -12,6 +12,7 @@ from workflow import render
 from workflow import report as report_mod
 from workflow.cli.common import AppContext, at_option, now, pass_app
 from workflow.errors import UsageError
+from workflow.i18n import _
 
 
 def register(cli: click.Group) -> None:
@@ -33,9 +34,9 @@ def report(app: AppContext, region: str | None, fmt: str, as_json: bool, out: st
     """Progress: per region, or with --region per municipality and school."""
     fmt = "json" if as_json else fmt
     if fmt == "xlsx" and not out:
-        raise UsageError("--format xlsx пишет файл: укажите --out FILE")
+        raise UsageError(_("--format xlsx writes a file: give --out FILE"))
     if fmt == "table" and out:
-        raise UsageError("--out пишет json, csv или xlsx: укажите --format")
+        raise UsageError(_("--out writes json, csv or xlsx: give --format"))
     with app.services.db.read() as conn:
         data = report_mod.regional(conn, region) if region else report_mod.national(
             conn, now(at), app.config.steps)
@@ -43,7 +44,7 @@ def report(app: AppContext, region: str | None, fmt: str, as_json: bool, out: st
         header, rows = render.regional_rows(data) if region else render.national_rows(data)
         if out:
             n = spreadsheets.write_table(out, fmt, header, rows, title="Ход внедрения")
-            click.echo(f"записано строк: {n} → {out}", err=True)
+            click.echo(_("rows written: {n} → {out}", n=n, out=out), err=True)
         else:
             click.echo(spreadsheets.csv_text(header, rows), nl=False)
         return

@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from workflow.cli.common import AppContext, at_option, echo_json, now, pass_app
+from workflow.i18n import _, ngettext
 
 
 def register(cli: click.Group) -> None:
@@ -54,25 +55,31 @@ def print_report(report: object) -> None:
 
     assert isinstance(report, MigrationReport)
     if report.up_to_date:
-        click.echo(f"the step definition in force (version {report.to_version}) is the "
-                   "configured one: nothing to migrate")
+        click.echo(_("the step definition in force (version {version}) is the configured one: "
+                     "nothing to migrate", version=report.to_version))
         return
-    click.echo(f"definition {report.from_version} → the configuration:")
+    click.echo(_("definition {version} → the configuration:", version=report.from_version))
     for step, key, old, new in report.changes:
         click.echo(f"  {step}.{key}: {_show(old)} → {_show(new)}")
-    verb = "would move" if report.dry_run else "moved"
-    click.echo(f"machines looked at: {report.machines}; {verb}: "
-               f"{report.moved.get('region', 0)} region(s), {report.moved.get('school', 0)} "
-               "school(s)")
-    for slug, n in sorted(report.opened.items()):
-        click.echo(f"  {slug}: opens on {n} machine(s)")
-    for slug, n in sorted(report.pending.items()):
-        click.echo(f"  {slug}: back to pending on {n} machine(s)")
-    if not report.dry_run:
-        click.echo(f"steps completed by their evidence once open: {report.completed}")
-        click.echo(f"definition {report.to_version} is now in force")
+    moved = (ngettext("{n} region", "{n} regions", report.moved.get("region", 0)) + ", "
+             + ngettext("{n} school", "{n} schools", report.moved.get("school", 0)))
+    if report.dry_run:
+        click.echo(_("machines looked at: {machines}; would move: {moved}",
+                     machines=report.machines, moved=moved))
     else:
-        click.echo("nothing was written; apply it with `rollout steps migrate`")
+        click.echo(_("machines looked at: {machines}; moved: {moved}",
+                     machines=report.machines, moved=moved))
+    for slug, n in sorted(report.opened.items()):
+        click.echo(ngettext("  {slug}: opens on {n} machine", "  {slug}: opens on {n} machines",
+                            n, slug=slug))
+    for slug, n in sorted(report.pending.items()):
+        click.echo(ngettext("  {slug}: back to pending on {n} machine",
+                            "  {slug}: back to pending on {n} machines", n, slug=slug))
+    if not report.dry_run:
+        click.echo(_("steps completed by their evidence once open: {n}", n=report.completed))
+        click.echo(_("definition {version} is now in force", version=report.to_version))
+    else:
+        click.echo(_("nothing was written; apply it with `rollout steps migrate`"))
 
 
 def _show(value: object) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from workflow.errors import InvalidInput
+from workflow.i18n import _
 from workflow.importing.apply import OPERATOR, Applier
 from workflow.importing.columns import (
     COLUMNS,
@@ -41,12 +42,22 @@ class ImportResult:
     dry_run: bool
     notices: tuple[str, ...] = field(default=())
 
-    def summary(self) -> str:
+    def record_text(self) -> str:
+        """The summary as the history keeps it: one language, whoever ran the import."""
         head = f"{self.file}: {self.rows} {self.kind} row(s): {self.created} created, " \
                f"{self.updated} updated, {self.unchanged} unchanged"
         if self.transitions:
             head += f"; {self.transitions} step(s) completed as a result"
         return head + ("  (dry run: nothing was written)" if self.dry_run else "")
+
+    def summary(self) -> str:
+        """The summary as the person who ran the import reads it."""
+        head = _("{file}: {n} {kind} row(s): ", n=self.rows, file=self.file, kind=self.kind) + \
+            _("{created} created, {updated} updated, {unchanged} unchanged",
+              created=self.created, updated=self.updated, unchanged=self.unchanged)
+        if self.transitions:
+            head += _("; {n} step(s) completed as a result", n=self.transitions)
+        return head + (_("  (dry run: nothing was written)") if self.dry_run else "")
 
 
 class _DryRun(Exception):
@@ -89,7 +100,7 @@ def import_file(services: Any, kind: str, path: str | Path, *, now: datetime,
             result = ImportResult(kind, table.name, rows, applier.created, applier.updated,
                                   applier.unchanged, ch.transitions, dry_run, notices)
             if applier.created or applier.updated or applier.assigned:
-                ch.record(event="Imported", actor=OPERATOR, reason=result.summary(),
+                ch.record(event="Imported", actor=OPERATOR, reason=result.record_text(),
                           trigger=f"import {kind} {table.name}",
                           data={"kind": kind, "file": table.name, "sha256": sha256(path),
                                 "rows": rows, "created": applier.created,

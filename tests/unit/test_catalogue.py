@@ -1,0 +1,104 @@
+"""The Russian catalogue: every message has both languages, the .mo is the .po compiled."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+
+from workflow.cli import catalogue
+from workflow.i18n import EVENT_NAMES, event_name
+from workflow.zones import CITIES, zone_name
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _fields(text: str) -> set[str]:
+    return {f for _lit, f, _spec, _conv in string.Formatter().parse(text) if f is not None}
+
+
+def test_every_message_id_has_a_russian_text() -> None:
+    """No message in the catalogue is left untranslated, fuzzy, or missing a plural form."""
+    missing = [m.id for m in catalogue.read_catalogue() if m.id and (
+        m.fuzzy or not (m.string if isinstance(m.string, str) else all(m.string)))]
+    assert missing == []
+
+
+def test_every_message_the_code_shows_is_in_the_catalogue() -> None:
+    """What the code passes to `_`/`ngettext` and every command's help is in the .po, and the
+    .po holds nothing else (run `python -m workflow.cli.catalogue` after changing a message)."""
+    in_po = {m.id if isinstance(m.id, str) else tuple(m.id)
+             for m in catalogue.read_catalogue() if m.id}
+    wanted = set(catalogue.wanted())
+    assert sorted(map(str, wanted - in_po)) == []
+    assert sorted(map(str, in_po - wanted)) == []
+
+
+def test_translations_keep_the_placeholders() -> None:
+    """A Russian text fills the same {fields} as its English id: none lost, none invented."""
+    wrong = []
+    for m in catalogue.read_catalogue():
+        if not m.id:
+            continue
+        ids = [m.id] if isinstance(m.id, str) else list(m.id)
+        texts = [m.string] if isinstance(m.string, str) else list(m.string)
+        fields = set().union(*map(_fields, ids))
+        wrong += [(ids[0], t) for t in texts if _fields(t) != fields]
+    assert wrong == []
+
+
+def test_the_compiled_catalogue_is_the_source_compiled() -> None:
+    """The committed .mo is what Babel compiles from the .po today."""
+    assert catalogue.MO.read_bytes() == catalogue.compiled(catalogue.read_catalogue())
+
+
+def test_every_recorded_event_has_a_name_for_people() -> None:
+    """Each event the engine writes (event="...") has a Russian name in `audit log`."""
+    recorded = set()
+    for package in ("workflow", "storage", "notifications"):
+        for path in (ROOT / package).rglob("*.py"):
+            recorded |= set(re.findall(r'\bevent="([A-Z]\w+)"', path.read_text("utf-8")))
+    recorded |= {"StepCompleted", "StepSkipped", "StepReopened"}  # named by the engine's table
+    assert recorded - set(EVENT_NAMES) == set()
+
+
+@pytest.mark.parametrize(("event", "ru", "en"), [
+    ("StepCompleted", "Шаг выполнен", "Step completed"),
+    ("StepRefused", "Отказ", "Refused"),
+    ("ActionDenied", "Нет прав", "Not permitted"),
+    ("SomethingNew", "SomethingNew", "SomethingNew"),
+])
+def test_event_names(event: str, ru: str, en: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Russian by default, English on request, an unknown event keeps its machine name."""
+    monkeypatch.delenv("ROLLOUT_LANG")
+    assert event_name(event) == ru
+    monkeypatch.setenv("ROLLOUT_LANG", "en")
+    assert event_name(event) == en
+
+
+@pytest.mark.parametrize(("zone", "ru", "en"), [
+    ("Europe/Kaliningrad", "МСК−1, Калининград", "MSK−1, Kaliningrad"),
+    ("Europe/Moscow", "МСК, Москва", "MSK, Moscow"),
+    ("Europe/Samara", "МСК+1, Самара", "MSK+1, Samara"),
+    ("Asia/Yekaterinburg", "МСК+2, Екатеринбург", "MSK+2, Yekaterinburg"),
+    ("Asia/Krasnoyarsk", "МСК+4, Красноярск", "MSK+4, Krasnoyarsk"),
+    ("Asia/Vladivostok", "МСК+7, Владивосток", "MSK+7, Vladivostok"),
+    ("Asia/Kamchatka", "МСК+9, Петропавловск-Камчатский", "MSK+9, Petropavlovsk-Kamchatsky"),
+    ("Asia/Almaty", "Asia/Almaty", "Asia/Almaty"),
+])
+def test_zones_are_named_as_people_name_them(zone: str, ru: str, en: str,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """From Kaliningrad (МСК−1) to Kamchatka (МСК+9); a zone outside Russia keeps its name."""
+    monkeypatch.delenv("ROLLOUT_LANG")
+    assert zone_name(zone) == ru
+    monkeypatch.setenv("ROLLOUT_LANG", "en")
+    assert zone_name(zone) == en
+
+
+def test_every_russian_zone_is_between_kaliningrad_and_kamchatka() -> None:
+    """The table's offsets, computed from the zone data, run from МСК−1 to МСК+9."""
+    offsets = {re.match(r"MSK([+−]\d+)?", zone_name(z)).group(1) or "0"  # type: ignore[union-attr]
+               for z in CITIES}
+    assert offsets == {"−1", "0", "+1", "+2", "+3", "+4", "+5", "+6", "+7", "+8", "+9"}

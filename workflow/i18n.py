@@ -1,0 +1,86 @@
+"""What people read, in their language: gettext catalogues made with Babel; Russian by default."""
+
+from __future__ import annotations
+
+import gettext
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+DOMAIN = "rollout"
+LOCALE_DIR = Path(__file__).with_name("locale")
+LANGUAGES = ("ru", "en")
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogue where it is defined; translated where it is shown."""
+    return message
+
+
+# The event names of the history as people read them (`audit log`); `--json` keeps the
+# machine names. The English side is the name itself; the Russian one comes from the catalogue.
+EVENT_NAMES = {
+    "StepCompleted": N_("Step completed"),
+    "StepSkipped": N_("Step skipped"),
+    "StepReopened": N_("Step reopened"),
+    "StepRefused": N_("Refused"),
+    "ActionDenied": N_("Not permitted"),
+    "StepsMigrated": N_("Moved to a new step definition"),
+    "PersonAssigned": N_("Person appointed"),
+    "PersonUnassigned": N_("Appointment withdrawn"),
+    "Imported": N_("Imported"),
+    "LetterQueued": N_("Letter queued"),
+    "RemindersQueued": N_("Reminders queued"),
+    "RegistryReconciled": N_("Registry reconciled"),
+    "RegistryRequestEntered": N_("Registry request entered"),
+    "RegistryDiscrepanciesAccepted": N_("Registry discrepancies accepted"),
+}
+
+
+def language() -> str:
+    """`ru` unless ROLLOUT_LANG asks for English; LANG is not read on purpose: servers and CI
+    run with LANG=C.UTF-8 or en_US.UTF-8 whatever language their users read."""
+    return "en" if os.environ.get("ROLLOUT_LANG", "").strip().lower().startswith("en") else "ru"
+
+
+@cache
+def catalogue(lang: str) -> gettext.NullTranslations:
+    """The compiled catalogue (`pybabel compile`); English is the message ids themselves."""
+    if lang == "en":
+        return gettext.NullTranslations()
+    with open(LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.mo", "rb") as fh:
+        return gettext.GNUTranslations(fh)
+
+
+def _(message: str, **values: Any) -> str:
+    """`message` in the reader's language, its `{placeholders}` filled in."""
+    text = catalogue(language()).gettext(message)
+    return text.format(**values) if values else text
+
+
+def ngettext(singular: str, plural: str, n: int, **values: Any) -> str:
+    """A phrase with a count, in the plural form the language's CLDR rule picks (1 шаг, 2 шага,
+    5 шагов); `{n}` is the count."""
+    text = catalogue(language()).ngettext(singular, plural, n)
+    return text.format(n=n, **values)
+
+
+def pick(en: str, ru: str) -> str:
+    """One of a pair that already carries both languages (a guard's Reason)."""
+    return en if language() == "en" else ru
+
+
+def event_name(event: str) -> str:
+    """A history event's name as people read it."""
+    return _(EVENT_NAMES[event]) if event in EVENT_NAMES else event
+
+
+def kind_name(kind: str) -> str:
+    """`region` or `school` as a word of the sentence."""
+    return {"region": _("region"), "school": _("school"), "municipality": _("municipality")
+            }.get(kind, kind)
+
+
+def reasons(verdict: Any) -> str:
+    """A verdict's reasons in the reader's language (states/ keeps both, imports nothing)."""
+    return "; ".join(pick(r.en, r.ru) for r in verdict.reasons)
