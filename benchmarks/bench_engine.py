@@ -59,10 +59,34 @@ def ms(s: float) -> str:
         else f"{s * 1e6:.0f} µs"
 
 
-def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    t0 = time.perf_counter()
+class Took(float):
+    """Seconds on the wall clock, with the CPU seconds of this process beside them (`.cpu`):
+    on a shared machine the wall clock measures the load too; sqlite3 runs in-process, so
+    both sides' CPU seconds include SQLite's own work."""
+
+    cpu: float
+
+
+def took(wall: float, cpu: float) -> Took:
+    t = Took(wall)
+    t.cpu = cpu
+    return t
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, Took]:
+    t0, c0 = time.perf_counter(), time.process_time()
     out = fn()
-    return out, time.perf_counter() - t0
+    return out, took(time.perf_counter() - t0, time.process_time() - c0)
+
+
+def total(xs: list[Any]) -> Took:
+    return took(sum(xs), sum(getattr(x, "cpu", 0.0) for x in xs))
+
+
+def med(xs: Any) -> Took:
+    """The median wall time and the median CPU time of `xs` (each a Took)."""
+    xs = list(xs)
+    return took(statistics.median(xs), statistics.median(getattr(x, "cpu", 0.0) for x in xs))
 
 
 def p95(xs: list[float]) -> float:
@@ -180,11 +204,12 @@ def run(args: argparse.Namespace, work: Path) -> int:
 
     # 1. the import
     for kind in national.REGISTRY_KINDS:
-        res, t = national.load_dataset(services, paths, NOW, [kind])[kind]
+        loaded, t = timed(lambda k=kind: national.load_dataset(services, paths, NOW, [k]))
+        res = loaded[kind][0]
         ours[f"import {kind}"] = t
         notes[f"import {kind}"] = f"{res.rows:,} rows"
         say(f"import {kind}: {t:.2f} s")
-    ours["import total"] = sum(ours[f"import {k}"] for k in national.REGISTRY_KINDS)
+    ours["import total"] = total([ours[f"import {k}"] for k in national.REGISTRY_KINDS])
     with services.db.read() as conn:
         ev_after_import = history.count(conn)
 
@@ -218,7 +243,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
         _, t = timed(lambda c=code: services.advance("school", c, "adoption",
                                                      national.admin_email(c), NOW))
         per_call.append(t)
-    ours["advance one school (median)"] = statistics.median(per_call)
+    ours["advance one school (median)"] = med(per_call)
     ours["advance one school (p95)"] = p95(per_call)
     notes["advance one school (median)"] = f"{len(per_call)} calls through Services.advance"
 
@@ -227,7 +252,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
         with services.db.read() as conn:
             return report_mod.national(conn)
     times = [timed(report)[1] for _ in range(5)]
-    ours["report (national)"] = statistics.median(times)
+    ours["report (national)"] = med(times)
 
     # 5b. late schools per region, counted on the open_steps index, 60 days on
     policies = default_policies()
@@ -236,7 +261,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
         with services.db.read() as conn:
             return late_by_region(conn, LATER, policies)
     found, t = timed(late)
-    ours["late schools per region (late_by_region)"] = statistics.median(
+    ours["late schools per region (late_by_region)"] = med(
         [t] + [timed(late)[1] for _ in range(4)])
     with services.db.read() as conn:
         cutoff = late_plan.bare_cutoffs(LATER, policies)[0][1]
@@ -292,7 +317,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
     rows = {k: read_rows(paths[k]) for k in national.KINDS}
     for kind in national.REGISTRY_KINDS:
         _, bare[f"import {kind}"] = timed(lambda k=kind: bare_import(bare_db, k, rows[k]))
-    bare["import total"] = sum(bare[f"import {k}"] for k in national.REGISTRY_KINDS)
+    bare["import total"] = total([bare[f"import {k}"] for k in national.REGISTRY_KINDS])
     codes = [r["code"] for r in rows["regions"]]
 
     def walk() -> int:
@@ -304,12 +329,12 @@ def run(args: argparse.Namespace, work: Path) -> int:
     bare_calls = []
     for code in picked:
         bare_calls.append(timed(lambda c=code: bare_db.advance_one(c, national.admin_email(c)))[1])
-    bare["advance one school (median)"] = statistics.median(bare_calls) if bare_calls else 0
+    bare["advance one school (median)"] = med(bare_calls) if bare_calls else 0
     bare["advance one school (p95)"] = p95(bare_calls) if bare_calls else 0
-    bare["report (national)"] = statistics.median(timed(bare_db.report)[1] for _ in range(5))
+    bare["report (national)"] = med(timed(bare_db.report)[1] for _ in range(5))
     sql = late_plan.bare_sql("sqlite")
     cuts = [(s, late_plan.stored(c, "sqlite")) for s, c in late_plan.bare_cutoffs(LATER, policies)]
-    bare["late schools per region (late_by_region)"] = statistics.median(
+    bare["late schools per region (late_by_region)"] = med(
         timed(lambda: [bare_db.db.execute(sql, c).fetchall() for c in cuts])[1] for _ in range(5))
     bare["`rollout status --school` (CLI)"] = statistics.median(py_times)
     (moved_bare, n_mig_bare), bare["steps migrate: the country to a strict line"] = timed(
@@ -345,17 +370,24 @@ def run(args: argparse.Namespace, work: Path) -> int:
         f"{sqlite3.sqlite_version}, {os.cpu_count()} cores. Bare = the same rows with the "
         "`sqlite3` module (WAL, synchronous=NORMAL, same schema, same hash chain).",
         "",
-        "| operation | ours | bare sqlite3 | ratio | aim | | notes |",
-        "|---|---:|---:|---:|---|---|---|",
+        "| operation | ours | bare sqlite3 | ratio | ours CPU | bare CPU | CPU ratio | aim | "
+        "| notes |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---|---|",
     ]
     for op, o in ours.items():
         b = bare.get(op)
         ratio = f"{o / b:.1f}×" if b else ""
+        oc, bc = getattr(o, "cpu", None), getattr(b, "cpu", None)
+        cpu_ratio = f"{oc / bc:.1f}×" if oc and bc and bc > 1e-5 else ""
         aim, ok = aims.get(op, ("", None))
-        verdict = "" if ok is None else ("ok" if ok(o, b) else "**over**")
-        lines.append(f"| {op} | {ms(o)} | {ms(b) if b else ''} | {ratio} | {aim} | {verdict} | "
-                     f"{notes.get(op, '')} |")
-    lines.append(f"| peak memory (ru_maxrss) | {peak_mb:,.0f} MB | | | < 300 MB | "
+        # ratios are judged on CPU seconds where both have them (the box is shared)
+        by_cpu = bool(oc and bc and "bare" in aim)
+        verdict = "" if ok is None else ("ok" if (ok(oc, bc) if by_cpu else ok(o, b))
+                                         else "**over**")
+        lines.append(f"| {op} | {ms(o)} | {ms(b) if b else ''} | {ratio} | "
+                     f"{ms(oc) if oc else ''} | {ms(bc) if bc else ''} | {cpu_ratio} | {aim} | "
+                     f"{verdict} | {notes.get(op, '')} |")
+    lines.append(f"| peak memory (ru_maxrss) | {peak_mb:,.0f} MB | | | | | | < 300 MB | "
                  f"{'ok' if peak_mb < 300 else '**over**'} | the whole run before the bare part |")
     load = os.getloadavg()
     lines += ["", f"Load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}.", "",
