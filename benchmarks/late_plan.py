@@ -1,4 +1,4 @@
-"""The late count over `open_steps`: its query plan, and the bare per-step count beside it."""
+"""The late count over `open_steps`: its query plan, and the bare count by hand beside it."""
 
 from __future__ import annotations
 
@@ -34,15 +34,25 @@ def plan(conn: Connection, q: Any) -> list[str]:
     return [r[0] for r in conn.exec_driver_sql("EXPLAIN " + str(c), args)]
 
 
-def bare_cutoffs(now: datetime, policies: Mapping[str, StepPolicy]) -> list[tuple[str, datetime]]:
-    return [(s, open_cutoff(now, MOSCOW, policies[s].sla_days)) for s in sorted(SCHOOL_STEPS)]
-
-
-def bare_sql(dialect: str) -> str:
-    """Late schools per step and region, one indexed query a step (no zones, no union)."""
+def bare_late(now: datetime, policies: Mapping[str, StepPolicy], dialect: str
+              ) -> tuple[str, tuple[Any, ...]]:
+    """Late schools per region by hand: one indexed part a SLA (steps sharing it), each school
+    once; every region in Moscow's zone (no zones, no correction). (SQL, parameters)."""
     mark = "?" if dialect == "sqlite" else "%s"
-    return ("SELECT region_code, count(*) FROM open_steps WHERE kind = 'school' AND "
-            f"step = {mark} AND since < {mark} GROUP BY region_code")
+    by_sla: dict[int, list[str]] = {}
+    for s in sorted(SCHOOL_STEPS):
+        by_sla.setdefault(policies[s].sla_days, []).append(s)
+    parts, params = [], []
+    for sla, steps in sorted(by_sla.items()):
+        parts.append("SELECT region_code, code FROM open_steps WHERE kind = 'school' AND step "
+                     f"IN ({', '.join(mark for _ in steps)}) AND since < {mark}")
+        params += [*steps, stored(open_cutoff(now, MOSCOW, sla), dialect)]
+    return ("SELECT region_code, count(DISTINCT code) FROM (" + " UNION ALL ".join(parts)
+            + ") AS late GROUP BY region_code", tuple(params))
+
+
+def first_cutoff(now: datetime, policies: Mapping[str, StepPolicy]) -> datetime:
+    return open_cutoff(now, MOSCOW, policies["classes"].sla_days)
 
 
 def stored(cutoff: datetime, dialect: str) -> Any:
