@@ -2,14 +2,15 @@
 
     python benchmarks/bench_engine.py [--scale 1.0] [--db sqlite|postgres] [--calls 300]
 
-Runs, on a fresh database: the import of the national dataset (benchmarks/national.py), steps
-1-3 for every region (the schools follow), a metrics import whose cascade completes steps 5-8,
-one `advance` (the adoption step) per school for a few hundred schools, `report`, `rollout
-status --school X` as a whole CLI call, `audit verify`. Each is set against a bare reference:
-the same rows written with the `sqlite3` module (WAL, synchronous=NORMAL, BEGIN IMMEDIATE, the
-same schema from the migrations, the same hash chain over the events), computed in plain Python
-with no validation, no permissions, no `transitions`. Prints a Markdown table and writes it to
-benchmarks/results.md. The clock is fixed (NOW); times are time.perf_counter.
+Runs, on a fresh database: the import of the national dataset (benchmarks/national.py), step
+2's reconciliations, steps 1-3 for every region (the schools follow the step graph), a metrics
+import whose cascade completes the evidence steps, one `advance` (the adoption step) per school
+for a few hundred schools, `report`, the late count over `open_steps` (with its query plan),
+`rollout status --school X` as a whole CLI call, `steps migrate` of the whole country to a
+strict line, `audit verify`. Each is set against a bare reference (benchmarks/bare_sqlite.py):
+the same rows (machines, statuses, open_steps, the hash chain) written with the `sqlite3`
+module, computed in plain Python with no validation, no permissions, no `transitions`. Prints a
+Markdown table (wall and CPU seconds) and writes it to --out. The clock is fixed (NOW).
 """
 
 from __future__ import annotations
