@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -26,15 +27,14 @@ from sqlalchemy import insert, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.national import generate  # noqa: E402
-from notifications.message import build, envelope  # noqa: E402
+from notifications.message import prepare  # noqa: E402
 from notifications.relay import deliver  # noqa: E402
 from notifications.reminders import run_pass  # noqa: E402
 from notifications.settings import MailSettings, ReminderSettings, SmtpSettings  # noqa: E402
-from states import STEPS, default_policies  # noqa: E402
-from storage import Database  # noqa: E402
+from states import STEPS, default_graph, default_policies, settle_open  # noqa: E402
+from storage import Database, repo  # noqa: E402
 from storage.models import (  # noqa: E402
     assignments,
-    machines,
     metrics,
     municipalities,
     people,
@@ -55,14 +55,12 @@ class Sink:
 
 
 def steps_at(state: str) -> dict:
-    out, seen = {}, False
-    for s in STEPS:
-        if s.slug == state:
-            out[s.slug], seen = {"status": "current", "since": SINCE.isoformat()}, True
-        else:
-            out[s.slug] = {"status": "pending" if seen else "done",
-                           "since": None if seen else SINCE.isoformat()}
-    return out
+    """Every step before `state` done; `state` and whatever else the graph opens current."""
+    index = [s.slug for s in STEPS].index(state)
+    statuses = settle_open(default_graph(), {s.slug: "done" if i < index else "pending"
+                                             for i, s in enumerate(STEPS)})
+    return {slug: {"status": v, "since": None if v == "pending" else SINCE.isoformat()}
+            for slug, v in statuses.items()}
 
 
 def load(db: Database, scale: float) -> int:
@@ -88,12 +86,12 @@ def load(db: Database, scale: float) -> int:
         c.execute(insert(assignments), [{"email": p["email"], "role": p["role"],
                                          "scope": p["scope"] or "", "since": SINCE}
                                         for p in data["people"]])
-        c.execute(insert(machines), [
+        repo.insert_machines(c, [
             {"kind": "region", "code": r["code"], "region_code": r["code"], "state": "admins",
              "steps": steps_at("admins"), "version": 1, "updated_at": SINCE,
              "state_since": SINCE}
             for r in data["regions"]])
-        c.execute(insert(machines), [
+        repo.insert_machines(c, [
             {"kind": "school", "code": s["code"], "region_code": s["region"],
              "state": SCHOOL_STEPS[i % len(SCHOOL_STEPS)],
              "steps": steps_at(SCHOOL_STEPS[i % len(SCHOOL_STEPS)]), "version": 1,
@@ -105,8 +103,9 @@ async def bare_loop(port: int, rows: list[dict]) -> None:
     smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False)
     await smtp.connect()
     for row in rows:
-        sender, rcpts = envelope(row)
-        await smtp.sendmail(sender, rcpts, build(row).as_bytes(policy=SMTP_POLICY))
+        ready = prepare(row)  # the same message and envelope as the relay's
+        await smtp.sendmail(ready.envelope_from, ready.rcpts,
+                            ready.message.as_bytes(policy=SMTP_POLICY))
     await smtp.quit()
 
 
@@ -187,6 +186,8 @@ def main() -> None:
             f"| {t_bare:.2f} s | {t_relay / t_bare:.2f}× | ≤ 1.5× |",
             f"| relay throughput | {report.sent / t_relay:.0f} msg/s | bare loop "
             f"| {n / t_bare:.0f} msg/s | | |",
+            "",
+            "Load average at the end: {:.2f} {:.2f} {:.2f}.".format(*os.getloadavg()),
         ]
         args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
 

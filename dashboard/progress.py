@@ -69,15 +69,27 @@ def late_by_region(conn: Connection, now: datetime, policies: Mapping[str, StepP
     by_sla: dict[int, list[str]] = defaultdict(list)
     for slug in sorted(SCHOOL_STEPS & set(policies)):
         by_sla[policies[slug].sla_days].append(slug)
-    parts = [select(open_steps.c.region_code, open_steps.c.code)
-             .where(open_steps.c.kind == "school", open_steps.c.step.in_(states),
-                    open_steps.c.region_code.in_(codes),
-                    open_steps.c.since < open_cutoff(now, tz, sla))
-             for tz, codes in sorted(by_zone.items()) for sla, states in sorted(by_sla.items())]
-    late: dict[str, set[str]] = defaultdict(set)
-    for i in range(0, len(parts), _UNION_PARTS):
-        for region, code in conn.execute(union_all(*parts[i:i + _UNION_PARTS])):
-            late[region].add(code)
+    # counted in SQL, a school late on several steps once (fetching every late row into
+    # Python cost twice as much at national scale); a zone's parts stay in one statement, so
+    # that no school is counted in two
+    batches: list[list[Any]] = [[]]
+    for tz, codes in sorted(by_zone.items()):
+        zone = [select(open_steps.c.region_code, open_steps.c.code)
+                .where(open_steps.c.kind == "school", open_steps.c.step.in_(states),
+                       open_steps.c.region_code.in_(codes),
+                       open_steps.c.since < open_cutoff(now, tz, sla))
+                for sla, states in sorted(by_sla.items())]
+        if len(batches[-1]) + len(zone) > _UNION_PARTS:
+            batches.append([])
+        batches[-1].extend(zone)
+    counts: dict[str, int] = defaultdict(int)
+    for parts in batches:
+        if not parts:
+            continue
+        u = union_all(*parts).subquery()
+        for region, n in conn.execute(select(u.c.region_code, func.count(u.c.code.distinct()))
+                                      .group_by(u.c.region_code)):
+            counts[region] += n
     # schools in a zone of their own (few, often none): counted above with their region's
     # cutoff; look at them again one by one
     own: dict[str, str] = dict(conn.execute(union_all(
@@ -92,19 +104,19 @@ def late_by_region(conn: Connection, now: datetime, policies: Mapping[str, StepP
                    open_steps.c.since).where(open_steps.c.kind == "school",
                                              open_steps.c.code.in_(codes[i:i + 500]),
                                              open_steps.c.step.in_(sorted(SCHOOL_STEPS)))
-        mine: dict[tuple[str, str], bool] = {}
+        counted: dict[tuple[str, str], bool] = {}  # late by the region's cutoff (as above)
+        mine: dict[tuple[str, str], bool] = {}  # late by the school's own cutoff
         for r in conn.execute(q):
             if region_tz.get(r.region_code) == own[r.code]:
                 continue
             key = (r.region_code, r.code)
+            counted[key] = counted.get(key, False) or is_late(
+                r.since, r.step, region_tz.get(r.region_code, MOSCOW), now, policies)
             mine[key] = mine.get(key, False) or is_late(r.since, r.step, own[r.code], now,
                                                         policies)
-        for (region, code), is_late_here in mine.items():
-            if is_late_here:
-                late[region].add(code)
-            else:
-                late[region].discard(code)
-    return {code: len(found) for code, found in late.items() if found}
+        for (region, _code), is_late_here in mine.items():
+            counts[region] += int(is_late_here) - int(counted[(region, _code)])
+    return {code: n for code, n in counts.items() if n}
 
 
 def open_schools(conn: Connection, now: datetime, policies: Mapping[str, StepPolicy],
