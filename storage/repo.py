@@ -337,3 +337,16 @@ def adopt_definition(conn: Connection, fingerprint: str, body: dict[str, Any], n
     conn.execute(insert(step_definitions).values(version=version, fingerprint=fingerprint,
                                                  body=body, adopted_at=now, note=note))
     return version
+
+
+def some_school_unfinished(conn: Connection, region: str, slug: str) -> bool:
+    """Has any school of the region neither done nor skipped `slug`? One index range scan
+    over (kind, region_code, statuses), stopping at the first such school."""
+    letter = func.substr(machines.c.statuses, SLUG_POSITION[slug], 1)
+    q = (select(machines.c.id).where(machines.c.kind == "school",
+                                     machines.c.region_code == region,
+                                     letter.not_in(("D", "S"))).limit(1))
+    return conn.execute(q).first() is not None
+
+
+SLUG_POSITION = {s.slug: s.number for s in STEPS}  # 1-based, as SQL's substr counts

@@ -252,8 +252,9 @@ class Change:
         region = self.machine("region", region_code)
         if region is None:
             return
-        rows = [r for r in self.schools_of(region_code, codes) if r.state != DONE]
-        if rows:  # a finished school has nothing to settle: no facts to read for it
+        rows = [r for r in self.schools_of(region_code, codes) if r.state != DONE
+                and any(self._settles_itself(s) for s in open_steps(r.statuses))]
+        if rows:  # only a school with a mirrored or evidence step open has facts to read
             facts = self.school_facts(region, [r.code for r in rows] if codes is not None
                                       else None)
             for row in rows:
@@ -296,7 +297,8 @@ class Change:
         while row is not None and moved:
             moved = False
             aggregates = [s for s in open_steps(row.statuses)
-                          if step_by_slug(s).level == "school"]
+                          if step_by_slug(s).level == "school" and not self._one_school_short(
+                              code, s)]
             if not aggregates:
                 return
             self.flush_machines()  # school states are counted in SQL
@@ -305,6 +307,20 @@ class Change:
                 if self.fire(row, "complete", slug, facts, actor=SYSTEM, role=None, reason=None,
                              cause=cause):
                     moved = True
+
+    @staticmethod
+    def _settles_itself(slug: str) -> bool:
+        """A school's step that completes without a person: mirrored, or by its evidence."""
+        step = step_by_slug(slug)
+        return step.level == "region" or step.completion is Completion.EVIDENCE
+
+    def _one_school_short(self, region: str, slug: str) -> bool:
+        """Cheaply, before counting: with a share of 1 (every school), one school of the region
+        that has not finished `slug` is enough to know the region's step cannot complete."""
+        if self.policies[slug].region_share < 1.0:
+            return False
+        self.flush_machines()  # school states are read in SQL
+        return repo.some_school_unfinished(self.conn, region, slug)
 
     def settle_everything(self, region_code: str, cause: str) -> None:
         """Settle every school of the region and count every open aggregate step again."""
