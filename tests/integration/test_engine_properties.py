@@ -2,207 +2,56 @@
 reopen by every role in and out of scope, and `steps migrate`, with the invariants checked
 after every rule (issue 7 "Done means", issue 12 item 8).
 
-The budget is small by default (CI); ROLLOUT_PROPERTY_EXAMPLES=N runs N examples of twice the
-steps. The PostgreSQL run is one smaller budget marked `postgres`.
+The budget is small by default (CI); ROLLOUT_PROPERTY_EXAMPLES=N runs N walks of twice the
+steps. The PostgreSQL run is one smaller budget marked `postgres`. The world (people, codes,
+the database of a walk) is tests/engine_walk.py.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import shutil
-import tempfile
-import uuid
-from collections import Counter
-from datetime import timedelta
-from pathlib import Path
-from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, settings
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import (
-    RuleBasedStateMachine,
-    initialize,
-    invariant,
-    rule,
-    run_state_machine_as_test,
-)
-from sqlalchemy import create_engine, func, select, text
+from hypothesis.stateful import initialize, invariant, rule, run_state_machine_as_test
+from sqlalchemy import select
 
 from states import SLUGS, evaluate, graph_of, step_by_slug
 from states.graph import FINISHED, decode, first_open, settle_open
 from storage import repo
-from storage.models import events, machines, open_steps
-from tests.builders import World
-from tests.conftest import PG_URL, T0, make_services, pg_problem
+from storage.models import machines, open_steps
+from tests.conftest import pg_problem
+from tests.engine_walk import (
+    ACTOR,
+    ACTORS,
+    APPOINTS,
+    COMPLETED,
+    EXPECTED,
+    GRAPHS,
+    METRICS,
+    OUTCOMES,
+    READ_ONLY,
+    SCHOOLS,
+    OnPostgres,
+    Walk,
+)
 from workflow import audit
 from workflow import config as config_mod
 from workflow.definitions import migrate
-from workflow.errors import (
-    GuardRefused,
-    InvalidInput,
-    PermissionDenied,
-    UnknownCode,
-    UsageError,
-)
 from workflow.people import unassign
 from workflow.reconcile import reconcile_as_registered
 from workflow.services import Services
 
 EXAMPLES = int(os.environ.get("ROLLOUT_PROPERTY_EXAMPLES", "0"))
-# code -> (region, municipality, parent); S4 has no municipality (step 3 refuses, 08 may skip)
-SCHOOLS = {"S1": ("07", "0701", ""), "S2": ("07", "0702", ""), "S2F": ("07", "0702", "S2"),
-           "S3": ("08", "0801", ""), "S4": ("08", "", "")}
-MUNICIPALITIES = {"0701": "07", "0702": "07", "0801": "08"}
-READ_ONLY = ("pm@minpros.ru", "auditor@minpros.ru")
-RC = {"07": "rc07@r07.ru", "08": "rc08@r08.ru"}
-MC = {m: f"mc{m}@r{r}.ru" for m, r in MUNICIPALITIES.items()}
-ADMIN = {c: f"a.{c.lower()}@school.ru" for c in SCHOOLS}
-ACTORS = ("support@operator.ru", *RC.values(), *MC.values(), *ADMIN.values(), *READ_ONLY,
-          "nobody@x.ru")
-# "owner": the person the step or appointment belongs to; drawn most often, so that the walks
-# get past the first steps (everyone else is drawn too: out of scope, read-only, unknown)
-ACTOR = st.sampled_from(ACTORS + ("owner",) * 30)
-APPOINTS = {"regional_coordinator": RC, "municipal_coordinator": MC, "school_admin": ADMIN}
-GRAPHS: dict[str, dict[str, Any]] = {
-    "default": {},
-    "line": {"classes": {"after": ["teachers"]}, "parents": {"after": ["classes"]},
-             "students": {"after": ["parents"]}, "adoption": {"after": ["students"]}},
-    "loose": {"parents": {"after": ["admins"]}, "students": {"after": ["admins"]},
-              "adoption": {"after": ["teachers"]}},
-    "half": {"teachers": {"region_share": 0.5}, "classes": {"region_share": 0.5},
-             "parents": {"threshold": 0.3}},
-}
-TEMPLATE: list[Path] = []  # a migrated, empty SQLite database
-OUTCOMES: Counter[str] = Counter()  # what the rules did, for a look with -s
-COMPLETED = re.compile(r"; (\d+) step\(s\) completed")
-EXPECTED = ("teachers", "classes", "students")
-METRICS = ("teachers", "classes", "parents", "students")
 
 
-class EngineMachine(RuleBasedStateMachine):
-    """One database per example; every rule acts as a user would, through the services."""
+class EngineMachine(Walk):
+    """The rules: what people and files do; the invariants: what must hold after each."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.tmp = Path(tempfile.mkdtemp(prefix="rollout-prop-"))
-        self.url = self.make_url()
-        self.services = make_services(self.url, self.tmp)
-        self.db = self.services.db
-        self.now = T0
-        self.graph = graph_of(self.services.policies)
-        self.seen = 0  # the last event the invariants looked at
-        self.lag_ok: set[tuple[str, str]] = set()  # region aggregate steps reopened by hand
-
-    def make_url(self) -> str:
-        """A SQLite file copied from one migrated once (the migrations are most of a walk)."""
-        if not TEMPLATE:
-            path = Path(tempfile.mkdtemp(prefix="rollout-prop-")) / "template.db"
-            make_services(f"sqlite:///{path}", path.parent).db.dispose()
-            TEMPLATE.append(path)
-        shutil.copyfile(TEMPLATE[0], self.tmp / "rollout.db")
-        return f"sqlite:///{self.tmp / 'rollout.db'}"
-
-    def teardown(self) -> None:
-        with self.db.read() as conn:  # how deep the walk went, for a look with -s
-            OUTCOMES.update(f"event {r[0]}" for r in conn.execute(select(events.c.event)))
-            deepest = max((sum(c == "D" for c in r[0]) for r in conn.execute(
-                select(machines.c.statuses).where(machines.c.kind == "school"))), default=0)
-        OUTCOMES[f"deepest school: {deepest} done"] += 1
-        self.db.dispose()
-
-    # -- helpers -----------------------------------------------------------------------------
-    def tick(self) -> None:
-        self.now += timedelta(hours=1)
-
-    def world(self) -> World:
-        return World(self.services, self.tmp, self.now)
-
-    def snapshot(self) -> tuple[int, list[tuple[Any, ...]]]:
-        with self.db.read() as conn:
-            n = conn.execute(select(func.count()).select_from(events)).scalar_one()
-            rows = [tuple(r) for r in conn.execute(
-                select(machines.c.kind, machines.c.code, machines.c.version, machines.c.statuses)
-                .order_by(machines.c.id))]
-        return n, rows
-
-    def new_events(self, since: int) -> list[Any]:
-        with self.db.read() as conn:
-            return list(conn.execute(select(events).where(events.c.seq > since)
-                                     .order_by(events.c.seq)))
-
-    def attempt(self, label: str, action: Any, actor: str) -> tuple[Any, int, list[Any]]:
-        """Run `action`; check what a refusal writes. Returns (result or error, events added,
-        the new events)."""
-        n0, m0 = self.snapshot()
-        head = self.head()
-        try:
-            result: Any = action()
-        except (GuardRefused, PermissionDenied) as exc:
-            result = exc
-        except (UnknownCode, UsageError, InvalidInput) as exc:
-            result = exc
-        n1, m1 = self.snapshot()
-        added = self.new_events(head)
-        assert n1 - n0 == len(added)
-        if isinstance(result, Exception):
-            assert m1 == m0, f"{result!r} changed machines"
-            if isinstance(result, (GuardRefused, PermissionDenied)):
-                assert [e.event for e in added] in (["StepRefused"], ["ActionDenied"]), added
-            else:  # refused before anything was looked at: nothing written, nothing recorded
-                assert added == [], (result, added)
-        event(f"{label}: {type(result).__name__}")
-        OUTCOMES[f"{label.split()[0]}: {type(result).__name__}"] += 1
-        if actor in READ_ONLY:
-            assert isinstance(result, Exception), f"{actor} changed something: {result!r}"
-            assert m1 == m0
-        return result, len(added), added
-
-    def head(self) -> int:
-        with self.db.read() as conn:
-            return conn.execute(select(func.coalesce(func.max(events.c.seq), 0))).scalar_one()
-
-    def step_status(self, kind: str, code: str) -> dict[str, str] | None:
-        with self.db.read() as conn:
-            row = repo.get_machine(conn, kind, code)
-        return row.statuses if row else None
-
-    # -- the world -----------------------------------------------------------------------------
     @initialize(ahead=st.sampled_from([(), ("07",), ("07", "08")]), admins=st.booleans())
     def registry(self, ahead: tuple[str, ...], admins: bool) -> None:
-        """Two regions, three municipalities, two schools, the global roles; some walks start
-        with regions through step 3 (and schools with admins), as a rollout a month in."""
-        w = self.world()
-        w.region("07")
-        w.region("08", "Кемеровская область", "Asia/Novokuznetsk")
-        for code, region in MUNICIPALITIES.items():
-            w.municipality(code, region)
-        w.load("people", [{"email": "support@operator.ru", "name": "СТП", "role": "support",
-                           "scope": ""},
-                          {"email": "pm@minpros.ru", "name": "Руководитель",
-                           "role": "program_manager", "scope": ""},
-                          {"email": "auditor@minpros.ru", "name": "Аудитор", "role": "auditor",
-                           "scope": ""},
-                          {"email": "rc07@r07.ru", "name": "Координатор 07",
-                           "role": "regional_coordinator", "scope": "07"},
-                          {"email": "rc08@r08.ru", "name": "Координатор 08",
-                           "role": "regional_coordinator", "scope": "08"}])
-        for code in ("S1", "S3"):  # the others come by the import rule, at any time
-            w.school(code, SCHOOLS[code][0], SCHOOLS[code][1], teachers=3, classes=2,
-                     students=4)
-        for region in ahead:
-            s = self.services
-            s.advance("region", region, "coordinator", "support@operator.ru", self.now)
-            reconcile_as_registered(s, region, self.now)
-            s.advance("region", region, "registry", RC[region], self.now)
-            for muni in (m for m, r in MUNICIPALITIES.items() if r == region):
-                s.assign("municipal_coordinator", muni, MC[muni], "Координатор М.", RC[region],
-                         self.now)
-            s.advance("region", region, "municipalities", RC[region], self.now)
-            school = {"07": "S1", "08": "S3"}[region]
-            if admins:
-                s.assign("school_admin", school, ADMIN[school], "Админ А.", RC[region], self.now)
+        self.build(ahead, admins)
 
     @rule(codes=st.lists(st.sampled_from(sorted(SCHOOLS)), min_size=1, max_size=3, unique=True),
           expected=st.lists(st.integers(0, 4), min_size=3, max_size=3))
@@ -214,6 +63,18 @@ class EngineMachine(RuleBasedStateMachine):
                  **{f"{m}_expected": n for m, n in zip(EXPECTED, expected, strict=True)}}
                 for c in codes]
         result, added, _ = self.attempt("schools", lambda: self.world().load("schools", rows), "")
+        if not isinstance(result, Exception):
+            assert added >= result.transitions
+
+    @rule(data=st.data(), role=st.sampled_from(["support", *sorted(APPOINTS)]))
+    def import_people(self, data: st.DataObject, role: str) -> None:
+        """The operator's people file adds a role (never to the read-only people: they stay
+        read-only); an admin so imported completes step 4 like an appointment."""
+        self.tick()
+        scope = data.draw(st.sampled_from(sorted(APPOINTS[role]))) if role in APPOINTS else ""
+        email = data.draw(st.sampled_from([a for a in ACTORS if a not in READ_ONLY]))
+        rows = [{"email": email, "name": "Сотрудник С.С.", "role": role, "scope": scope}]
+        result, added, _ = self.attempt("people", lambda: self.world().load("people", rows), "")
         if not isinstance(result, Exception):
             assert added >= result.transitions
 
@@ -229,22 +90,8 @@ class EngineMachine(RuleBasedStateMachine):
     @rule(region=st.sampled_from(["07", "08"]))
     def reconcile(self, region: str) -> None:
         self.tick()
-        self.attempt("reconcile", lambda: reconcile_as_registered(self.services, region, self.now), "")
-
-    def appointer(self, role: str, scope: str) -> str:
-        if role == "regional_coordinator":
-            return "support@operator.ru"
-        region = MUNICIPALITIES.get(scope) or SCHOOLS[scope][0]
-        if role == "school_admin" and SCHOOLS[scope][1] and scope in ("S2", "S3"):
-            return MC[SCHOOLS[scope][1]]  # a municipal coordinator appoints these two
-        return RC[region]
-
-    def appointment(self, data: st.DataObject, role: str, actor: str) -> tuple[str, str, str]:
-        """(scope, e-mail, actor): mostly the scope's own person, sometimes anyone else's."""
-        people = APPOINTS[role]
-        scope = data.draw(st.sampled_from(sorted(people)))
-        email = data.draw(st.sampled_from([people[scope]] * 3 + sorted(people.values())))
-        return scope, email, self.appointer(role, scope) if actor == "owner" else actor
+        self.attempt("reconcile",
+                     lambda: reconcile_as_registered(self.services, region, self.now), "")
 
     @rule(data=st.data(), role=st.sampled_from(sorted(APPOINTS)), actor=ACTOR)
     def assign(self, data: st.DataObject, role: str, actor: str) -> None:
@@ -267,19 +114,6 @@ class EngineMachine(RuleBasedStateMachine):
         if isinstance(result, str):  # the steps it completed stay done
             assert [e.event for e in new] == ["PersonUnassigned"]
             assert self.snapshot()[1] == m0
-
-    def owner(self, kind: str, code: str, step: str) -> str:
-        """Who a step belongs to: support for step 1, else the coordinator or the admin."""
-        if step == "coordinator":
-            return "support@operator.ru"
-        if kind == "region":
-            return RC[code]
-        region, muni, _ = SCHOOLS[code]
-        if step_by_slug(step).level == "region":
-            return RC[region]  # out of place: a school's region step mirrors
-        if "school_admin" in step_by_slug(step).owners:
-            return ADMIN[code]
-        return MC[muni] if muni else RC[region]
 
     @rule(kind=st.sampled_from(["region", "school"]), data=st.data(),
           step=st.sampled_from(SLUGS), actor=ACTOR,
@@ -349,7 +183,8 @@ class EngineMachine(RuleBasedStateMachine):
         OUTCOMES[f"migrate: {name}, {sum(report.moved.values())} moved"] += 1
         assert sum(e.event == "StepsMigrated" for e in new) == sum(report.moved.values())
         self.services, self.graph = services, graph_of(services.policies)
-        self.lag_ok.clear()  # every region was settled again
+        if not report.up_to_date:  # every region was settled again (not so when nothing changed)
+            self.lag_ok.clear()
 
     # -- invariants --------------------------------------------------------------------------
     @invariant()
@@ -416,22 +251,8 @@ def test_engine_properties_on_sqlite() -> None:
     run_state_machine_as_test(EngineMachine, settings=_settings(12, 40))
 
 
-class PostgresMachine(EngineMachine):
-    """The same rules on a fresh PostgreSQL schema per example."""
-
-    def make_url(self) -> str:
-        self.schema = f"p_{uuid.uuid4().hex[:12]}"
-        with create_engine(PG_URL).begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{self.schema}"'))
-        sep = "&" if "?" in PG_URL else "?"
-        return f"{PG_URL}{sep}options=-csearch_path%3D{self.schema}"
-
-    def teardown(self) -> None:
-        super().teardown()
-        engine = create_engine(PG_URL)
-        with engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{self.schema}" CASCADE'))
-        engine.dispose()
+class PostgresMachine(OnPostgres, EngineMachine):
+    """The same rules on PostgreSQL."""
 
 
 @pytest.mark.postgres
