@@ -25,6 +25,7 @@ from tests.conftest import pg_problem
 from tests.engine_walk import (
     ACTOR,
     ACTORS,
+    ADMIN,
     APPOINTS,
     COMPLETED,
     EXPECTED,
@@ -131,8 +132,17 @@ class EngineMachine(Walk):
         code = data.draw(st.sampled_from(["07", "08"] if kind == "region" else sorted(SCHOOLS)))
         statuses = self.step_status(kind, code)
         current = [s for s, v in (statuses or {}).items() if v == "current"]
-        if current:
-            self._act(kind, code, current[pick % len(current)], "owner", "advance")
+        if not current:
+            return
+        step = current[pick % len(current)]
+        if kind == "school" and step in METRICS:  # the school does the work: a full file
+            self.import_metrics(code, [5] * len(METRICS))
+        elif kind == "school" and step == "admins":  # an admin appointed by the coordinator
+            self.attempt("assign school_admin", lambda: self.services.assign(
+                "school_admin", code, ADMIN[code], "Админ А.", self.appointer(
+                    "school_admin", code), self.now), "")
+        else:
+            self._act(kind, code, step, "owner", "advance")
 
     @rule(kind=st.sampled_from(["region", "school"]), data=st.data(), pick=st.integers(0, 8))
     def regress(self, kind: str, data: st.DataObject, pick: int) -> None:
