@@ -5,8 +5,11 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.exc import DBAPIError
 
 from storage import Database
 
@@ -17,7 +20,8 @@ class SchedulerLock:
     """A PostgreSQL session advisory lock, or an flock'ed file beside a SQLite database.
 
     Either is released by the operating system or the server when the holder dies, so a
-    standby takes over after a crash without anyone cleaning up.
+    standby takes over after a crash without anyone cleaning up. A PostgreSQL lock also goes
+    when the server drops the session (a restart, `pg_terminate_backend`): `held` notices.
     """
 
     def __init__(self, db: Database, lock_dir: Path | None = None) -> None:
@@ -53,13 +57,31 @@ class SchedulerLock:
         conn.close()
         return False
 
-    def wait(self, stop: threading.Event, poll_s: float = 2.0) -> bool:
-        """Block until the lock is ours (True) or `stop` is set (False)."""
+    def wait(self, stop: threading.Event, poll_s: float = 2.0,
+             on_error: Callable[[DBAPIError], None] | None = None) -> bool:
+        """Block until the lock is ours (True) or `stop` is set (False); a database that cannot
+        be reached meanwhile is waited out too (`on_error` hears of each failed attempt)."""
         while not stop.is_set():
-            if self.try_acquire():
-                return True
+            try:
+                if self.try_acquire():
+                    return True
+            except DBAPIError as exc:
+                if on_error is not None:
+                    on_error(exc)
             stop.wait(poll_s)
         return False
+
+    def held(self) -> bool:
+        """Is the lock still ours? False (and forgotten) if its session has gone."""
+        if self._conn is None:
+            return self._fd is not None
+        try:
+            self._conn.exec_driver_sql("SELECT 1")
+            self._conn.commit()
+            return True
+        except DBAPIError:
+            self._forget()
+            return False
 
     def release(self) -> None:
         if self._fd is not None:
@@ -70,6 +92,13 @@ class SchedulerLock:
             try:
                 self._conn.exec_driver_sql(f"SELECT pg_advisory_unlock({SCHEDULER_LOCK_KEY})")
                 self._conn.commit()
+            except DBAPIError:
+                pass  # the session is gone, and the lock went with it
             finally:
-                self._conn.close()
-                self._conn = None
+                self._forget()
+
+    def _forget(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.invalidate()  # never handed out again: its session is dead or unwanted
+            conn.close()

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from sqlalchemy.exc import DBAPIError
+
 from notifications import outbox
 from notifications.errors import Unbuildable
 from notifications.message import prepare
@@ -95,15 +97,25 @@ async def _deliver_one(db: Database, sender: Sender, row: dict, now: datetime, o
         refused = {ready.stored.get(a, a): why for a, why in result.refused.items()}
         result = replace(result, refused={**ready.refused, **refused})
     # Each mark is its own commit, right after the answer: a crash now re-sends at most this one.
-    with db.shared_write() as conn:
-        if result.status == "sent":
-            outbox.mark_sent(conn, row["id"], owner, now, result.refused, row["recipients"])
-        elif result.status == "permanent":
-            outbox.mark_failed(conn, row["id"], owner, now, result.detail, result.refused,
-                               row["attempts"])
-        else:
-            retry = outbox.mark_deferred(conn, row["id"], owner, now, result.detail,
-                                         row["attempts"])
+    # A session the server dropped meanwhile (a restart) is no reason to send it again: the
+    # mark is tried once more on a new connection.
+    for again in (False, True):
+        try:
+            with db.shared_write() as conn:
+                if result.status == "sent":
+                    outbox.mark_sent(conn, row["id"], owner, now, result.refused,
+                                     row["recipients"])
+                elif result.status == "permanent":
+                    outbox.mark_failed(conn, row["id"], owner, now, result.detail,
+                                       result.refused, row["attempts"])
+                else:
+                    retry = outbox.mark_deferred(conn, row["id"], owner, now, result.detail,
+                                                 row["attempts"])
+            break
+        except DBAPIError as exc:
+            if again or not exc.connection_invalidated:
+                raise
+            log.warning("%s: the database dropped the session; marking it again", what)
     if result.status == "sent":
         done.sent += 1
         line = f"sent {what}" + (f" (refused: {result.refused})" if result.refused else "")

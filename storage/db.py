@@ -38,10 +38,9 @@ class Database:
                  clock: Callable[[], datetime] = wall_clock):
         self.url = make_url(url)
         self.busy_timeout_s = busy_timeout_s
-        # Called once, with a message, when a write has waited NOTICE_AFTER_S for another
-        # writer (the CLI prints it to stderr); None: wait quietly.
+        # Called with a message when a write has waited NOTICE_AFTER_S for another writer,
+        # once per waiting write (the CLI prints it to stderr, `run` logs it); None: quietly.
         self.on_wait: Callable[[str], None] | None = None
-        self._told = False
         self.clock = clock
         self.dialect = self.url.get_backend_name()
         kwargs: dict[str, Any] = {}
@@ -137,9 +136,9 @@ class Database:
             return inspect(conn).get_table_names()
 
     def waiting(self) -> None:
-        """A write has waited NOTICE_AFTER_S for another writer: say so, once per process."""
-        if self.on_wait is not None and not self._told:
-            self._told = True
+        """A write has waited NOTICE_AFTER_S for another writer: say so (a long-running `run`
+        says it each time)."""
+        if self.on_wait is not None:
             self.on_wait("Ждём завершения другой записи в базу… (не дольше "
                          f"{self.busy_timeout_s:g} с)")
 

@@ -101,6 +101,7 @@ def translate_help(command: click.Command) -> click.Command:
 def cli(ctx: click.Context, config_path: str | None) -> None:
     """Run the rollout of ФГИС «Моя школа»: nine steps for every region and school."""
     ctx.obj = AppContext(config_path)
+    ctx.call_on_close(ctx.obj.close)
 
 
 def exit_code(exc: BaseException) -> int:

@@ -35,6 +35,11 @@ class AppContext:
         services.db.check_ready()
         return services
 
+    def close(self) -> None:
+        """The command is over: close the database connections it opened (if it opened any)."""
+        if "services" in self.__dict__:
+            self.services.db.dispose()
+
 
 def say_waiting(message: str) -> None:
     """A write waits for another writer: tell the person, on stderr, once."""

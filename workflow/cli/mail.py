@@ -129,6 +129,7 @@ def run(app: AppContext, at: str | None) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    app.services.db.on_wait = logging.getLogger("rollout.mail").warning  # beside the jobs' log
     mail_mod.serve(app.services, clock, stop)
 
 
