@@ -342,11 +342,12 @@ def adopt_definition(conn: Connection, fingerprint: str, body: dict[str, Any], n
 def some_school_unfinished(conn: Connection, region: str, slug: str) -> bool:
     """Has any school of the region neither done nor skipped `slug`? One index range scan
     over (kind, region_code, statuses), stopping at the first such school."""
-    letter = func.substr(machines.c.statuses, SLUG_POSITION[slug], 1)
-    q = (select(machines.c.id).where(machines.c.kind == "school",
-                                     machines.c.region_code == region,
-                                     letter.not_in(("D", "S"))).limit(1))
-    return conn.execute(q).first() is not None
+    return conn.execute(_UNFINISHED, {"region": region, "pos": SLUG_POSITION[slug]}
+                        ).first() is not None
 
 
 SLUG_POSITION = {s.slug: s.number for s in STEPS}  # 1-based, as SQL's substr counts
+_UNFINISHED = (select(machines.c.id)
+               .where(machines.c.kind == "school", machines.c.region_code == bindparam("region"),
+                      func.substr(machines.c.statuses, bindparam("pos"), 1).not_in(("D", "S")))
+               .limit(1))
