@@ -58,7 +58,7 @@ GRAPHS: dict[str, dict[str, Any]] = {
 }
 TEMPLATE: list[Path] = []  # a migrated, empty SQLite database
 OUTCOMES: Counter[str] = Counter()  # what the rules did, for a look with -s
-COMPLETED = re.compile(r"; (\d+) step\(s\) completed")
+COMPLETED = re.compile(r"; (\d+) steps? completed")  # the English message (ROLLOUT_LANG=en)
 EXPECTED = ("teachers", "classes", "students")
 METRICS = ("teachers", "classes", "parents", "students")
 
