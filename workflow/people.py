@@ -5,12 +5,35 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, delete, select
 
-from states import ROLE_TITLES, ROLES, SCOPE_KIND, Reason, Role, Verdict, acting_role, may_assign
+from states import (
+    ROLE_TITLES,
+    ROLES,
+    SCOPE_KIND,
+    Reason,
+    Role,
+    Target,
+    Verdict,
+    acting_role,
+    may_assign,
+)
 from storage import NewEvent, history, repo
 from storage.models import assignments
 from workflow.errors import InvalidInput, PermissionDenied, UnknownCode, UsageError
+
+
+def appointer(conn: Connection, role: str, scope: str, actor: str) -> tuple[Target, Verdict]:
+    """The scope a role is given or taken on, and whether `actor` may: who may appoint to a
+    role may also remove from it. UnknownCode when the scope names nothing."""
+    kind = SCOPE_KIND.get(Role(role), "region")
+    target = repo.target(conn, kind, scope)
+    if target is None:
+        raise UnknownCode(kind, scope)
+    if repo.person(conn, actor) is None:
+        return target, Verdict.deny(Reason("unknown_actor", f"unknown actor {actor!r}",
+                                           f"неизвестный пользователь {actor}"))
+    return target, may_assign(actor, repo.grants(conn, actor), role, target)
 
 
 def unassign(services: Any, role: str, scope: str, email: str, actor: str, now: datetime,
@@ -25,15 +48,7 @@ def unassign(services: Any, role: str, scope: str, email: str, actor: str, now: 
     email, actor = email.strip().lower(), actor.strip().lower()
     why = (reason or "").strip() or None
     with services.db.write() as conn:
-        kind = SCOPE_KIND.get(Role(role), "region")
-        target = repo.target(conn, kind, scope)
-        if target is None:
-            raise UnknownCode(kind, scope)
-        if repo.person(conn, actor) is None:
-            verdict = Verdict.deny(Reason("unknown_actor", f"unknown actor {actor!r}",
-                                          f"неизвестный пользователь {actor}"))
-        else:
-            verdict = may_assign(actor, repo.grants(conn, actor), role, target)
+        target, verdict = appointer(conn, role, scope, actor)
         if verdict:
             held = conn.execute(select(assignments.c.id).where(
                 assignments.c.email == email, assignments.c.role == role,

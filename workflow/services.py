@@ -11,7 +11,6 @@ from sqlalchemy import Connection, insert, select, update
 from notifications.addresses import BadAddress, normalize
 from states import (
     ROLES,
-    SCOPE_KIND,
     STEPS,
     Facts,
     Reason,
@@ -26,7 +25,6 @@ from states import (
     graph_of,
     holding,
     may_act,
-    may_assign,
     open_steps,
     order_verdict,
     skip_verdict,
@@ -41,6 +39,7 @@ from workflow.definitions import ensure_in_force
 from workflow.engine import Change
 from workflow.errors import GuardRefused, InvalidInput, PermissionDenied, UnknownCode, UsageError
 from workflow.i18n import _, kind_name, ngettext, reasons
+from workflow.people import appointer
 
 
 @dataclass(frozen=True)
@@ -221,15 +220,7 @@ class Services:
             raise InvalidInput(_("--name: the person's full name is required"))
         refusal = None
         with self.db.write() as conn:
-            kind = SCOPE_KIND.get(Role(role), "region")
-            target = repo.target(conn, kind, scope)
-            if target is None:
-                raise UnknownCode(kind, scope)
-            if repo.person(conn, actor) is None:
-                verdict = Verdict.deny(Reason("unknown_actor", f"unknown actor {actor!r}",
-                                              f"неизвестный пользователь {actor}"))
-            else:
-                verdict = may_assign(actor, repo.grants(conn, actor), role, target)
+            target, verdict = appointer(conn, role, scope, actor)
             if not verdict:
                 refusal = verdict
             else:
