@@ -87,11 +87,21 @@ def inn(value: str) -> str:
                         "ИНН из 10 цифр")
     if not (len(v) == 10 and DIGITS.fullmatch(v)):
         raise CellError(f"{q(v)}: ИНН юридического лица — 10 цифр")
-    check = sum(int(d) * w for d, w in zip(v, INN_WEIGHTS, strict=False)) % 11 % 10
+    check = inn_check_digit(v)
     if check != int(v[9]):
         raise CellError(f"{v}: неверная контрольная цифра ИНН (ожидалась {check} в конце); "
                         "опечатка в номере?")
     return v
+
+
+def inn_check_digit(digits: str) -> int:
+    """The check digit of a legal entity's ИНН, from its first nine digits."""
+    return sum(int(d) * w for d, w in zip(digits[:9], INN_WEIGHTS, strict=True)) % 11 % 10
+
+
+def ogrn_check_digit(digits: str) -> int:
+    """The check digit of an ОГРН: its first twelve digits as a number, mod 11, mod 10."""
+    return int(digits[:12]) % 11 % 10
 
 
 def kpp(value: str) -> str:
@@ -111,7 +121,7 @@ def ogrn(value: str) -> str:
         v = v.zfill(13)  # Excel dropped the leading zero
     if not (len(v) == 13 and DIGITS.fullmatch(v)):
         raise CellError(f"{q(v)}: ОГРН юридического лица — 13 цифр")
-    check = int(v[:12]) % 11 % 10
+    check = ogrn_check_digit(v)
     if check != int(v[12]):
         raise CellError(f"{v}: неверная контрольная цифра ОГРН (ожидалась {check} в конце); "
                         "опечатка в номере?")

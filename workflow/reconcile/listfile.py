@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workflow.errors import InvalidInput
+from workflow.importing.cells import inn_check_digit, ogrn_check_digit
 from workflow.importing.reader import read_table
 
 HEADER_SEARCH_ROWS = 10  # title and group rows above the real header, as exports have them
@@ -19,7 +20,6 @@ FIELDS = ("code", "inn", "kpp", "ogrn", "name", "short_name", "municipality", "p
 FIELD_TITLES = {"inn": "ИНН", "kpp": "КПП", "ogrn": "ОГРН", "name": "наименование",
                 "short_name": "краткое наименование", "parent_inn": "ИНН головной организации",
                 "parent_kpp": "КПП головной организации"}
-INN_WEIGHTS = (2, 4, 10, 3, 5, 9, 4, 6, 8)
 WIDTHS = {"inn": 10, "kpp": 9, "ogrn": 13, "parent_inn": 10, "parent_kpp": 9}
 
 
@@ -176,9 +176,9 @@ def _digits(file: str, number: int, field: str, raw: str, problems: list[str]) -
 def _check_digit(field: str, text: str) -> str | None:
     """The check digit an ИНН (legal entity) or ОГРН must end with; None where there is none."""
     if field in ("inn", "parent_inn"):
-        return str(sum(int(d) * w for d, w in zip(text, INN_WEIGHTS, strict=False)) % 11 % 10)
+        return str(inn_check_digit(text))
     if field == "ogrn":
-        return str(int(text[:12]) % 11 % 10)
+        return str(ogrn_check_digit(text))
     return None
 
 

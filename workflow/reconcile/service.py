@@ -17,8 +17,9 @@ from states.registry import may_accept
 from storage import NewEvent, history, reconciliations, repo
 from storage.models import municipalities, schools
 from workflow.errors import InvalidInput, PermissionDenied, UnknownCode, UsageError
+from workflow.importing.cells import inn_check_digit
 from workflow.reconcile.compare import RegistrySchool, Result, compare
-from workflow.reconcile.listfile import INN_WEIGHTS, CoordinatorList, ListRow, read_list
+from workflow.reconcile.listfile import CoordinatorList, ListRow, read_list
 
 OPERATOR = "operator"  # as imports: the operator's own commands are recorded under this actor
 STEP = "registry"
@@ -216,7 +217,7 @@ SAMPLE_HEADER = ("№ п/п", "ИНН", "КПП", "Полное наименов
 
 def _sample_inn(region: str, serial: int) -> str:
     base = f"{region[:2]:0>2}{serial:07d}"
-    return base + str(sum(int(d) * w for d, w in zip(base, INN_WEIGHTS, strict=True)) % 11 % 10)
+    return base + str(inn_check_digit(base))
 
 
 def sample_list(services: Any, region: str, path: Path, new_school: str = "МКОУ «СОШ № 7»"
