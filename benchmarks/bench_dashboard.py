@@ -25,14 +25,14 @@ from sqlalchemy import insert
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import late_plan  # noqa: E402
-from dashboard import create_app  # noqa: E402
-from dashboard.access import create_token  # noqa: E402
-from dashboard.progress import late_by_region  # noqa: E402
 from states import SLUGS, default_graph, default_policies, first_open  # noqa: E402
 from states.graph import settle_open  # noqa: E402
 from storage import repo  # noqa: E402
 from storage.models import assignments, municipalities, people, regions, schools  # noqa: E402
 from tests.dashkit import running  # noqa: E402
+from web import create_app  # noqa: E402
+from web.access import create_token  # noqa: E402
+from web.progress import late_by_region  # noqa: E402
 from workflow.config import build  # noqa: E402
 from workflow.services import Services  # noqa: E402
 

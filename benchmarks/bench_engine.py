@@ -40,10 +40,10 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import late_plan, national  # noqa: E402
 from benchmarks.bare_sqlite import NOW, NOW_DB, Bare  # noqa: E402
-from dashboard.progress import late_by_region  # noqa: E402
 from states import SLUGS, default_graph, default_policies, graph_of  # noqa: E402
 from states.graph import definition_body, fingerprint  # noqa: E402
 from storage import history  # noqa: E402
+from web.progress import late_by_region  # noqa: E402
 from workflow import config as config_mod  # noqa: E402
 from workflow import definitions  # noqa: E402
 from workflow import report as report_mod  # noqa: E402

@@ -8,16 +8,16 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from dashboard.progress import SCHOOL_STEPS
 from notifications.calendar import open_cutoff
 from states import StepPolicy
 from storage.models import open_steps
+from web.progress import SCHOOL_STEPS
 
 MOSCOW = "Europe/Moscow"
 
 
 def late_query(step: str, cutoff: datetime, regions: list[str]) -> Any:
-    """One part of `dashboard.progress.late_by_region`'s union: one step (SLA), one zone."""
+    """One part of `web.progress.late_by_region`'s union: one step (SLA), one zone."""
     return select(open_steps.c.region_code, open_steps.c.code).where(
         open_steps.c.kind == "school", open_steps.c.step.in_([step]),
         open_steps.c.region_code.in_(regions), open_steps.c.since < cutoff)

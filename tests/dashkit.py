@@ -15,9 +15,9 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from dashboard.access import create_token
 from storage.models import assignments, metrics, municipalities, people, regions, schools
 from storage.repo import insert_machines
+from web.access import create_token
 from workflow.config import build
 from workflow.engine import new_machine_rows
 from workflow.reconcile import reconcile_as_registered

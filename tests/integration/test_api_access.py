@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from dashboard import create_app
 from tests import dashkit
+from web import create_app
 
 PM, AUD, SUP = "pm@example.org", "auditor@example.org", "support@example.org"
 RC01, RC77 = "rc01@example.org", "rc77@example.org"

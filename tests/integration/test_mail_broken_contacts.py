@@ -7,10 +7,10 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from dashboard.progress import broken_contacts
 from storage.models import assignments, people, regions
 from storage.outbox import bounces, broken_contacts_by_region
 from tests.mailkit import T0, new_db, seed
+from web.progress import broken_contacts
 
 
 def test_bounced_coordinator_and_school_admin_show_under_their_region(tmp_path: Path) -> None:

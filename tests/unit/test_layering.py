@@ -1,4 +1,4 @@
-"""The packages import one way: workflow → notifications → storage → states (and the dashboard
+"""The packages import one way: workflow → notifications → storage → states (and the web
 on top); a module that imports across the declared layers fails this test, naming the line."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-OURS = ("states", "storage", "notifications", "workflow", "dashboard")
+OURS = ("states", "storage", "notifications", "workflow", "web")
 
 # What each layer may import of ours (besides itself). workflow.cli is the composition root and
 # may import anything; nothing below it may import it.
@@ -18,7 +18,7 @@ ALLOWED: dict[str, set[str]] = {
     "storage": {"states"},
     "notifications": {"storage", "states"},
     "workflow": {"notifications", "storage", "states"},
-    "dashboard": {"workflow", "notifications", "storage", "states"},
+    "web": {"workflow", "notifications", "storage", "states"},
 }
 
 

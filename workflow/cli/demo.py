@@ -21,7 +21,7 @@ def register(cli: click.Group) -> None:
 @click.option("--quiet", is_flag=True, help="Print only the progress table and where to look.")
 def demo(directory: str, quiet: bool) -> None:
     """Build three sample regions, play five weeks of their rollout, show the progress."""
-    from dashboard import write_static
+    from web import write_static
     from workflow.demo import run_demo
 
     path = Path(directory)

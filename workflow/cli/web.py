@@ -31,7 +31,7 @@ def wall_clock() -> datetime:
 @pass_app
 def dashboard(app: AppContext, out_dir: str, at: str | None) -> None:
     """Write the progress dashboard as static files (a snapshot without contacts or history)."""
-    from dashboard import write_static
+    from web import write_static
 
     files = write_static(app.services, out_dir, now(at))
     click.echo(f"wrote {len(files)} files; open {files[0]}")
@@ -46,7 +46,7 @@ def serve(app: AppContext, host: str, port: int) -> None:
     try:
         import uvicorn
 
-        from dashboard import create_app
+        from web import create_app
     except ImportError as exc:  # the web extras are optional
         from workflow.errors import UsageError
 
@@ -70,7 +70,7 @@ def token() -> None:
 @pass_app
 def create(app: AppContext, email: str, days: int, at: str | None) -> None:
     """Create a token for a person (replacing their previous one); printed once, last line."""
-    from dashboard.access import create_token
+    from web.access import create_token
 
     moment = now(at)
     value = create_token(app.services, email, moment, days)
@@ -86,7 +86,7 @@ def create(app: AppContext, email: str, days: int, at: str | None) -> None:
 @pass_app
 def revoke(app: AppContext, email: str, at: str | None) -> None:
     """Revoke every token of a person."""
-    from dashboard.access import revoke_tokens
+    from web.access import revoke_tokens
 
     n = revoke_tokens(app.services, email, now(at))
     click.echo(f"revoked {n} token(s) of {email.strip().lower()}")

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from dashboard.access import Viewer
 from states import STEPS
+from web.access import Viewer
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
@@ -23,7 +23,7 @@ STATUS_RU = {"done": "выполнен", "skipped": "пропущен", "current
 
 
 class Urls:
-    """Links of the served dashboard."""
+    """Links of the served web pages."""
 
     static = False
     css = "/static/style.css"

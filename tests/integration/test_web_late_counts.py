@@ -9,12 +9,12 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from dashboard.progress import SCHOOL_STEPS, late_by_region
 from notifications.calendar import business_days_open
 from states import STATES, default_policies
 from storage.models import municipalities, regions, schools
 from storage.repo import insert_machines
 from tests.mailkit import new_db, steps_at
+from web.progress import SCHOOL_STEPS, late_by_region
 
 NOW = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)  # Monday: 11:30 Moscow, 20:30 Kamchatka
 

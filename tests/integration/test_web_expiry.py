@@ -10,9 +10,9 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from dashboard import create_app
 from storage.tokens import access_tokens
 from tests import dashkit
+from web import create_app
 from workflow.cli import main
 
 PM = "pm@example.org"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 class DashboardError(Exception):
-    """Base of the dashboard errors."""
+    """Base of the web errors."""
 
 
 class NotSignedIn(DashboardError, PermissionError):

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from dashboard import create_app
 from tests import dashkit
+from web import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

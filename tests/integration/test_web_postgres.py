@@ -7,8 +7,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dashboard import create_app
 from tests import dashkit
+from web import create_app
 
 PATHS = ["/", "/regions/01", "/schools/0100003", "/municipalities/01-001", "/history"]
 API = ["/api/report", "/api/regions/01", "/api/schools/0100003", "/api/audit?school=0100003"]

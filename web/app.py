@@ -18,11 +18,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dashboard import api, views
-from dashboard.access import Viewer, authenticate
-from dashboard.errors import DashboardError, NotSignedIn, OutOfScope
-from dashboard.history import Query, search
-from dashboard.pages import Urls, render, stylesheet
+from web import api, views
+from web.access import Viewer, authenticate
+from web.errors import DashboardError, NotSignedIn, OutOfScope
+from web.history import Query, search
+from web.pages import Urls, render, stylesheet
 
 COOKIE = "rollout_token"
 MAX_FORM = 4096  # bytes: the sign-in form holds one token
@@ -79,7 +79,7 @@ def safe_next(target: str | None) -> str:
 
 
 def create_app(services: Any, clock: Callable[[], datetime]) -> Starlette:
-    """The dashboard app over `services`; `clock()` gives the moment each page shows."""
+    """The web app over `services`; `clock()` gives the moment each page shows."""
     urls = Urls()
     policies = services.policies
 

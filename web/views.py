@@ -8,13 +8,13 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from dashboard import charts, progress
-from dashboard.access import Viewer, redact_people
-from dashboard.errors import NotFound, OutOfScope
 from notifications.calendar import business_days_open
 from states import FINISHED, ROLE_TITLES, STATES, STEPS, Role, StepPolicy, Target, step_by_slug
 from storage import repo
 from storage.models import machines, municipalities
+from web import charts, progress
+from web.access import Viewer, redact_people
+from web.errors import NotFound, OutOfScope
 from workflow.report import national, regional
 from workflow.services import machine_status
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from dashboard.access import Viewer
-from dashboard.errors import NotFound, OutOfScope
 from storage import repo
 from storage.models import events
+from web.access import Viewer
+from web.errors import NotFound, OutOfScope
 from workflow.audit import public
 
 LIMIT = 500  # rows shown at most; the full count is shown beside

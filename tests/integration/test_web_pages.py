@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dashboard import create_app, views, write_static
 from tests import dashkit
+from web import create_app, views, write_static
 
 
 @pytest.fixture(scope="module")

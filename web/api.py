@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from dashboard import views
-from dashboard.access import Viewer, redact_people
-from dashboard.errors import NotFound, NotSignedIn, OutOfScope
+from web import views
+from web.access import Viewer, redact_people
+from web.errors import NotFound, NotSignedIn, OutOfScope
 from workflow.audit import machine_log
 from workflow.errors import UnknownCode, UsageError
 from workflow.services import machine_status

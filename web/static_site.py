@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from dashboard import views
-from dashboard.access import SNAPSHOT
-from dashboard.pages import StaticUrls, file_name, render, stylesheet
 from storage.models import regions
+from web import views
+from web.access import SNAPSHOT
+from web.pages import StaticUrls, file_name, render, stylesheet
 
 
 def write_static(services: Any, out_dir: str | Path, now: datetime) -> list[Path]:

@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from dashboard.charts import funnel, progress_line, step_bars
-from dashboard.progress import is_late
 from notifications.calendar import business_days_open
 from states import default_policies
+from web.charts import funnel, progress_line, step_bars
+from web.progress import is_late
 
 NOW = datetime(2026, 1, 20, 9, 0, tzinfo=UTC)  # after the New Year holidays
 

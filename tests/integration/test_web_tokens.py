@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from dashboard.access import authenticate
 from storage import history
 from storage.tokens import access_tokens
 from tests import dashkit
+from web.access import authenticate
 from workflow.cli import main
 
 

@@ -1,4 +1,4 @@
-"""The progress dashboard: server-rendered pages, static snapshots and the read-only JSON API.
+"""The web: pages, static snapshots and the JSON API; the dashboard and, with sign-in, the actions.
 
 `write_static` needs only Jinja2; `create_app` imports Starlette when it is called, so the rest
 of `rollout` runs without the web extras installed.
@@ -10,15 +10,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from dashboard.static_site import write_static
+from web.static_site import write_static
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
 
 def create_app(services: Any, clock: Callable[[], datetime]) -> Starlette:
-    """The Starlette application (see dashboard.app.create_app)."""
-    from dashboard.app import create_app as _create
+    """The Starlette application (see web.app.create_app)."""
+    from web.app import create_app as _create
 
     return _create(services, clock)
 
