@@ -11,10 +11,12 @@ from sqlalchemy import Connection, select
 from notifications.calendar import business_days_open
 from states import FINISHED, ROLE_TITLES, STATES, STEPS, Role, StepPolicy, Target, step_by_slug
 from storage import repo
-from storage.models import machines, municipalities
-from web import charts, progress
+from storage.models import municipalities, schools
+from web import cartogram, charts, lateness, progress
 from web.access import Viewer, redact_people
 from web.errors import NotFound, OutOfScope
+from web.regions_grid import COLUMNS, DISTRICTS, ROWS, district_of
+from web.tables import INN, CountryQuery
 from workflow.report import national, regional
 from workflow.services import machine_status
 
@@ -49,27 +51,68 @@ def report(conn: Connection, viewer: Viewer) -> dict[str, Any]:
     return {"steps": data["steps"], "regions": rows, "totals": totals, "scoped": True}
 
 
-def country(conn: Connection, viewer: Viewer, now: datetime,
-            policies: Mapping[str, StepPolicy]) -> dict[str, Any]:
-    """Every region the viewer may see: state, step bars, late schools, broken contacts."""
-    data = report(conn, viewer)
-    late = progress.late_by_region(conn, now, policies)
-    broken = progress.broken_contacts(conn)
-    region_since = dict(conn.execute(select(machines.c.code, machines.c.state_since)
-                                     .where(machines.c.kind == "region")).all())
-    for r in data["regions"]:
-        r["late"] = late.get(r["code"], 0)
-        r["broken_contacts"] = broken.get(r["code"], 0)
-        r["state_title"] = state_title(r["state"])
-        r["region_late"] = progress.is_late(region_since.get(r["code"]), r["state"] or "",
-                                            r["timezone"], now, policies)
+def country(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[str, StepPolicy],
+            query: CountryQuery | None = None) -> dict[str, Any]:
+    """Every region the viewer may see: state, step bars, lateness, broken contacts; the table
+    filtered, searched and sorted by `query` (worst first by default), and the map."""
+    query = query or CountryQuery()
+    data = regions_late(conn, viewer, now, policies)
+    found = schools_found(conn, viewer, query.q)
+    rows = query.apply(data["regions"], {s["region"] for s in found})
+    for r in rows:
         r["bars"] = charts.step_bars(r["steps"], r["schools"], f"{r['name']}: шаги")
     totals = data["totals"]
     totals["late"] = sum(r["late"] for r in data["regions"])
     totals["finished"] = sum(r["schools_finished"] for r in data["regions"])
-    return {"report": data, "totals": totals,
+    return {"report": data, "totals": totals, "rows": rows, "query": query, "found": found,
+            "districts": DISTRICTS, "zones": sorted({r["timezone"] for r in data["regions"]}),
+            "step_titles": TITLES, "step_number": lateness.NUMBER,
+            "map_by": query.by, "map_tiles": cartogram.tiles(data["regions"], query.by),
+            "map_legend": cartogram.legend(query.by),
             "funnel": charts.funnel(totals["steps"], totals["schools"]),
             "scopes": [] if viewer.sees_all else scope_links(conn, viewer)}
+
+
+def regions_late(conn: Connection, viewer: Viewer, now: datetime,
+                 policies: Mapping[str, StepPolicy]) -> dict[str, Any]:
+    """The viewer's report, each region with its lateness, district and share of steps done."""
+    data = report(conn, viewer)
+    late = lateness.by_region(conn, now, policies, {r["code"]: r["schools"]
+                                                    for r in data["regions"]})
+    broken = progress.broken_contacts(conn)
+    for r in data["regions"]:
+        r["lateness"] = late.get(r["code"]) or lateness.RegionLate(schools=r["schools"])
+        r["late"] = r["lateness"].late
+        r["broken_contacts"] = broken.get(r["code"], 0)
+        r["state_title"] = state_title(r["state"])
+        r["region_late"] = bool(r["lateness"].step_days)
+        r["district"] = district_of(r["code"])
+        r["progress"] = charts.pct(sum(r["steps"].values()), r["schools"] * len(STEPS))
+    return data
+
+
+def map_data(conn: Connection, viewer: Viewer, now: datetime,
+             policies: Mapping[str, StepPolicy], by: cartogram.By) -> dict[str, Any]:
+    """GET /api/map: the tiles of the regions the viewer may see, coloured `by`."""
+    data = regions_late(conn, viewer, now, policies)
+    return {"by": by.value, "rows": ROWS, "columns": COLUMNS,
+            "districts": [{"code": k, "name": v} for k, v in DISTRICTS.items()],
+            "legend": cartogram.legend(by), "tiles": cartogram.tiles(data["regions"], by)}
+
+
+def schools_found(conn: Connection, viewer: Viewer, text: str) -> list[dict[str, Any]]:
+    """Schools the viewer may see whose ИНН or code is `text` (a search of the country page)."""
+    text = text.strip()
+    if not text or len(text) > 32:
+        return []
+    where = schools.c.code == text
+    if INN.fullmatch(text):
+        where = where | (schools.c.inn == text)
+    q = (select(schools.c.code, schools.c.name, schools.c.region_code, schools.c.municipality_code)
+         .where(where).order_by(schools.c.code).limit(20))
+    return [{"code": r.code, "name": r.name, "region": r.region_code}
+            for r in conn.execute(q)
+            if viewer.may_see(Target("school", r.code, r.region_code, r.municipality_code))]
 
 
 def scope_links(conn: Connection, viewer: Viewer) -> list[dict[str, str]]:
