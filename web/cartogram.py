@@ -55,8 +55,8 @@ def _colour(row: dict[str, Any], by: By) -> tuple[str, str, str]:
     if by == By.LATE:
         late = row["lateness"]
         if late.held:
-            return HELD[0], HELD[1], f"{late.worst_days} д"
-        value, label = late.worst_days, (f"{late.worst_days} д" if late.worst_days else "✓")
+            return HELD[0], HELD[1], f"{late.worst_days} дн."
+        value, label = late.worst_days, (f"{late.worst_days} дн." if late.worst_days else "✓")
     else:
         value, label = row["progress"], f"{row['progress']}%"
     fill, ink = next((f, t) for bound, f, t, _ in

@@ -17,22 +17,13 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
-from notifications.calendar import business_days_open
 from notifications.policy import MOSCOW
 from states import STEPS, StepPolicy
 from storage.models import open_steps, regions
-from web.progress import SCHOOL_STEPS, late_by_region
+from web.progress import SCHOOL_STEPS, late_by_region, late_days
 
 REGION_STEPS = frozenset(s.slug for s in STEPS if s.level == "region")
 NUMBER = {s.slug: s.number for s in STEPS}
-
-
-def late_days(since: datetime | str | None, now: datetime, tz: str, sla_days: int) -> int:
-    """Business days a step opened at `since` is past its SLA at `now` (0 when within it)."""
-    if not since:
-        return 0
-    at = datetime.fromisoformat(since) if isinstance(since, str) else since
-    return max(0, business_days_open(at, now, tz) - sla_days)
 
 
 @dataclass

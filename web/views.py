@@ -151,9 +151,13 @@ def group(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[str
         m["bars"] = charts.step_bars(m["steps"], m["schools"], f"{m['name']}: шаги")
     region_state = status["state"]
     region_reasons: list[str] = []
+    region_late_days = 0
     if region_state != "done" and step_by_slug(region_state).level == "region":
         step, blocking = region_state, []
         region_reasons = [b["message_ru"] for b in status["blocking"]]
+        since = next((o["since"] for o in status["open"] if o["step"] == region_state), None)
+        region_late_days = progress.late_days(since, now, status["timezone"],
+                                              policies[region_state].sla_days)
     else:
         # the steps the group waits for: the region's open aggregate steps, or for a
         # municipality (or a finished region) the earliest step its schools have open
@@ -178,7 +182,8 @@ def group(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[str
     return {
         "kind": kind, "code": code, "name": name, "region": status["region"],
         "region_state": region_state, "region_state_title": state_title(region_state),
-        "region_reasons": region_reasons, "schools": summary["schools"],
+        "region_reasons": region_reasons, "region_late_days": region_late_days,
+        "schools": summary["schools"],
         "steps": summary["steps"], "step": step, "step_title": state_title(step),
         "funnel": charts.funnel(summary["steps"], summary["schools"], step),
         "municipalities": munis, "blocking": shown, "blocking_total": len(blocking),
@@ -200,9 +205,11 @@ def school(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[st
     for o in status["open"]:  # each open step: how long open, late by its own SLA
         o["days_open"] = business_days_open(datetime.fromisoformat(o["since"]), now,
                                             status["timezone"]) if o["since"] else None
-        o["late"] = (o["step"] in progress.SCHOOL_STEPS and o["days_open"] is not None
-                     and o["days_open"] > policies[o["step"]].sla_days)
         o["sla_days"] = policies[o["step"]].sla_days
+        # a step of the region (1–3) is late too: the school waits for it (README, Lateness)
+        o["late_days"] = max(0, (o["days_open"] or 0) - o["sla_days"])
+        o["late"] = o["late_days"] > 0
+        o["region_step"] = o["step"] in lateness.REGION_STEPS
     if status["open"]:
         days_open = status["open"][0]["days_open"]
         late = any(o["late"] for o in status["open"])
