@@ -151,7 +151,8 @@ def main() -> None:
     if args.out:
         args.out.write_text(
             "# bench_dashboard: national dataset (tests/nationkit.py at scale 1: 89 regions in "
-            "their real time zones, ~2,600 municipalities, 45,470 schools), SQLite, medians of {args.runs} runs after a warm-up; requests through "
+            "their real time zones, ~2,600 municipalities, 45,470 schools), SQLite, medians of "
+            f"{args.runs} runs after a warm-up; requests through "
             "uvicorn over HTTP. Aim: < 300 ms per request.\n\n" + "\n".join(lines) + "\n",
             encoding="utf-8")
 

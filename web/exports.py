@@ -32,7 +32,8 @@ def rows(regions: Sequence[dict[str, Any]]) -> Iterator[list[Any]]:
                r["state_title"], late.step_days, r["schools"], r["schools_finished"],
                *[r["steps"].get(s.slug, 0) for s in STEPS],
                late.late, late.held,
-               NUMBER[late.worst_step] if late.worst_step else "", late.worst_days, r["broken_contacts"]]
+               NUMBER[late.worst_step] if late.worst_step else "", late.worst_days,
+               r["broken_contacts"]]
 
 
 def file_name(now: datetime, fmt: str) -> str:

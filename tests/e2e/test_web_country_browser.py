@@ -5,19 +5,32 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from openpyxl import load_workbook
 
 from tests import dashkit, nationkit
-from tests.e2e.test_web_browser import browser, shot  # noqa: F401 (the fixture)
+from tests.e2e.test_web_browser import ARGS, CHROMIUM, shot
 from web import create_app
 from web.access import create_token
 from web.regions_grid import GRID
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs chromium at /usr/bin/chromium"),
+]
 CODES = "#region-table tbody td[data-label='Код']"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright for Python")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +84,7 @@ def test_worst_first_filter_sort_search_map_and_export(browser: Any, nation: Any
 
     with page.expect_download() as download:
         page.click("a:text('XLSX')")
-    book = load_workbook(io.BytesIO(open(download.value.path(), "rb").read()))
+    book = load_workbook(io.BytesIO(Path(download.value.path()).read_bytes()))
     assert [r[0] for r in list(book.active.iter_rows(values_only=True))[1:]] == codes(page)
 
     page.fill("#q", "Дагестан")
