@@ -138,7 +138,28 @@ def create_app(services: Any, clock: Callable[[], datetime]) -> Starlette:
         with services.db.read() as conn:
             ctx = views.country(conn, viewer, now, policies,
                                 CountryQuery.parse(request.query_params))
-        return exports.response(ctx["rows"], fmt, now)
+        return exports.response(exports.HEADER, exports.rows(ctx["rows"]), fmt,
+                                f"regions-{now:%Y-%m-%d}")
+
+    def export_schools(kind: str) -> Callable[[Request], Response]:
+        def handler(request: Request) -> Response:
+            """The schools holding a region's (municipality's) step back, all of them."""
+            code, fmt = request.path_params["code"], request.path_params["fmt"]
+            if fmt not in exports.FORMATS:
+                return error_page(NotFound("export", fmt), None)
+            try:
+                viewer = viewer_of(request)
+                now = clock()
+                with services.db.read() as conn:
+                    ctx = views.group(conn, viewer, now, policies, kind, code,
+                                      every_school=True)
+            except NotSignedIn:
+                return signin_form(request, status=401)
+            except DashboardError as exc:
+                return error_page(exc, None)
+            return exports.response(exports.SCHOOL_HEADER, exports.school_rows(ctx), fmt,
+                                    f"schools-{code}-{now:%Y-%m-%d}", title="Школы")
+        return handler
 
     def page_number(request: Request) -> int:
         value = request.query_params.get("page", "1")
@@ -201,6 +222,8 @@ def create_app(services: Any, clock: Callable[[], datetime]) -> Starlette:
         Route("/schools/{code}", school_page),
         Route("/history", history_page),
         Route("/export/regions.{fmt}", export),
+        Route("/export/regions/{code}/schools.{fmt}", export_schools("region")),
+        Route("/export/municipalities/{code}/schools.{fmt}", export_schools("municipality")),
         *api.routes(services, viewer_of, clock),
     ]
     app = Starlette(routes=routes)

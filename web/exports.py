@@ -3,13 +3,13 @@ as XLSX or as CSV that Russian Excel opens (storage.spreadsheets writes both).""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from starlette.responses import Response
 
+from notifications.calendar import local
 from states import STEPS
 from storage.spreadsheets import CSV_MIME, XLSX_MIME, csv_text, write_table, xlsx_bytes
 from web.lateness import NUMBER
@@ -36,17 +36,26 @@ def rows(regions: Sequence[dict[str, Any]]) -> Iterator[list[Any]]:
                r["broken_contacts"]]
 
 
-def file_name(now: datetime, fmt: str) -> str:
-    return f"regions-{now:%Y-%m-%d}.{fmt}"
+SCHOOL_HEADER = ["Код школы", "Школа", "Муниципалитет", "Открытые шаги", "Открыт с",
+                 "Просрочен на, раб. дн.", "Что держит"]
 
 
-def response(regions: Sequence[dict[str, Any]], fmt: str, now: datetime) -> Response:
-    """The download of the table as `fmt` (one of FORMATS)."""
-    disposition = {"content-disposition": f'attachment; filename="{file_name(now, fmt)}"'}
+def school_rows(group: dict[str, Any]) -> Iterator[list[Any]]:
+    """One line per school of a region page's list (all of them, not a page)."""
+    for s in group["blocking"]:
+        yield [s["code"], s["name"], s["municipality"] or "", s["state_title"],
+               local(s["since"], group["region_tz"]).date() if s["since"] else "", s["late_days"],
+               "; ".join(s["reasons"])]
+
+
+def response(header: Sequence[str], lines: Iterable[Sequence[Any]], fmt: str, name: str,
+             title: str = TITLE) -> Response:
+    """The download of a table as `fmt` (one of FORMATS), as the file `name`.`fmt`."""
+    disposition = {"content-disposition": f'attachment; filename="{name}.{fmt}"'}
     if fmt == "csv":
-        return Response(csv_text(HEADER, rows(regions)).encode("utf-8"),
+        return Response(csv_text(header, lines).encode("utf-8"),
                         media_type=f"{CSV_MIME}; charset=utf-8", headers=disposition)
-    return Response(xlsx_bytes(HEADER, rows(regions), title=TITLE), media_type=XLSX_MIME,
+    return Response(xlsx_bytes(header, lines, title=title), media_type=XLSX_MIME,
                     headers=disposition)
 
 

@@ -50,6 +50,11 @@ class Urls:
         """The country table as `fmt` (csv or xlsx), with the filters of `query` (`?…`)."""
         return f"/export/regions.{fmt}{query}"
 
+    def export_schools(self, kind: str, code: str, fmt: str) -> str | None:
+        """The schools holding a region's (municipality's) step back, as `fmt`."""
+        base = self.region(code) if kind == "region" else self.municipality(code)
+        return f"/export{base}/schools.{fmt}"
+
 
 def file_name(prefix: str, code: str) -> str:
     """A safe file name for a code; codes with other characters get a short hash."""
@@ -87,6 +92,9 @@ class StaticUrls(Urls):
 
     def export(self, fmt: str, query: str = "") -> str | None:
         return f"regions.{fmt}"  # written beside index.html, unfiltered
+
+    def export_schools(self, kind: str, code: str, fmt: str) -> str | None:
+        return None
 
 
 def _when(value: Any, tz: str = "Europe/Moscow", with_time: bool = True) -> str:

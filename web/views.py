@@ -126,8 +126,9 @@ def scope_links(conn: Connection, viewer: Viewer) -> list[dict[str, str]]:
 
 
 def group(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[str, StepPolicy],
-          kind: str, code: str, page: int = 1) -> dict[str, Any]:
-    """A region or a municipality: funnel, municipalities, the schools holding its step back."""
+          kind: str, code: str, page: int = 1, every_school: bool = False) -> dict[str, Any]:
+    """A region or a municipality: funnel, municipalities, the schools holding its step back
+    (a page of them, or all with `every_school`, for an export)."""
     target = readable(conn, viewer, kind, code)
     region_code = target.region
     muni = code if kind == "municipality" else None
@@ -169,7 +170,7 @@ def group(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[str
                     if any(s["steps"][w] not in FINISHED for w in watched)]
     pages = max(1, -(-len(blocking) // PAGE))
     page = min(max(page, 1), pages)
-    shown = blocking[(page - 1) * PAGE: page * PAGE]
+    shown = blocking if every_school else blocking[(page - 1) * PAGE: page * PAGE]
     facts = repo.school_facts(conn, region_code, status["steps"], [s["code"] for s in shown])
     for s in shown:
         s["state_title"] = ", ".join(state_title(o) for o in s["open"])

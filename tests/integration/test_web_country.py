@@ -151,3 +151,20 @@ def test_the_snapshot_holds_the_map_and_the_table_files(nation, tmp_path: Path) 
     assert index.count('<a href="region-') >= 2 * 89  # a tile and a row per region
     assert ROW.findall(index)[0] == nationkit.STUCK
     assert (tmp_path / "regions.xlsx").exists() and (tmp_path / "regions.csv").exists()
+
+
+def test_a_region_exports_every_school_holding_its_step(nation) -> None:
+    """The region page lists its blocking schools a page at a time; the export holds them all,
+    each with its lateness and what holds it."""
+    client, data = nation
+    html = client.get("/regions/50").text
+    total = int(re.search(r"Школы, которые держат шаг «[^»]+»: (\d+)", html).group(1))
+    assert 'href="/export/regions/50/schools.xlsx"' in html
+    book = load_workbook(io.BytesIO(client.get("/export/regions/50/schools.xlsx").content))
+    sheet = list(book.active.iter_rows(values_only=True))
+    assert sheet[0][0] == "Код школы" and len(sheet) - 1 == total
+    assert all(str(r[0]).startswith("50") for r in sheet[1:])
+    assert any(isinstance(r[5], int) and r[5] > 0 for r in sheet[1:])  # late by N days
+    raw = client.get("/export/regions/50/schools.csv").content
+    assert raw.startswith("\ufeff".encode()) and raw.decode("utf-8-sig").count("\r\n") == total + 1
+    assert client.get("/export/regions/99/schools.csv").status_code == 404
