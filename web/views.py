@@ -168,6 +168,9 @@ def group(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[str
         step = watched[0] if watched else "done"
         blocking = [s for s in open_rows
                     if any(s["steps"][w] not in FINISHED for w in watched)]
+    if region_late_days:  # the region holds every school of every municipality
+        for m in munis:
+            m["late"] = m["schools"]
     pages = max(1, -(-len(blocking) // PAGE))
     page = min(max(page, 1), pages)
     shown = blocking if every_school else blocking[(page - 1) * PAGE: page * PAGE]
@@ -188,7 +191,9 @@ def group(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[str
         "steps": summary["steps"], "step": step, "step_title": state_title(step),
         "funnel": charts.funnel(summary["steps"], summary["schools"], step),
         "municipalities": munis, "blocking": shown, "blocking_total": len(blocking),
-        "late_total": sum(s["late"] for s in open_rows), "page": page, "pages": pages,
+        # a region late on its own step holds every school: all count as late (README, Lateness)
+        "late_total": summary["schools"] if region_late_days else sum(s["late"] for s in open_rows),
+        "page": page, "pages": pages,
         "line": charts.progress_line(line), "line_points": line[-10:], "people": people,
         "role_titles": {r.value: t for r, t in ROLE_TITLES.items()}, "region_tz": tz,
         "may_see_region": viewer.may_see(Target("region", region_code, region_code)),

@@ -168,3 +168,14 @@ def test_a_region_exports_every_school_holding_its_step(nation) -> None:
     raw = client.get("/export/regions/50/schools.csv").content
     assert raw.startswith("\ufeff".encode()) and raw.decode("utf-8-sig").count("\r\n") == total + 1
     assert client.get("/export/regions/99/schools.csv").status_code == 404
+
+
+def test_the_page_of_a_region_late_on_its_own_step_counts_all_its_schools_late(nation) -> None:
+    """Дагестан's page says as much as the country page: every school late, by its days."""
+    client, data = nation
+    html = client.get(f"/regions/{nationkit.STUCK}").text
+    n = data["counts"][nationkit.STUCK]
+    assert f'class="num late">{n}</span>с просроченным шагом' in html
+    assert re.search(r"Шаг просрочен на \d+ раб\. дн\.: все школы региона", html)
+    munis = re.findall(r'<td class="n late">(\d+)</td>', html)
+    assert munis and sum(map(int, munis)) == n
