@@ -8,6 +8,7 @@ program manager), 404 for an unknown code that the person could otherwise see.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -16,6 +17,7 @@ from starlette.routing import Route
 
 from web import views
 from web.access import Viewer, redact_people
+from web.cartogram import By
 from web.errors import NotFound, NotSignedIn, OutOfScope
 from workflow.audit import machine_log
 from workflow.errors import UnknownCode, UsageError
@@ -26,7 +28,8 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
     return JSONResponse(data, status_code=status, headers=headers)
 
 
-def routes(services: Any, viewer_of: Callable[[Request], Viewer]) -> list[Route]:
+def routes(services: Any, viewer_of: Callable[[Request], Viewer],
+           clock: Callable[[], datetime]) -> list[Route]:
     """The API routes, each authenticated by `viewer_of` and answered as JSON."""
     policies = services.policies
 
@@ -50,6 +53,12 @@ def routes(services: Any, viewer_of: Callable[[Request], Viewer]) -> list[Route]
     def report(request: Request, conn: Any, viewer: Viewer) -> Any:
         return views.report(conn, viewer)
 
+    def map_tiles(request: Request, conn: Any, viewer: Viewer) -> Any:
+        by = request.query_params.get("by", By.LATE.value)
+        if by not in set(By):
+            raise UsageError("by is late or progress")
+        return views.map_data(conn, viewer, clock(), policies, By(by))
+
     def status_of(kind: str) -> Callable[[Request, Any, Viewer], Any]:
         def build(request: Request, conn: Any, viewer: Viewer) -> Any:
             code = request.path_params["code"]
@@ -70,6 +79,7 @@ def routes(services: Any, viewer_of: Callable[[Request], Viewer]) -> list[Route]
 
     return [
         Route("/api/report", guarded(report)),
+        Route("/api/map", guarded(map_tiles)),
         Route("/api/regions/{code}", guarded(status_of("region"))),
         Route("/api/schools/{code}", guarded(status_of("school"))),
         Route("/api/audit", guarded(audit)),

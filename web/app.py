@@ -18,11 +18,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from web import api, views
+from web import api, exports, views
 from web.access import Viewer, authenticate
-from web.errors import DashboardError, NotSignedIn, OutOfScope
+from web.errors import DashboardError, NotFound, NotSignedIn, OutOfScope
 from web.history import Query, search
 from web.pages import Urls, render, stylesheet
+from web.tables import CountryQuery
 
 COOKIE = "rollout_token"
 MAX_FORM = 4096  # bytes: the sign-in form holds one token
@@ -120,8 +121,45 @@ def create_app(services: Any, clock: Callable[[], datetime]) -> Starlette:
                             status_code=status)
 
     def home(request: Request) -> Response:
+        query = CountryQuery.parse(request.query_params)
         return page(request, lambda conn, v, now: (
-            "country.html", views.country(conn, v, now, policies)))
+            "country.html", views.country(conn, v, now, policies, query)))
+
+    def export(request: Request) -> Response:
+        """The country table as on screen (same query string), as XLSX or CSV."""
+        fmt = request.path_params["fmt"]
+        if fmt not in exports.FORMATS:
+            return error_page(NotFound("export", fmt), None)
+        try:
+            viewer = viewer_of(request)
+        except NotSignedIn:
+            return signin_form(request, status=401)
+        now = clock()
+        with services.db.read() as conn:
+            ctx = views.country(conn, viewer, now, policies,
+                                CountryQuery.parse(request.query_params))
+        return exports.response(exports.HEADER, exports.rows(ctx["rows"]), fmt,
+                                f"regions-{now:%Y-%m-%d}")
+
+    def export_schools(kind: str) -> Callable[[Request], Response]:
+        def handler(request: Request) -> Response:
+            """The schools holding a region's (municipality's) step back, all of them."""
+            code, fmt = request.path_params["code"], request.path_params["fmt"]
+            if fmt not in exports.FORMATS:
+                return error_page(NotFound("export", fmt), None)
+            try:
+                viewer = viewer_of(request)
+                now = clock()
+                with services.db.read() as conn:
+                    ctx = views.group(conn, viewer, now, policies, kind, code,
+                                      every_school=True)
+            except NotSignedIn:
+                return signin_form(request, status=401)
+            except DashboardError as exc:
+                return error_page(exc, None)
+            return exports.response(exports.SCHOOL_HEADER, exports.school_rows(ctx), fmt,
+                                    f"schools-{code}-{now:%Y-%m-%d}", title="Школы")
+        return handler
 
     def page_number(request: Request) -> int:
         value = request.query_params.get("page", "1")
@@ -183,7 +221,10 @@ def create_app(services: Any, clock: Callable[[], datetime]) -> Starlette:
         Route("/municipalities/{code}", group_page("municipality")),
         Route("/schools/{code}", school_page),
         Route("/history", history_page),
-        *api.routes(services, viewer_of),
+        Route("/export/regions.{fmt}", export),
+        Route("/export/regions/{code}/schools.{fmt}", export_schools("region")),
+        Route("/export/municipalities/{code}/schools.{fmt}", export_schools("municipality")),
+        *api.routes(services, viewer_of, clock),
     ]
     app = Starlette(routes=routes)
     app.add_middleware(SecurityHeaders)

@@ -44,26 +44,20 @@ def step_bars(steps: dict[str, int], total: int, label: str = "") -> Markup:
 
 
 def funnel(steps: dict[str, int], total: int, current: str | None = None) -> Markup:
-    """The funnel of the nine steps: the title, then a bar with 'done of total (share)' beside."""
-    row, bar_w, num_w = 40, 460, 140
-    height = row * len(STEPS)
-    parts = [f'<svg class="funnel" viewBox="0 0 {bar_w + num_w} {height}" role="img" '
-             f'aria-label="Воронка шагов: сколько школ выполнили каждый шаг">']
-    for i, step in enumerate(STEPS):
+    """The funnel of the nine steps: per step its title (HTML text, which wraps on a phone), a
+    bar, and 'done of total (share)'; the current step in bold."""
+    parts = ['<ol class="funnel" aria-label="Воронка шагов: сколько школ выполнили каждый шаг">']
+    for step in STEPS:
         done = steps.get(step.slug, 0)
         share = pct(done, total)
-        y = i * row
-        weight = ' font-weight="bold"' if step.slug == current else ""
+        mark = ' class="current"' if step.slug == current else ""
         parts.append(
-            f'<g><title>{step.number}. {escape(step.title)}: {done} из {total} ({share}%)</title>'
-            f'<text x="0" y="{y + 12}" font-size="11"{weight}>{step.number}. '
-            f'{escape(step.title)}</text>'
-            f'<rect x="0" y="{y + 16}" width="{bar_w}" height="16" fill="{TRACK_FILL}"/>'
-            f'<rect x="0" y="{y + 16}" width="{round(bar_w * share / 100)}" height="16"'
-            f' fill="{DONE_FILL}"/>'
-            f'<text x="{bar_w + 8}" y="{y + 29}" font-size="12">{done} из {total}'
-            f' ({share}%)</text></g>')
-    parts.append("</svg>")
+            f'<li{mark}><span class="title">{step.number}. {escape(step.title)}</span>'
+            f'<svg class="fbar" viewBox="0 0 100 4" preserveAspectRatio="none" '
+            f'aria-hidden="true"><rect width="100" height="4" fill="{TRACK_FILL}"/>'
+            f'<rect width="{share}" height="4" fill="{DONE_FILL}"/></svg>'
+            f'<span class="value">{done} из {total} ({share}%)</span></li>')
+    parts.append("</ol>")
     return Markup("".join(parts))
 
 

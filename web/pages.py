@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from states import STEPS
+from web import cartogram
 from web.access import Viewer
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -44,6 +45,15 @@ class Urls:
 
     def history_of(self, kind: str, code: str) -> str | None:
         return f"/history?{urlencode({'kind': kind, 'code': code})}"
+
+    def export(self, fmt: str, query: str = "") -> str | None:
+        """The country table as `fmt` (csv or xlsx), with the filters of `query` (`?…`)."""
+        return f"/export/regions.{fmt}{query}"
+
+    def export_schools(self, kind: str, code: str, fmt: str) -> str | None:
+        """The schools holding a region's (municipality's) step back, as `fmt`."""
+        base = self.region(code) if kind == "region" else self.municipality(code)
+        return f"/export{base}/schools.{fmt}"
 
 
 def file_name(prefix: str, code: str) -> str:
@@ -80,6 +90,12 @@ class StaticUrls(Urls):
     def history_of(self, kind: str, code: str) -> str | None:
         return None
 
+    def export(self, fmt: str, query: str = "") -> str | None:
+        return f"regions.{fmt}"  # written beside index.html, unfiltered
+
+    def export_schools(self, kind: str, code: str, fmt: str) -> str | None:
+        return None
+
 
 def _when(value: Any, tz: str = "Europe/Moscow", with_time: bool = True) -> str:
     """An ISO string or datetime shown in local time, the Russian way (31.12.2026 09:00)."""
@@ -95,7 +111,7 @@ def _environment() -> Environment:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["when"] = _when
     env.filters["pct"] = lambda done, total: round(100 * done / total) if total else 0
-    env.globals.update(STEPS=STEPS, STATUS_RU=STATUS_RU)
+    env.globals.update(STEPS=STEPS, STATUS_RU=STATUS_RU, cartogram=cartogram.svg)
     return env
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, union_all
 
-from notifications.calendar import local, open_cutoff
+from notifications.calendar import business_days_open, local, open_cutoff
 from notifications.policy import MOSCOW
 from states import FINISHED, SLUGS, STATES, STEPS, Facts, StepPolicy, holding, step_by_slug
 from states.graph import decode
@@ -35,6 +35,15 @@ def is_late(since: str | datetime | None, state: str, tz: str, now: datetime,
         return False
     at = datetime.fromisoformat(since) if isinstance(since, str) else since
     return at < open_cutoff(now, tz, policies[state].sla_days)
+
+
+def late_days(since: datetime | str | None, now: datetime, tz: str, sla_days: int) -> int:
+    """Business days a step opened at `since` is past its SLA at `now` (0 when within it);
+    more than 0 exactly when `is_late`."""
+    if not since:
+        return 0
+    at = datetime.fromisoformat(since) if isinstance(since, str) else since
+    return max(0, business_days_open(at, now, tz) - sla_days)
 
 
 def _open_steps_of_schools(region: str | None = None, municipality: str | None = None) -> Any:
@@ -130,12 +139,14 @@ def open_schools(conn: Connection, now: datetime, policies: Mapping[str, StepPol
             row = by_code[r.code] = {
                 "code": r.code, "name": r.name, "municipality": r.municipality_code,
                 "state": r.state, "since": None, "open": [], "steps": decode(r.statuses),
-                "late": False}
+                "late": False, "late_days": 0}
         row["open"].append(r.step)
         if row["since"] is None or r.since < row["since"]:
             row["since"] = r.since
         if r.step in SCHOOL_STEPS and is_late(r.since, r.step, r.tz, now, policies):
             row["late"] = True
+            row["late_days"] = max(row["late_days"], late_days(
+                r.since, now, r.tz or MOSCOW, policies[r.step].sla_days))
     rows = list(by_code.values())
     for row in rows:
         row["open"].sort(key=SLUGS.index)

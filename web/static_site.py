@@ -2,7 +2,8 @@
 
 The snapshot sees every region but shows nobody's e-mail or phone and no history: it is meant
 to be forwarded. It holds the country page (index.html, written first), a page per region, and
-a page per school listed as blocking on a region page; other links are plain text.
+a page per school listed as blocking on a region page, and the country table as
+regions.xlsx and regions.csv; other links are plain text.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from storage.models import regions
-from web import views
+from web import exports, views
 from web.access import SNAPSHOT
 from web.pages import StaticUrls, file_name, render, stylesheet
 
@@ -36,6 +37,7 @@ def write_static(services: Any, out_dir: str | Path, now: datetime) -> list[Path
         country = views.country(conn, SNAPSHOT, now, policies)
         write("index.html", render("country.html", SNAPSHOT, urls, now, **country))
         write("style.css", stylesheet())
+        written.extend(exports.write(country["rows"], out))
         codes = list(conn.execute(select(regions.c.code).order_by(regions.c.code)).scalars())
         groups = [views.group(conn, SNAPSHOT, now, policies, "region", code) for code in codes]
         urls.schools = {s["code"] for g in groups for s in g["blocking"]}

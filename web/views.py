@@ -11,10 +11,12 @@ from sqlalchemy import Connection, select
 from notifications.calendar import business_days_open
 from states import FINISHED, ROLE_TITLES, STATES, STEPS, Role, StepPolicy, Target, step_by_slug
 from storage import repo
-from storage.models import machines, municipalities
-from web import charts, progress
+from storage.models import municipalities, schools
+from web import cartogram, charts, lateness, progress
 from web.access import Viewer, redact_people
 from web.errors import NotFound, OutOfScope
+from web.regions_grid import COLUMNS, DISTRICTS, ROWS, district_of
+from web.tables import INN, CountryQuery
 from workflow.report import national, regional
 from workflow.services import machine_status
 
@@ -49,27 +51,68 @@ def report(conn: Connection, viewer: Viewer) -> dict[str, Any]:
     return {"steps": data["steps"], "regions": rows, "totals": totals, "scoped": True}
 
 
-def country(conn: Connection, viewer: Viewer, now: datetime,
-            policies: Mapping[str, StepPolicy]) -> dict[str, Any]:
-    """Every region the viewer may see: state, step bars, late schools, broken contacts."""
-    data = report(conn, viewer)
-    late = progress.late_by_region(conn, now, policies)
-    broken = progress.broken_contacts(conn)
-    region_since = dict(conn.execute(select(machines.c.code, machines.c.state_since)
-                                     .where(machines.c.kind == "region")).all())
-    for r in data["regions"]:
-        r["late"] = late.get(r["code"], 0)
-        r["broken_contacts"] = broken.get(r["code"], 0)
-        r["state_title"] = state_title(r["state"])
-        r["region_late"] = progress.is_late(region_since.get(r["code"]), r["state"] or "",
-                                            r["timezone"], now, policies)
+def country(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[str, StepPolicy],
+            query: CountryQuery | None = None) -> dict[str, Any]:
+    """Every region the viewer may see: state, step bars, lateness, broken contacts; the table
+    filtered, searched and sorted by `query` (worst first by default), and the map."""
+    query = query or CountryQuery()
+    data = regions_late(conn, viewer, now, policies)
+    found = schools_found(conn, viewer, query.q)
+    rows = query.apply(data["regions"], {s["region"] for s in found})
+    for r in rows:
         r["bars"] = charts.step_bars(r["steps"], r["schools"], f"{r['name']}: шаги")
     totals = data["totals"]
     totals["late"] = sum(r["late"] for r in data["regions"])
     totals["finished"] = sum(r["schools_finished"] for r in data["regions"])
-    return {"report": data, "totals": totals,
+    return {"report": data, "totals": totals, "rows": rows, "query": query, "found": found,
+            "districts": DISTRICTS, "zones": sorted({r["timezone"] for r in data["regions"]}),
+            "step_titles": TITLES, "step_number": lateness.NUMBER,
+            "map_by": query.by, "map_tiles": cartogram.tiles(data["regions"], query.by),
+            "map_legend": cartogram.legend(query.by),
             "funnel": charts.funnel(totals["steps"], totals["schools"]),
             "scopes": [] if viewer.sees_all else scope_links(conn, viewer)}
+
+
+def regions_late(conn: Connection, viewer: Viewer, now: datetime,
+                 policies: Mapping[str, StepPolicy]) -> dict[str, Any]:
+    """The viewer's report, each region with its lateness, district and share of steps done."""
+    data = report(conn, viewer)
+    late = lateness.by_region(conn, now, policies, {r["code"]: r["schools"]
+                                                    for r in data["regions"]})
+    broken = progress.broken_contacts(conn)
+    for r in data["regions"]:
+        r["lateness"] = late.get(r["code"]) or lateness.RegionLate(schools=r["schools"])
+        r["late"] = r["lateness"].late
+        r["broken_contacts"] = broken.get(r["code"], 0)
+        r["state_title"] = state_title(r["state"])
+        r["region_late"] = bool(r["lateness"].step_days)
+        r["district"] = district_of(r["code"])
+        r["progress"] = charts.pct(sum(r["steps"].values()), r["schools"] * len(STEPS))
+    return data
+
+
+def map_data(conn: Connection, viewer: Viewer, now: datetime,
+             policies: Mapping[str, StepPolicy], by: cartogram.By) -> dict[str, Any]:
+    """GET /api/map: the tiles of the regions the viewer may see, coloured `by`."""
+    data = regions_late(conn, viewer, now, policies)
+    return {"by": by.value, "rows": ROWS, "columns": COLUMNS,
+            "districts": [{"code": k, "name": v} for k, v in DISTRICTS.items()],
+            "legend": cartogram.legend(by), "tiles": cartogram.tiles(data["regions"], by)}
+
+
+def schools_found(conn: Connection, viewer: Viewer, text: str) -> list[dict[str, Any]]:
+    """Schools the viewer may see whose ИНН or code is `text` (a search of the country page)."""
+    text = text.strip()
+    if not text or len(text) > 32:
+        return []
+    where = schools.c.code == text
+    if INN.fullmatch(text):
+        where = where | (schools.c.inn == text)
+    q = (select(schools.c.code, schools.c.name, schools.c.region_code, schools.c.municipality_code)
+         .where(where).order_by(schools.c.code).limit(20))
+    return [{"code": r.code, "name": r.name, "region": r.region_code}
+            for r in conn.execute(q)
+            if viewer.may_see(Target("school", r.code, r.region_code, r.municipality_code))]
 
 
 def scope_links(conn: Connection, viewer: Viewer) -> list[dict[str, str]]:
@@ -83,8 +126,9 @@ def scope_links(conn: Connection, viewer: Viewer) -> list[dict[str, str]]:
 
 
 def group(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[str, StepPolicy],
-          kind: str, code: str, page: int = 1) -> dict[str, Any]:
-    """A region or a municipality: funnel, municipalities, the schools holding its step back."""
+          kind: str, code: str, page: int = 1, every_school: bool = False) -> dict[str, Any]:
+    """A region or a municipality: funnel, municipalities, the schools holding its step back
+    (a page of them, or all with `every_school`, for an export)."""
     target = readable(conn, viewer, kind, code)
     region_code = target.region
     muni = code if kind == "municipality" else None
@@ -108,9 +152,13 @@ def group(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[str
         m["bars"] = charts.step_bars(m["steps"], m["schools"], f"{m['name']}: шаги")
     region_state = status["state"]
     region_reasons: list[str] = []
+    region_late_days = 0
     if region_state != "done" and step_by_slug(region_state).level == "region":
         step, blocking = region_state, []
         region_reasons = [b["message_ru"] for b in status["blocking"]]
+        since = next((o["since"] for o in status["open"] if o["step"] == region_state), None)
+        region_late_days = progress.late_days(since, now, status["timezone"],
+                                              policies[region_state].sla_days)
     else:
         # the steps the group waits for: the region's open aggregate steps, or for a
         # municipality (or a finished region) the earliest step its schools have open
@@ -120,9 +168,12 @@ def group(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[str
         step = watched[0] if watched else "done"
         blocking = [s for s in open_rows
                     if any(s["steps"][w] not in FINISHED for w in watched)]
+    if region_late_days:  # the region holds every school of every municipality
+        for m in munis:
+            m["late"] = m["schools"]
     pages = max(1, -(-len(blocking) // PAGE))
     page = min(max(page, 1), pages)
-    shown = blocking[(page - 1) * PAGE: page * PAGE]
+    shown = blocking if every_school else blocking[(page - 1) * PAGE: page * PAGE]
     facts = repo.school_facts(conn, region_code, status["steps"], [s["code"] for s in shown])
     for s in shown:
         s["state_title"] = ", ".join(state_title(o) for o in s["open"])
@@ -135,11 +186,14 @@ def group(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[str
     return {
         "kind": kind, "code": code, "name": name, "region": status["region"],
         "region_state": region_state, "region_state_title": state_title(region_state),
-        "region_reasons": region_reasons, "schools": summary["schools"],
+        "region_reasons": region_reasons, "region_late_days": region_late_days,
+        "schools": summary["schools"],
         "steps": summary["steps"], "step": step, "step_title": state_title(step),
         "funnel": charts.funnel(summary["steps"], summary["schools"], step),
         "municipalities": munis, "blocking": shown, "blocking_total": len(blocking),
-        "late_total": sum(s["late"] for s in open_rows), "page": page, "pages": pages,
+        # a region late on its own step holds every school: all count as late (README, Lateness)
+        "late_total": summary["schools"] if region_late_days else sum(s["late"] for s in open_rows),
+        "page": page, "pages": pages,
         "line": charts.progress_line(line), "line_points": line[-10:], "people": people,
         "role_titles": {r.value: t for r, t in ROLE_TITLES.items()}, "region_tz": tz,
         "may_see_region": viewer.may_see(Target("region", region_code, region_code)),
@@ -157,9 +211,11 @@ def school(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[st
     for o in status["open"]:  # each open step: how long open, late by its own SLA
         o["days_open"] = business_days_open(datetime.fromisoformat(o["since"]), now,
                                             status["timezone"]) if o["since"] else None
-        o["late"] = (o["step"] in progress.SCHOOL_STEPS and o["days_open"] is not None
-                     and o["days_open"] > policies[o["step"]].sla_days)
         o["sla_days"] = policies[o["step"]].sla_days
+        # a step of the region (1–3) is late too: the school waits for it (README, Lateness)
+        o["late_days"] = max(0, (o["days_open"] or 0) - o["sla_days"])
+        o["late"] = o["late_days"] > 0
+        o["region_step"] = o["step"] in lateness.REGION_STEPS
     if status["open"]:
         days_open = status["open"][0]["days_open"]
         late = any(o["late"] for o in status["open"])

@@ -75,7 +75,9 @@ def test_country_page_shows_every_region_with_state_and_late_schools(
     for name in ("Республика Адыгея", "Республика Башкортостан", "Москва"):
         assert name in html
     assert "4. Назначение администраторов ОО" in html
-    assert re.search(r'class="num late">3</span>школ с просроченным шагом', html)
+    # 3 of Адыгея's schools late on step 4, and Москва's one school held by its region, late
+    # on step 1 since January
+    assert re.search(r'class="num late">4</span>школ с просроченным шагом', html)
     assert html.count("<svg") >= 4  # the funnel and a bar chart per region
 
 
@@ -140,6 +142,13 @@ def test_long_school_lists_are_paged_with_a_count(client: httpx.Client, rollout:
     assert "Шаг выполняет регион; все школы ждут его" in html
 
 
+def xlsx_text(path: Path) -> str:
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(path, read_only=True).active
+    return "\n".join(";".join(str(v) for v in row) for row in sheet.iter_rows(values_only=True))
+
+
 def test_static_snapshot_starts_at_index_and_holds_no_contacts(
         rollout: dashkit.Rollout, tmp_path: Path) -> None:
     """index.html first, every local link resolves, no e-mail address anywhere."""
@@ -147,8 +156,10 @@ def test_static_snapshot_starts_at_index_and_holds_no_contacts(
     assert files[0].name == "index.html"
     names = {f.name for f in files}
     for f in files:
-        text = f.read_text(encoding="utf-8")
+        text = xlsx_text(f) if f.suffix == ".xlsx" else f.read_text(encoding="utf-8")
         assert "@example.org" not in text
         for href in re.findall(r'href="([^"]+)"', text):
             assert href.startswith("mailto:") or href in names, (f.name, href)
     assert "school-0100003.html" in names
+    assert {"regions.xlsx", "regions.csv"} <= names  # the country table, as in index.html
+    assert "Республика Адыгея" in xlsx_text(tmp_path / "out" / "regions.xlsx")

@@ -11,7 +11,9 @@ from tests import dashkit
 from web import create_app
 
 PATHS = ["/", "/regions/01", "/schools/0100003", "/municipalities/01-001", "/history"]
-API = ["/api/report", "/api/regions/01", "/api/schools/0100003", "/api/audit?school=0100003"]
+API = ["/api/report", "/api/regions/01", "/api/schools/0100003", "/api/audit?school=0100003",
+       "/api/map", "/api/map?by=progress"]
+EXPORTS = ["/export/regions.csv?late=1", "/export/regions/01/schools.csv"]
 
 
 def _answers(tmp: Path, url: str | None) -> dict[str, tuple[int, object]]:
@@ -27,6 +29,9 @@ def _answers(tmp: Path, url: str | None) -> dict[str, tuple[int, object]]:
         for path in API:
             r = client.get(path, headers=token)
             out[path] = (r.status_code, r.json())
+        for path in EXPORTS:
+            r = client.get(path, headers=token)
+            out[path] = (r.status_code, r.text)
     rollout.services.db.dispose()
     return out
 
@@ -37,5 +42,5 @@ def test_pages_and_api_match_sqlite(pg_url: str, tmp_path: Path) -> None:
     on_sqlite = _answers(tmp_path / "sqlite", None)
     on_postgres = _answers(tmp_path / "postgres", pg_url)
     assert all(code == 200 for code, _ in on_postgres.values()), on_postgres
-    for path in API:
+    for path in API + EXPORTS:
         assert on_postgres[path] == on_sqlite[path], path
