@@ -15,10 +15,16 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from states import STEPS
+from notifications.russian import plural
 from web.access import Viewer
+from workflow.i18n import EVENT_NAMES, catalogue
+from workflow.zones import zone_name
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
+STEP_TITLES = {s.slug: f"{s.number}. {s.title}" for s in STEPS} | {
+    "done": "все шаги выполнены"}
+KIND_RU = {"region": "регион", "school": "школа", "municipality": "муниципалитет"}
 STATUS_RU = {"done": "выполнен", "skipped": "пропущен", "current": "открыт", "pending": "ожидает"}
 
 
@@ -44,6 +50,12 @@ class Urls:
 
     def history_of(self, kind: str, code: str) -> str | None:
         return f"/history?{urlencode({'kind': kind, 'code': code})}"
+
+    def late_page(self, base: str | None, number: int) -> str | None:
+        return f"{base}?{urlencode({'late': number})}#late" if base else None
+
+    def trends(self, region: str | None = None) -> str | None:
+        return f"/regions/{quote(region, safe='')}/trends" if region else "/trends"
 
 
 def file_name(prefix: str, code: str) -> str:
@@ -80,6 +92,12 @@ class StaticUrls(Urls):
     def history_of(self, kind: str, code: str) -> str | None:
         return None
 
+    def late_page(self, base: str | None, number: int) -> str | None:
+        return None
+
+    def trends(self, region: str | None = None) -> str | None:
+        return file_name("trends", region) if region else "trends.html"
+
 
 def _when(value: Any, tz: str = "Europe/Moscow", with_time: bool = True) -> str:
     """An ISO string or datetime shown in local time, the Russian way (31.12.2026 09:00)."""
@@ -95,7 +113,12 @@ def _environment() -> Environment:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["when"] = _when
     env.filters["pct"] = lambda done, total: round(100 * done / total) if total else 0
-    env.globals.update(STEPS=STEPS, STATUS_RU=STATUS_RU)
+    env.filters["event_ru"] = lambda name: catalogue("ru").gettext(EVENT_NAMES.get(name, name))
+    env.filters["plural"] = plural
+    env.filters["tel"] = lambda phone: re.sub(r"[^0-9+]", "", phone or "")
+    env.filters["zone"] = lambda tz, at=None: zone_name(tz, at, lang="ru")
+    env.filters["step_ru"] = lambda slug: STEP_TITLES.get(slug or "", slug or "")
+    env.globals.update(STEPS=STEPS, STATUS_RU=STATUS_RU, KIND_RU=KIND_RU)
     return env
 
 

@@ -1,8 +1,9 @@
 """`rollout dashboard --out DIR`: the dashboard as static files for a snapshot to mail.
 
 The snapshot sees every region but shows nobody's e-mail or phone and no history: it is meant
-to be forwarded. It holds the country page (index.html, written first), a page per region, and
-a page per school listed as blocking on a region page; other links are plain text.
+to be forwarded. It holds the country page (index.html, written first), a page per region and
+per municipality, the trends of the country and of each region, and a page per school listed on
+a region's or a municipality's page (blocking or late, first page); other links are plain text.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from storage.models import regions
-from web import views
+from storage.models import municipalities, regions
+from web import trends, views
 from web.access import SNAPSHOT
 from web.pages import StaticUrls, file_name, render, stylesheet
 
@@ -36,11 +37,23 @@ def write_static(services: Any, out_dir: str | Path, now: datetime) -> list[Path
         country = views.country(conn, SNAPSHOT, now, policies)
         write("index.html", render("country.html", SNAPSHOT, urls, now, **country))
         write("style.css", stylesheet())
+        write("trends.html", render("trends.html", SNAPSHOT, urls, now,
+                                    **trends.page(conn, SNAPSHOT, now, policies)))
         codes = list(conn.execute(select(regions.c.code).order_by(regions.c.code)).scalars())
+        urls.munis = set(conn.execute(select(municipalities.c.code)).scalars())
         groups = [views.group(conn, SNAPSHOT, now, policies, "region", code) for code in codes]
-        urls.schools = {s["code"] for g in groups for s in g["blocking"]}
+        groups += [views.group(conn, SNAPSHOT, now, policies, "municipality", code)
+                   for code in sorted(urls.munis)]
+        urls.schools = {s["code"] for g in groups
+                        for s in [*g["blocking"], *(x for lg in g["late_groups"]
+                                                   for x in lg["schools"])]}
         for g in groups:
-            write(file_name("region", g["code"]), render("group.html", SNAPSHOT, urls, now, **g))
+            write(file_name(g["kind"], g["code"]), render("group.html", SNAPSHOT, urls, now,
+                                                          **g))
+        for code in codes:
+            write(file_name("trends", code), render("trends.html", SNAPSHOT, urls, now,
+                                                    **trends.page(conn, SNAPSHOT, now,
+                                                                  policies, code)))
         for code in sorted(urls.schools):
             page = views.school(conn, SNAPSHOT, now, policies, code, with_history=False)
             write(file_name("school", code), render("school.html", SNAPSHOT, urls, now, **page))

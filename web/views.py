@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from notifications.calendar import business_days_open
+from notifications.weekly import week_changes
 from states import FINISHED, ROLE_TITLES, STATES, STEPS, Role, StepPolicy, Target, step_by_slug
 from storage import repo
 from storage.models import machines, municipalities
-from web import charts, progress
+from web import charts, drilldown, progress
 from web.access import Viewer, redact_people
 from web.errors import NotFound, OutOfScope
 from workflow.report import national, regional
@@ -69,6 +70,8 @@ def country(conn: Connection, viewer: Viewer, now: datetime,
     totals["finished"] = sum(r["schools_finished"] for r in data["regions"])
     return {"report": data, "totals": totals,
             "funnel": charts.funnel(totals["steps"], totals["schools"]),
+            "week": week_changes(conn, now, policies, None if viewer.sees_all
+                                 else {r["code"] for r in data["regions"]}),
             "scopes": [] if viewer.sees_all else scope_links(conn, viewer)}
 
 
@@ -83,7 +86,7 @@ def scope_links(conn: Connection, viewer: Viewer) -> list[dict[str, str]]:
 
 
 def group(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[str, StepPolicy],
-          kind: str, code: str, page: int = 1) -> dict[str, Any]:
+          kind: str, code: str, page: int = 1, late_page: int = 1) -> dict[str, Any]:
     """A region or a municipality: funnel, municipalities, the schools holding its step back."""
     target = readable(conn, viewer, kind, code)
     region_code = target.region
@@ -131,8 +134,11 @@ def group(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[str
                         if s["code"] in facts else [])
     tz = status["timezone"]
     line = progress.progress_over_time(conn, region_code, summary["schools"], tz, muni)
-    people = [] if muni else redact_people(conn, viewer, status["people"])
-    return {
+    people = redact_people(conn, viewer, drilldown.people_on(conn, [muni]) if muni
+                           else drilldown.with_contacts(conn, status["people"]))
+    late = drilldown.late_schools(conn, viewer, now, policies, region_code, status["steps"],
+                                  muni, late_page)
+    return {**late,
         "kind": kind, "code": code, "name": name, "region": status["region"],
         "region_state": region_state, "region_state_title": state_title(region_state),
         "region_reasons": region_reasons, "schools": summary["schools"],
@@ -175,7 +181,7 @@ def school(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[st
     return {
         "status": status, "state_title": state_title(state), "days_open": days_open,
         "late": late, "sla_days": policies[state].sla_days if state != "done" else None,
-        "people": redact_people(conn, viewer, status["people"]),
+        "people": redact_people(conn, viewer, drilldown.with_contacts(conn, status["people"])),
         "role_titles": {r.value: t for r, t in ROLE_TITLES.items()},
         "history": history, "municipality_name": muni_name,
         "may_see_region": viewer.may_see(Target("region", target.region, target.region)),

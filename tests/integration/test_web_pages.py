@@ -110,7 +110,13 @@ def test_history_is_for_auditors_and_program_managers_only(
     r = page(client, rollout, "/history?kind=school&code=0100001&event=StepCompleted",
              "auditor@example.org")
     assert r.status_code == 200 and "Найдено событий: 9" in r.text
-    assert r.text.count("<td>school 0100001</td>") == 9  # one row per event, its object named
+    assert r.text.count("<td>школа 0100001</td>") == 9  # one row per event, its object named
+    # in Russian, at the region's local time, its zone named as people name it
+    assert r.text.count("<td>Шаг выполнен</td>") == 9 and "StepCompleted</td>" not in r.text
+    assert "02.02.2026 10:00 <span class=\"muted\">МСК, Москва</span>" in r.text
+    assert '<option value="StepCompleted" selected>Шаг выполнен</option>' in r.text
+    school = page(client, rollout, "/schools/0100001", "auditor@example.org").text
+    assert "<th>Когда (МСК, Москва)</th>" in school and "<td>Назначение</td>" in school
     assert page(client, rollout, "/history", "rc01@example.org").status_code == 403
     no_history = page(client, rollout, "/schools/0100001", "rc01@example.org").text
     assert "История (" not in no_history
@@ -150,5 +156,21 @@ def test_static_snapshot_starts_at_index_and_holds_no_contacts(
         text = f.read_text(encoding="utf-8")
         assert "@example.org" not in text
         for href in re.findall(r'href="([^"]+)"', text):
-            assert href.startswith("mailto:") or href in names, (f.name, href)
+            assert href.startswith("mailto:") or href.split("#")[0] in names, (f.name, href)
     assert "school-0100003.html" in names
+
+
+def test_static_snapshot_has_municipality_and_trends_pages(
+        rollout: dashkit.Rollout, tmp_path: Path) -> None:
+    """Each municipality has its page, linked from its region's, with its people (names only:
+    the snapshot is forwarded) and its late schools; the country and each region have trends."""
+    files = {f.name: f for f in write_static(rollout.services, tmp_path / "out", dashkit.NOW)}
+    assert {"municipality-01-001.html", "municipality-01-002.html", "trends.html",
+            "trends-01.html"} <= set(files)
+    region = files["region-01.html"].read_text(encoding="utf-8")
+    assert 'href="municipality-01-002.html"' in region and 'href="trends-01.html"' in region
+    muni = files["municipality-01-001.html"].read_text(encoding="utf-8")
+    assert "муниципальный координатор:</span> Муниципов Михаил" in muni
+    assert "111-11-11" not in muni
+    assert "5. Внесение или загрузка данных о педагогах: 1 школа" in muni
+    assert 'href="school-0100002.html"' in muni
