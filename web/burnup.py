@@ -20,6 +20,13 @@ def _d(day: date) -> str:
     return day.strftime("%d.%m.%Y")
 
 
+def _anchor(at: float) -> str:
+    """Keep a label over a point inside the chart: flush left or right near an edge."""
+    if at > W - RIGHT - 50:
+        return "end"
+    return "start" if at < LEFT + 50 else "middle"
+
+
 def chart(b: dict[str, Any], ident: str) -> Markup:
     """One step's burn-up (`b` from web.trends.burnup); `ident` makes the ids unique."""
     n = b["schools"]
@@ -68,7 +75,7 @@ def chart(b: dict[str, Any], ident: str) -> Markup:
                      f'<line class="due" x1="{x(b["due"])}" y1="{TOP}" x2="{x(b["due"])}" '
                      f'y2="{H - BOTTOM}"/>'
                      f'<text class="due-label" x="{x(b["due"])}" y="{TOP - 8}" '
-                     f'text-anchor="middle">срок {_d(b["due"])}</text>'
+                     f'text-anchor="{_anchor(x(b["due"]))}">срок {_d(b["due"])}</text>'
                      f'<text class="plan-label" x="{x(b["due"]) - 4}" y="{y(n) + 14}" '
                      f'text-anchor="end">план</text>')
     if points:  # a step line: the count holds until the next day with a change

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from states import STEPS
 from notifications.russian import plural
+from states import STEPS
 from web.access import Viewer
 from workflow.i18n import EVENT_NAMES, catalogue
 from workflow.zones import zone_name
@@ -108,12 +108,19 @@ def _when(value: Any, tz: str = "Europe/Moscow", with_time: bool = True) -> str:
     return at.strftime("%d.%m.%Y %H:%M" if with_time else "%d.%m.%Y")
 
 
+def _event_ru(name: str | None) -> str:
+    """A history event's name in Russian (the pages are Russian whatever ROLLOUT_LANG says)."""
+    if not name:
+        return ""
+    return catalogue("ru").gettext(EVENT_NAMES[name]) if name in EVENT_NAMES else name
+
+
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["when"] = _when
     env.filters["pct"] = lambda done, total: round(100 * done / total) if total else 0
-    env.filters["event_ru"] = lambda name: catalogue("ru").gettext(EVENT_NAMES.get(name, name))
+    env.filters["event_ru"] = _event_ru
     env.filters["plural"] = plural
     env.filters["tel"] = lambda phone: re.sub(r"[^0-9+]", "", phone or "")
     env.filters["zone"] = lambda tz, at=None: zone_name(tz, at, lang="ru")
