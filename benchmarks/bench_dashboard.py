@@ -1,8 +1,11 @@
-"""Benchmark: the country page and /api/report on the national dataset, beside the bare SQL.
+"""Benchmark: the country, region and trends pages and /api/report on the national dataset,
+beside the bare SQL.
 
 89 regions, 2,600 municipalities, 45,000 schools with machines spread over the step graph (each
 school a random set of finished steps that the prerequisites allow, built with Core inserts and
-`repo.insert_machines` into a temporary SQLite file). Requests go through uvicorn over HTTP;
+`repo.insert_machines` into a temporary SQLite file; each finished step of a school has its
+StepCompleted event on a day of the last 60, so the trends read a history of national size;
+the events' hashes are not chained: no page reads them). Requests go through uvicorn over HTTP;
 the figures are medians of repeated runs. Run: python benchmarks/bench_dashboard.py [--runs N]
 """
 
@@ -25,18 +28,40 @@ from sqlalchemy import insert
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import late_plan  # noqa: E402
+from notifications.weekly import week_changes  # noqa: E402
 from states import SLUGS, default_graph, default_policies, first_open  # noqa: E402
 from states.graph import settle_open  # noqa: E402
 from storage import repo  # noqa: E402
-from storage.models import assignments, municipalities, people, regions, schools  # noqa: E402
+from storage.models import (  # noqa: E402
+    assignments,
+    events,
+    municipalities,
+    people,
+    regions,
+    schools,
+)
 from tests.dashkit import running  # noqa: E402
-from web import create_app  # noqa: E402
-from web.access import create_token  # noqa: E402
+from web import (
+    create_app,  # noqa: E402
+    drilldown,  # noqa: E402
+)
+from web.access import SNAPSHOT, create_token  # noqa: E402
 from web.progress import late_by_region  # noqa: E402
 from workflow.config import build  # noqa: E402
 from workflow.services import Services  # noqa: E402
 
 NOW = datetime(2026, 9, 1, 7, 0, tzinfo=UTC)
+BARE_BURNUP = ("SELECT step, event, date(at, '+180 minutes') AS day, count(*) FROM events "
+               "WHERE kind = 'school' AND event IN ('StepCompleted', 'StepSkipped', "
+               "'StepReopened') GROUP BY step, event, day")
+BARE_BURNUP_REGION = BARE_BURNUP.replace("WHERE", "WHERE region_code = '01' AND")
+BARE_WEEK = ("SELECT region_code, kind, step, count(*), max(at) FROM events WHERE event IN "
+             "('StepCompleted', 'StepSkipped') AND at > '2026-08-25' GROUP BY region_code, "
+             "kind, step")
+BARE_REGION_OPEN = ("SELECT o.code, o.step, o.since, s.name, s.municipality_code, m.statuses "
+                    "FROM open_steps o JOIN schools s ON s.code = o.code JOIN machines m ON "
+                    "m.kind = 'school' AND m.code = o.code WHERE o.kind = 'school' AND "
+                    "o.region_code = '01'")
 BARE_REPORT = ("SELECT region_code, statuses, count(*) FROM machines WHERE kind = 'school' "
                "GROUP BY region_code, statuses")
 GRAPH = default_graph()
@@ -61,7 +86,7 @@ def national(services: Services, n_regions: int = 89, n_munis: int = 2600,
     rnd = random.Random(seed)
     reg = [f"{i:02d}" for i in range(1, n_regions + 1)]
     munis = [(f"{reg[i % n_regions]}-{i:04d}", reg[i % n_regions]) for i in range(n_munis)]
-    school_rows, machine_rows = [], []
+    school_rows, machine_rows, event_rows = [], [], []
     for i in range(n_schools):
         muni, region = munis[rnd.randrange(n_munis)]
         school_rows.append({"code": f"S{i:06d}", "region_code": region, "municipality_code": muni,
@@ -74,6 +99,16 @@ def national(services: Services, n_regions: int = 89, n_munis: int = 2600,
         machine_rows.append({"kind": "school", "code": f"S{i:06d}", "region_code": region,
                              "state": state, "steps": steps, "version": 1,
                              "updated_at": NOW, "state_since": since})
+        done_at = since - timedelta(days=rnd.randrange(0, 60))
+        after = {s: "pending" for s in SLUGS}
+        for slug in SLUGS:
+            if steps[slug]["status"] == "done":
+                after[slug] = "done"
+                event_rows.append({"at": done_at, "kind": "school", "code": f"S{i:06d}",
+                                   "region_code": region, "event": "StepCompleted",
+                                   "step": slug, "actor": "system",
+                                   "data": {"steps": dict(after)}})
+                done_at += timedelta(hours=rnd.randrange(1, 72))
     with services.db.write() as conn:
         conn.execute(insert(regions), [{"code": c, "name": f"Регион {c}",
                                         "timezone": "Europe/Moscow"} for c in reg])
@@ -85,6 +120,9 @@ def national(services: Services, n_regions: int = 89, n_munis: int = 2600,
                                      "state": "admins", "steps": region_steps, "version": 1,
                                      "updated_at": NOW, "state_since": NOW} for c in reg])
         repo.insert_machines(conn, machine_rows)
+        event_rows.sort(key=lambda e: e["at"])
+        conn.execute(insert(events), [{**e, "seq": n, "prev_hash": "-", "hash": "-"}
+                                      for n, e in enumerate(event_rows, 1)])
         conn.execute(insert(people), [{"email": "pm@example.org", "name": "ПМ", "position": None,
                                        "phone": None}])
         conn.execute(insert(assignments), [{"email": "pm@example.org", "role": "program_manager",
@@ -114,6 +152,12 @@ def main() -> None:
         national(services)
         print(f"national dataset built in {time.perf_counter() - t0:.1f} s")
         token = create_token(services, "pm@example.org", NOW)
+
+        def bare_sql(sql: str) -> Callable[[], object]:
+            def call() -> None:
+                with services.db.read() as conn:
+                    conn.exec_driver_sql(sql).all()
+            return call
 
         def bare() -> None:
             with services.db.read() as conn:
@@ -149,13 +193,37 @@ def main() -> None:
             bare_late_ms = median_ms(bare_late, args.runs)
             country_ms = median_ms(get("/"), args.runs)
             region_ms = median_ms(get("/regions/01"), args.runs)
+            trends_ms = median_ms(get("/trends"), args.runs)
+            region_trends_ms = median_ms(get("/regions/01/trends"), args.runs)
+            bare_burnup_ms = median_ms(bare_sql(BARE_BURNUP), args.runs)
+            bare_region_burnup_ms = median_ms(bare_sql(BARE_BURNUP_REGION), args.runs)
+            bare_week_ms = median_ms(bare_sql(BARE_WEEK), args.runs)
+            bare_open_ms = median_ms(bare_sql(BARE_REGION_OPEN), args.runs)
+            with services.db.read() as conn:
+                n_events = conn.exec_driver_sql("SELECT count(*) FROM events").scalar()
+                n_late_01 = drilldown.late_schools(conn, SNAPSHOT, NOW, policies, "01",
+                                                   {s: "done" for s in SLUGS})["late_rows"]
+
+            def week_only() -> None:
+                with services.db.read() as conn:
+                    week_changes(conn, NOW, policies)
+
+            week_ms = median_ms(week_only, args.runs)
     rows = [
         ("GET /api/report", report_ms, "bare SQL: GROUP BY region, statuses", bare_ms),
         (f"late schools per region (late_by_region; {n_late:,} late)", late_ms,
          "bare SQL: the same union by hand, no zones", bare_late_ms),
         ("GET / (country page; no cache, counts every time)", country_ms,
          "bare SQL: report + late", bare_ms + bare_late_ms),
-        ("GET /regions/01 (region page)", region_ms, "", None),
+        (f"GET /regions/01 (region page; {n_late_01} late school-steps, 50 listed)",
+         region_ms, "bare SQL: the region's open steps, schools and machines joined",
+         bare_open_ms),
+        (f"what changed this week (week_changes; {n_events:,} events)", week_ms,
+         "bare SQL: the week's finished steps grouped", bare_week_ms),
+        ("GET /trends (country burn-up, 9 charts)", trends_ms,
+         "bare SQL: finished steps grouped by step and day", bare_burnup_ms),
+        ("GET /regions/01/trends (region burn-up)", region_trends_ms,
+         "bare SQL: the same for one region", bare_region_burnup_ms),
     ]
     lines = ["| what | ours (median ms) | bare reference | bare (ms) | ratio |",
              "|---|---:|---|---:|---:|"]

@@ -60,7 +60,7 @@ def week_changes(conn: Connection, now: datetime, policies: Mapping[str, StepPol
     late = newly_late(conn, now, policies, zones)
     started = dict(conn.execute(select(machines.c.code, machines.c.statuses)
                                 .where(machines.c.kind == "region")).all())
-    stalled = []
+    stalled: list[dict[str, Any]] = []
     for code in sorted(zones):
         statuses = started.get(code, "")
         begun = any(c in "DS" for c in statuses)

@@ -54,7 +54,7 @@ def zone_name(tz: str, at: datetime | None = None, lang: str | None = None) -> s
     hours = round((offset - (moment.astimezone(MOSCOW).utcoffset() or timedelta()))
                   .total_seconds() / 3600)
     say = catalogue(lang).gettext if lang else _
-    msk = say("MSK")
+    msk = say(N_("MSK"))
     if hours:
         msk += f"{'+' if hours > 0 else '−'}{abs(hours)}"
     return f"{msk}, {say(city)}"
