@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -34,6 +34,7 @@ from states.graph import settle_open  # noqa: E402
 from storage import repo  # noqa: E402
 from storage.models import (  # noqa: E402
     assignments,
+    chain_head,
     events,
     municipalities,
     people,
@@ -123,6 +124,7 @@ def national(services: Services, n_regions: int = 89, n_munis: int = 2600,
         event_rows.sort(key=lambda e: e["at"])
         conn.execute(insert(events), [{**e, "seq": n, "prev_hash": "-", "hash": "-"}
                                       for n, e in enumerate(event_rows, 1)])
+        conn.execute(update(chain_head).values(seq=len(event_rows), hash="-"))
         conn.execute(insert(people), [{"email": "pm@example.org", "name": "ПМ", "position": None,
                                        "phone": None}])
         conn.execute(insert(assignments), [{"email": "pm@example.org", "role": "program_manager",

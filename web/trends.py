@@ -95,21 +95,30 @@ def burnup(conn: Connection, tz: str, today: date, n_schools: int,
            policies: Mapping[str, StepPolicy], region: str | None = None
            ) -> list[dict[str, Any]]:
     """Per step: the days and the schools done at the end of each, and the plan: from the day
-    the step first opened in the group, every school done within the step's SLA."""
+    the step first opened in the group, every school done within the step's SLA.
+
+    The first opening is the earliest of: the step's first finish, its earliest open row now,
+    and the day by which each of its prerequisites had first been finished somewhere (a step
+    opens when those are finished; a reopen since may have sent it back to pending)."""
     changes = daily_changes(conn, tz, region)
     q = (select(open_steps.c.step, func.min(open_steps.c.since))
          .where(open_steps.c.kind == "school").group_by(open_steps.c.step))
     if region is not None:
         q = q.where(open_steps.c.region_code == region)
     first_open = {step: local(since, tz).date() for step, since in conn.execute(q)}
+    first_done = {slug: min(days) for slug, days in changes.items() if days}
     out = []
     for step in STEPS:
         per_day = changes.get(step.slug, {})
+        after = policies[step.slug].after if step.slug in policies else ()
+        prerequisites = ([max(first_done[p] for p in after)]
+                         if after and all(p in first_done for p in after) else [])
         points, total = [], 0
         for d in sorted(per_day):
             total += per_day[d]
             points.append((d, total))
-        starts = [d for d in (min(per_day, default=None), first_open.get(step.slug)) if d]
+        starts = [d for d in (min(per_day, default=None), first_open.get(step.slug),
+                              *prerequisites) if d]
         start = min(starts) if starts else None
         sla = policies[step.slug].sla_days if step.slug in policies else None
         due = due_date(start, sla) if start is not None and sla is not None else None
