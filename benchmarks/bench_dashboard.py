@@ -56,7 +56,8 @@ BARE_BURNUP = ("SELECT step, event, date(at, '+180 minutes') AS day, count(*) FR
                "WHERE kind = 'school' AND event IN ('StepCompleted', 'StepSkipped', "
                "'StepReopened') GROUP BY step, event, day")
 BARE_BURNUP_REGION = BARE_BURNUP.replace("WHERE", "WHERE region_code = '01' AND")
-BARE_WEEK = ("SELECT region_code, kind, step, count(*), max(at) FROM events WHERE event IN "
+BARE_WEEK = ("SELECT region_code, kind, step, count(*), max(at) FROM events WHERE kind IN "
+             "('region', 'school') AND event IN "
              "('StepCompleted', 'StepSkipped') AND at > '2026-08-25' GROUP BY region_code, "
              "kind, step")
 BARE_REGION_OPEN = ("SELECT o.code, o.step, o.since, s.name, s.municipality_code, m.statuses "
@@ -104,10 +105,12 @@ def national(services: Services, n_regions: int = 89, n_munis: int = 2600,
         after = {s: "pending" for s in SLUGS}
         for slug in SLUGS:
             if steps[slug]["status"] == "done":
+                before = first_open(after)
                 after[slug] = "done"
                 event_rows.append({"at": done_at, "kind": "school", "code": f"S{i:06d}",
                                    "region_code": region, "event": "StepCompleted",
-                                   "step": slug, "actor": "system",
+                                   "step": slug, "from_state": before,
+                                   "to_state": first_open(after), "actor": "system",
                                    "data": {"steps": dict(after)}})
                 done_at += timedelta(hours=rnd.randrange(1, 72))
     with services.db.write() as conn:
@@ -195,6 +198,7 @@ def main() -> None:
             bare_late_ms = median_ms(bare_late, args.runs)
             country_ms = median_ms(get("/"), args.runs)
             region_ms = median_ms(get("/regions/01"), args.runs)
+            muni_ms = median_ms(get("/municipalities/01-0000"), args.runs)
             trends_ms = median_ms(get("/trends"), args.runs)
             region_trends_ms = median_ms(get("/regions/01/trends"), args.runs)
             bare_burnup_ms = median_ms(bare_sql(BARE_BURNUP), args.runs)
@@ -220,6 +224,8 @@ def main() -> None:
         (f"GET /regions/01 (region page; {n_late_01} late school-steps, 50 listed)",
          region_ms, "bare SQL: the region's open steps, schools and machines joined",
          bare_open_ms),
+        ("GET /municipalities/01-0000 (one of 2,600; the snapshot writes each)", muni_ms, "",
+         None),
         (f"what changed this week (week_changes; {n_events:,} events)", week_ms,
          "bare SQL: the week's finished steps grouped", bare_week_ms),
         ("GET /trends (country burn-up, 9 charts)", trends_ms,

@@ -47,7 +47,8 @@ def week_changes(conn: Connection, now: datetime, policies: Mapping[str, StepPol
     last: dict[str, datetime] = {}  # region -> latest finish (region or school) in the window
     q = (select(events.c.region_code, events.c.kind, events.c.step, func.count(),
                 func.max(events.c.at), func.sum(_after(week_ago)))
-         .where(events.c.event.in_(FINISH_EVENTS), events.c.at > window, events.c.at <= now)
+         .where(events.c.event.in_(FINISH_EVENTS), events.c.kind.in_(("region", "school")),
+                events.c.at > window, events.c.at <= now)
          .group_by(events.c.region_code, events.c.kind, events.c.step))
     for region, kind, step, _n, latest, in_week in conn.execute(q):
         if region not in zones:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,7 @@ from storage.models import events, open_steps, regions, schools
 from web.burnup import chart as burnup_chart
 
 ZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-/]*$")
+OFFSET_AT = datetime(2026, 1, 1, tzinfo=UTC)  # the zones' offsets as they stand since 2014
 COUNTED = ("StepCompleted", "StepSkipped", "StepReopened")
 MACHINE_EVENTS = ("StepCompleted", "StepSkipped", "StepReopened", "StepsMigrated")
 
@@ -41,7 +42,7 @@ def _local_day(conn: Connection, tz: str) -> Any:
         raise ValueError(f"time zone {tz!r}: not an IANA name")
     if conn.dialect.name == "postgresql":  # a literal: GROUP BY must see the same expression
         return cast(func.timezone(literal_column(f"'{tz}'"), events.c.at), Date)
-    offset = datetime.now(ZoneInfo(tz)).utcoffset() or timedelta()
+    offset = OFFSET_AT.astimezone(ZoneInfo(tz)).utcoffset() or timedelta()
     minutes = int(offset.total_seconds() // 60)
     return func.date(events.c.at, literal_column(f"'{minutes:+d} minutes'"))
 
