@@ -68,7 +68,7 @@ def chart(b: dict[str, Any], ident: str) -> Markup:
                  f'text-anchor="middle">Дата</text>'
                  f'<text class="axis-title" x="12" y="{(TOP + H - BOTTOM) / 2}" '
                  f'text-anchor="middle" transform="rotate(-90 12 {(TOP + H - BOTTOM) / 2})">'
-                 f'Школ выполнили шаг</text>')
+                 f'Школ, выполнивших шаг</text>')
     if b["due"] is not None:  # the plan: every school done by the due date
         parts.append(f'<polyline class="plan" points="{x(b["start"])},{y(0)} '
                      f'{x(b["due"])},{y(n)} {x(x1)},{y(n)}"/>'

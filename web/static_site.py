@@ -3,7 +3,7 @@
 The snapshot sees every region but shows nobody's e-mail or phone and no history: it is meant
 to be forwarded. It holds the country page (index.html, written first), a page per region and
 per municipality, the trends of the country and of each region, and a page per school listed on
-a region's or a municipality's page (blocking or late, first page); other links are plain text.
+a region's page (blocking or late, first page); other links are plain text.
 """
 
 from __future__ import annotations
@@ -42,13 +42,16 @@ def write_static(services: Any, out_dir: str | Path, now: datetime) -> list[Path
         codes = list(conn.execute(select(regions.c.code).order_by(regions.c.code)).scalars())
         urls.munis = set(conn.execute(select(municipalities.c.code)).scalars())
         groups = [views.group(conn, SNAPSHOT, now, policies, "region", code) for code in codes]
-        groups += [views.group(conn, SNAPSHOT, now, policies, "municipality", code)
-                   for code in sorted(urls.munis)]
+        # school pages for the schools a region page lists (a municipality's list links to
+        # those it shares with its region's): a page per late school would be most schools
         urls.schools = {s["code"] for g in groups
                         for s in [*g["blocking"], *(x for lg in g["late_groups"]
                                                    for x in lg["schools"])]}
         for g in groups:
-            write(file_name(g["kind"], g["code"]), render("group.html", SNAPSHOT, urls, now,
+            write(file_name("region", g["code"]), render("group.html", SNAPSHOT, urls, now, **g))
+        for code in sorted(urls.munis):  # one at a time: 2,600 of them at national scale
+            g = views.group(conn, SNAPSHOT, now, policies, "municipality", code)
+            write(file_name("municipality", code), render("group.html", SNAPSHOT, urls, now,
                                                           **g))
         for code in codes:
             write(file_name("trends", code), render("trends.html", SNAPSHOT, urls, now,

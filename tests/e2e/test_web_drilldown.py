@@ -92,7 +92,7 @@ def test_burnup_charts_have_titles_axes_and_the_plan(browser: Any, site: Any) ->
         figure = figures.nth(i)
         assert figure.locator("figcaption").is_visible()
         texts = figure.locator("svg text").all_text_contents()
-        assert "Дата" in texts and "Школ выполнили шаг" in texts
+        assert "Дата" in texts and "Школ, выполнивших шаг" in texts
     admins = figures.nth(3)
     assert admins.locator("figcaption").inner_text() == "4. Назначение администраторов ОО"
     texts = admins.locator("svg text").all_text_contents()

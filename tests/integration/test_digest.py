@@ -7,8 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from notifications.relay import deliver
 from storage.outbox import outbox
 from tests.builders import World
+from tests.mailkit import mail_settings, smtp_server
 from workflow import mail
 
 
@@ -78,7 +80,12 @@ def test_digest_tells_the_weeks_changes(world: World) -> None:
              world.now + timedelta(days=6))  # Monday 7 September: S1 finishes step 4
     thursday = world.now + timedelta(days=9)  # 10 September: S2 and S2F are a day late
     assert mail.digest(s, thursday) == 2
-    body = _digests(world)[0]["body_text"]
+    with smtp_server() as (handler, port):  # delivered through a real SMTP server
+        deliver(s.db, mail_settings(world.tmp, port), thursday)
+    manager = next(m for _, to, m in handler.received if to == ["pm@minpros.ru"])
+    body = manager.get_body(("plain",)).get_content()
+    html = manager.get_body(("html",)).get_content()
+    assert "<li>срок шага истёк у 2 школ<ul>" in html
     assert "Изменения за неделю (03.09.2026 — 10.09.2026):" in body
     assert "- школы выполнили шагов: 1\n  4. Назначение администраторов ОО: 1\n" in body
     assert ("- срок шага истёк у 2 школ\n  Кабардино-Балкарская Республика (код 07): 2\n"

@@ -174,3 +174,19 @@ def test_static_snapshot_has_municipality_and_trends_pages(
     assert "111-11-11" not in muni
     assert "5. Внесение или загрузка данных о педагогах: 1 школа" in muni
     assert 'href="school-0100002.html"' in muni
+
+
+def test_country_page_says_what_changed_this_week_and_links_to_whom_to_call(
+        client: httpx.Client, rollout: dashkit.Rollout) -> None:
+    """Nothing was finished in the week to 2 March: region 01 has stalled since 2 February; its
+    late count links to the list of late schools with their people. A coordinator of region 77
+    reads the week of their own region only."""
+    html = page(client, rollout, "/", "pm@example.org").text
+    assert "Школы выполнили шагов: 0." in html and "Новых просрочек нет." in html
+    assert ('Без движения 5 рабочих дней и дольше: <a href="/regions/01">Республика Адыгея</a>'
+            " (последний шаг выполнен 02.02.2026).") in html
+    assert '<a href="/regions/01#late">3</a>' in html
+    assert 'href="/trends"' in html
+    mine = page(client, rollout, "/", "rc77@example.org").text
+    assert "Регионов без движения нет." in mine and 'href="/trends"' not in mine
+    assert page(client, rollout, "/trends", "rc77@example.org").status_code == 403
