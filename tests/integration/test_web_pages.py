@@ -190,3 +190,23 @@ def test_country_page_says_what_changed_this_week_and_links_to_whom_to_call(
     mine = page(client, rollout, "/", "rc77@example.org").text
     assert "Регионов без движения нет." in mine and 'href="/trends"' not in mine
     assert page(client, rollout, "/trends", "rc77@example.org").status_code == 403
+
+
+def test_late_schools_are_paged_and_scoped(client: httpx.Client, rollout: dashkit.Rollout,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two late schools a page: the second page holds the third, under its own step with the
+    step's full count; a municipal coordinator sees the phones of their municipality's people
+    but not the region coordinator's."""
+    from web import drilldown
+
+    monkeypatch.setattr(drilldown, "PAGE", 2)
+    first = page(client, rollout, "/regions/01", "pm@example.org").text
+    assert "показаны 2 из 3, страница 1 из 2" in first
+    assert 'href="/regions/01?late=2#late"' in first
+    second = page(client, rollout, "/regions/01?late=2", "pm@example.org").text
+    assert "показаны 1 из 3, страница 2 из 2" in second
+    assert "<h3>5. Внесение или загрузка данных о педагогах: 1 школа</h3>" in second
+    assert "<h3>4. Назначение администраторов ОО" not in second
+    muni = page(client, rollout, "/municipalities/01-001", "mc1@example.org").text
+    assert "+7 900 111-11-11" in muni  # their own contacts, in scope
+    assert "Регионова Римма" not in muni  # the municipality's page lists its own people
