@@ -17,6 +17,7 @@ from notifications.policy import MOSCOW
 from notifications.render import templates
 from notifications.russian import quote
 from notifications.settings import MailSettings
+from notifications.weekly import week_changes
 from states import STEPS, StepPolicy, step_by_slug
 from states.graph import finished_counts
 from storage import Database
@@ -53,7 +54,12 @@ def digest_context(conn: Connection, now: datetime, policies: Mapping[str, StepP
     lagging = [{"code": code, "name": d.regions[code].name if code in d.regions else code,
                 "late": k, "state": _state_title(region_state.get(code))}
                for code, k in late.most_common(10)]
+    week = week_changes(conn, now, policies)
+    week["since_date"] = local(week["since"], MOSCOW).strftime("%d.%m.%Y")
+    for r in week["stalled"]:
+        r["last_date"] = local(r["last"], MOSCOW).strftime("%d.%m.%Y") if r["last"] else None
     return {"date": local(now, MOSCOW).strftime("%d.%m.%Y"), "steps": steps, "lagging": lagging,
+            "week": week,
             "totals": {"regions": len(d.regions), "schools": n,
                        "finished": sum(k for st, k in by_statuses.items()
                                        if set(st) <= {"D", "S"})},

@@ -175,6 +175,8 @@ events = Table(
     required("prev_hash", String(64)),
     required("hash", String(64)),
     Index("ix_events_kind_code", "kind", "code"),
+    # the week's finished steps (a range) and the trends (counted from the index alone)
+    Index("ix_events_event_at", "event", "kind", "at", "step", "region_code"),
 )
 
 # The last event of the history; lets `audit verify` notice a deleted tail.

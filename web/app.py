@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from web import api, exports, views
+from web import api, exports, trends, views
 from web.access import Viewer, authenticate
 from web.errors import DashboardError, NotFound, NotSignedIn, OutOfScope
 from web.history import Query, search
@@ -161,15 +161,16 @@ def create_app(services: Any, clock: Callable[[], datetime]) -> Starlette:
                                     f"schools-{code}-{now:%Y-%m-%d}", title="Школы")
         return handler
 
-    def page_number(request: Request) -> int:
-        value = request.query_params.get("page", "1")
+    def page_number(request: Request, name: str = "page") -> int:
+        value = request.query_params.get(name, "1")
         return int(value) if value.isdigit() and len(value) < 7 else 1
 
     def group_page(kind: str) -> Callable[[Request], Response]:
         def handler(request: Request) -> Response:
             code = request.path_params["code"]
             return page(request, lambda conn, v, now: ("group.html", views.group(
-                conn, v, now, policies, kind, code, page_number(request))))
+                conn, v, now, policies, kind, code, page_number(request),
+                page_number(request, "late"))))
         return handler
 
     def school_page(request: Request) -> Response:
@@ -224,6 +225,10 @@ def create_app(services: Any, clock: Callable[[], datetime]) -> Starlette:
         Route("/export/regions.{fmt}", export),
         Route("/export/regions/{code}/schools.{fmt}", export_schools("region")),
         Route("/export/municipalities/{code}/schools.{fmt}", export_schools("municipality")),
+        Route("/trends", lambda r: page(r, lambda conn, v, now: (
+            "trends.html", trends.page(conn, v, now, policies)))),
+        Route("/regions/{code}/trends", lambda r: page(r, lambda conn, v, now: (
+            "trends.html", trends.page(conn, v, now, policies, r.path_params["code"])))),
         *api.routes(services, viewer_of, clock),
     ]
     app = Starlette(routes=routes)

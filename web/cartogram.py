@@ -97,7 +97,7 @@ def svg(tile_rows: list[dict[str, Any]], link: Callable[[str], str | None], by: 
     width = 2 * PAD + COLUMNS * (TILE + GAP)
     height = 2 * PAD + ROWS * (TILE + GAP)
     what = "просрочке" if by == By.LATE else "ходу внедрения"
-    parts = [f'<svg class="map" viewBox="0 0 {width} {height}" role="img" '
+    parts = [f'<svg class="map" viewBox="0 0 {width} {height}" role="group" '
              f'aria-label="Карта регионов по {what}">']
     for code, (district, row, col) in sorted(GRID.items(), key=lambda kv: kv[1][1:]):
         x, y = PAD + col * (TILE + GAP), PAD + row * (TILE + GAP)

@@ -65,7 +65,7 @@ def progress_line(points: Sequence[tuple[date, float]]) -> Markup:
     """Progress over time (% of step-completions), a line with the first and last value marked."""
     if not points:
         return Markup('<p class="muted">В истории ещё нет выполненных шагов.</p>')
-    w, h, left, bottom, top, right = 600, 200, 40, 24, 12, 70
+    w, h, left, bottom, top, right = 600, 220, 58, 40, 12, 70
     start, end = points[0][0], points[-1][0]
     span = max((end - start).days, 1)
 
@@ -88,8 +88,14 @@ def progress_line(points: Sequence[tuple[date, float]]) -> Markup:
     x1, y1 = coords[-1] if len(points) > 1 else coords[0]
     parts.append(f'<circle cx="{x1}" cy="{y1}" r="3" fill="{LINE}"/>'
                  f'<text x="{x1 + 6}" y="{y1 + 4}" font-size="11">{points[-1][1]}%</text>'
-                 f'<text x="{left}" y="{h - 6}" font-size="10">{start:%d.%m.%Y}</text>'
-                 f'<text x="{w - right}" y="{h - 6}" font-size="10" text-anchor="end">'
-                 f'{end:%d.%m.%Y}</text>')
+                 f'<text x="{left}" y="{h - bottom + 14}" font-size="10">{start:%d.%m.%Y}</text>'
+                 f'<text x="{w - right}" y="{h - bottom + 14}" font-size="10" text-anchor="end">'
+                 f'{end:%d.%m.%Y}</text>'
+                 # the axes' titles: every chart says what it plots
+                 f'<text x="{(left + w - right) / 2}" y="{h - 6}" font-size="11" '
+                 f'text-anchor="middle" fill="#5b6670">Дата</text>'
+                 f'<text x="12" y="{(top + h - bottom) / 2}" font-size="11" text-anchor="middle" '
+                 f'fill="#5b6670" transform="rotate(-90 12 {(top + h - bottom) / 2})">'
+                 f'Выполнено шагов, %</text>')
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from storage import repo
-from storage.models import events
+from storage.models import events, regions, schools
 from web.access import Viewer
 from web.errors import NotFound, OutOfScope
 from workflow.audit import public
@@ -54,5 +54,27 @@ def search(conn: Connection, viewer: Viewer, query: Query) -> dict[str, Any]:
         conds.append(events.c.actor == query.actor.strip().lower())
     total = conn.execute(select(func.count()).select_from(events).where(*conds)).scalar_one()
     rows = conn.execute(select(events).where(*conds).order_by(events.c.seq.desc()).limit(LIMIT))
-    return {"query": query, "events": [public(dict(r._mapping)) for r in rows], "total": total,
+    found = [public(dict(r._mapping)) for r in rows]
+    zones = _zones(conn, found)
+    for e in found:
+        e["tz"] = zones.get((e["kind"], e["code"])) or zones.get(("region", e["region_code"]))
+    return {"query": query, "events": found, "total": total,
             "event_names": names, "limit": LIMIT}
+
+
+def _zones(conn: Connection, found: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    """The zone each event is shown in: its school's own, else its region's (Moscow for the
+    events of no region)."""
+    region_codes = {e["region_code"] for e in found if e["region_code"]}
+    school_codes = {e["code"] for e in found if e["kind"] == "school" and e["code"]}
+    out: dict[tuple[str, str], str] = {}
+    if region_codes:
+        for code, tz in conn.execute(select(regions.c.code, regions.c.timezone)
+                                     .where(regions.c.code.in_(sorted(region_codes)))):
+            out[("region", code)] = tz or "Europe/Moscow"
+    if school_codes:
+        for code, tz in conn.execute(select(schools.c.code, schools.c.timezone)
+                                     .where(schools.c.code.in_(sorted(school_codes)),
+                                            schools.c.timezone.is_not(None))):
+            out[("school", code)] = tz
+    return out

@@ -14,12 +14,18 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from notifications.russian import plural
 from states import STEPS
 from web import cartogram
 from web.access import Viewer
+from workflow.i18n import EVENT_NAMES, catalogue
+from workflow.zones import zone_name
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
+STEP_TITLES = {s.slug: f"{s.number}. {s.title}" for s in STEPS} | {
+    "done": "все шаги выполнены"}
+KIND_RU = {"region": "регион", "school": "школа", "municipality": "муниципалитет"}
 STATUS_RU = {"done": "выполнен", "skipped": "пропущен", "current": "открыт", "pending": "ожидает"}
 
 
@@ -54,6 +60,11 @@ class Urls:
         """The schools holding a region's (municipality's) step back, as `fmt`."""
         base = self.region(code) if kind == "region" else self.municipality(code)
         return f"/export{base}/schools.{fmt}"
+    def late_page(self, base: str | None, number: int) -> str | None:
+        return f"{base}?{urlencode({'late': number})}#late" if base else None
+
+    def trends(self, region: str | None = None) -> str | None:
+        return f"/regions/{quote(region, safe='')}/trends" if region else "/trends"
 
 
 def file_name(prefix: str, code: str) -> str:
@@ -96,6 +107,12 @@ class StaticUrls(Urls):
     def export_schools(self, kind: str, code: str, fmt: str) -> str | None:
         return None
 
+    def late_page(self, base: str | None, number: int) -> str | None:
+        return None
+
+    def trends(self, region: str | None = None) -> str | None:
+        return file_name("trends", region) if region else "trends.html"
+
 
 def _when(value: Any, tz: str = "Europe/Moscow", with_time: bool = True) -> str:
     """An ISO string or datetime shown in local time, the Russian way (31.12.2026 09:00)."""
@@ -106,12 +123,24 @@ def _when(value: Any, tz: str = "Europe/Moscow", with_time: bool = True) -> str:
     return at.strftime("%d.%m.%Y %H:%M" if with_time else "%d.%m.%Y")
 
 
+def _event_ru(name: str | None) -> str:
+    """A history event's name in Russian (the pages are Russian whatever ROLLOUT_LANG says)."""
+    if not name:
+        return ""
+    return catalogue("ru").gettext(EVENT_NAMES[name]) if name in EVENT_NAMES else name
+
+
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["when"] = _when
     env.filters["pct"] = lambda done, total: round(100 * done / total) if total else 0
-    env.globals.update(STEPS=STEPS, STATUS_RU=STATUS_RU, cartogram=cartogram.svg)
+    env.filters["event_ru"] = _event_ru
+    env.filters["plural"] = plural
+    env.filters["tel"] = lambda phone: re.sub(r"[^0-9+]", "", phone or "")
+    env.filters["zone"] = lambda tz, at=None: zone_name(tz, at, lang="ru")
+    env.filters["step_ru"] = lambda slug: STEP_TITLES.get(slug or "", slug or "")
+    env.globals.update(STEPS=STEPS, STATUS_RU=STATUS_RU, KIND_RU=KIND_RU, cartogram=cartogram.svg)
     return env
 
 

@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from notifications.calendar import business_days_open
+from notifications.weekly import week_changes
 from states import FINISHED, ROLE_TITLES, STATES, STEPS, Role, StepPolicy, Target, step_by_slug
 from storage import repo
 from storage.models import municipalities, schools
-from web import cartogram, charts, lateness, progress
+from web import cartogram, charts, drilldown, lateness, progress
 from web.access import Viewer, redact_people
 from web.errors import NotFound, OutOfScope
 from web.regions_grid import COLUMNS, DISTRICTS, ROWS, district_of
@@ -70,6 +71,8 @@ def country(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[s
             "map_by": query.by, "map_tiles": cartogram.tiles(data["regions"], query.by),
             "map_legend": cartogram.legend(query.by),
             "funnel": charts.funnel(totals["steps"], totals["schools"]),
+            "week": week_changes(conn, now, policies, None if viewer.sees_all
+                                 else {r["code"] for r in data["regions"]}),
             "scopes": [] if viewer.sees_all else scope_links(conn, viewer)}
 
 
@@ -126,9 +129,10 @@ def scope_links(conn: Connection, viewer: Viewer) -> list[dict[str, str]]:
 
 
 def group(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[str, StepPolicy],
-          kind: str, code: str, page: int = 1, every_school: bool = False) -> dict[str, Any]:
+          kind: str, code: str, page: int = 1, late_page: int = 1,
+          every_school: bool = False) -> dict[str, Any]:
     """A region or a municipality: funnel, municipalities, the schools holding its step back
-    (a page of them, or all with `every_school`, for an export)."""
+    (a page of them, or all with `every_school`, for an export), and its late schools."""
     target = readable(conn, viewer, kind, code)
     region_code = target.region
     muni = code if kind == "municipality" else None
@@ -182,8 +186,11 @@ def group(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[str
                         if s["code"] in facts else [])
     tz = status["timezone"]
     line = progress.progress_over_time(conn, region_code, summary["schools"], tz, muni)
-    people = [] if muni else redact_people(conn, viewer, status["people"])
-    return {
+    people = redact_people(conn, viewer, drilldown.people_on(conn, [muni]) if muni
+                           else drilldown.with_contacts(conn, status["people"]))
+    late = drilldown.late_schools(conn, viewer, now, policies, region_code, status["steps"],
+                                  muni, late_page)
+    return {**late,
         "kind": kind, "code": code, "name": name, "region": status["region"],
         "region_state": region_state, "region_state_title": state_title(region_state),
         "region_reasons": region_reasons, "region_late_days": region_late_days,
@@ -231,7 +238,7 @@ def school(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[st
     return {
         "status": status, "state_title": state_title(state), "days_open": days_open,
         "late": late, "sla_days": policies[state].sla_days if state != "done" else None,
-        "people": redact_people(conn, viewer, status["people"]),
+        "people": redact_people(conn, viewer, drilldown.with_contacts(conn, status["people"])),
         "role_titles": {r.value: t for r, t in ROLE_TITLES.items()},
         "history": history, "municipality_name": muni_name,
         "may_see_region": viewer.may_see(Target("region", target.region, target.region)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from workflow.i18n import N_, _
+from workflow.i18n import N_, _, catalogue
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 
@@ -42,8 +42,10 @@ CITIES = {
 }
 
 
-def zone_name(tz: str, at: datetime | None = None) -> str:
-    """«МСК+2, Екатеринбург» (MSK+2, Yekaterinburg); a zone outside Russia keeps its IANA name."""
+def zone_name(tz: str, at: datetime | None = None, lang: str | None = None) -> str:
+    """«МСК+2, Екатеринбург» (MSK+2, Yekaterinburg); a zone outside Russia keeps its IANA name.
+
+    `lang` forces a language (the web pages are Russian whatever ROLLOUT_LANG says)."""
     city = CITIES.get(tz)
     if city is None:
         return tz
@@ -51,10 +53,11 @@ def zone_name(tz: str, at: datetime | None = None) -> str:
     offset = moment.astimezone(ZoneInfo(tz)).utcoffset() or timedelta()
     hours = round((offset - (moment.astimezone(MOSCOW).utcoffset() or timedelta()))
                   .total_seconds() / 3600)
-    msk = _("MSK")
+    say = catalogue(lang).gettext if lang else _
+    msk = say(N_("MSK"))
     if hours:
         msk += f"{'+' if hours > 0 else '−'}{abs(hours)}"
-    return f"{msk}, {_(city)}"
+    return f"{msk}, {say(city)}"
 
 
 def local_time(moment: str | None, tz: str, seconds: bool = False) -> str:

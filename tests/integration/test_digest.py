@@ -7,8 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from notifications.relay import deliver
 from storage.outbox import outbox
 from tests.builders import World
+from tests.mailkit import mail_settings, smtp_server
 from workflow import mail
 
 
@@ -67,3 +69,34 @@ def test_auditors_digest_carries_the_anchor(world: World) -> None:
         conn.execute(sql_delete(anchors))
     with world.services.db.snapshot() as conn, pytest.raises(ChainBroken, match="anchor|якор"):
         audit.verify(conn, [kept])
+
+
+def test_digest_tells_the_weeks_changes(world: World) -> None:
+    """The digest says what changed in the week: the steps the schools finished, the schools
+    whose step fell late in the week, and the regions where nothing moved."""
+    world.standard().through_step3()  # Tuesday 1 September: step 4 opens on the three schools
+    s = world.services
+    s.assign("school_admin", "S1", "admin1@region07.ru", "Админова Анна", "mc1@region07.ru",
+             world.now + timedelta(days=6))  # Monday 7 September: S1 finishes step 4
+    thursday = world.now + timedelta(days=9)  # 10 September: S2 and S2F are a day late
+    assert mail.digest(s, thursday) == 2
+    with smtp_server() as (handler, port):  # delivered through a real SMTP server
+        deliver(s.db, mail_settings(world.tmp, port), thursday)
+    manager = next(m for _, to, m in handler.received if to == ["pm@minpros.ru"])
+    body = manager.get_body(("plain",)).get_content()
+    html = manager.get_body(("html",)).get_content()
+    assert "<li>срок шага истёк у 2 школ<ul>" in html
+    assert "Изменения за неделю (03.09.2026 — 10.09.2026):" in body
+    assert "- школы выполнили шагов: 1\n  4. Назначение администраторов ОО: 1\n" in body
+    assert ("- срок шага истёк у 2 школ\n  Кабардино-Балкарская Республика (код 07): 2\n"
+            in body)
+    assert "- регионов без движения нет" in body
+    # two weeks on: nothing finished since 7 September; S1's steps 5 and 6 fell late this week
+    later = thursday + timedelta(days=14)
+    assert mail.digest(s, later) == 2
+    body = _digests(world)[2]["body_text"]
+    assert "- школы не выполнили ни одного шага" in body
+    assert "- срок шага истёк у 1 школы\n" in body
+    assert ("- регионы без движения 5 рабочих дней и дольше (ни одного выполненного шага):\n"
+            "  Кабардино-Балкарская Республика (код 07), последний шаг выполнен 07.09.2026\n"
+            in body)

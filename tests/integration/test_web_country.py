@@ -49,7 +49,8 @@ def test_the_region_stuck_at_step_1_comes_first_with_all_its_schools_late(nation
     first = html[html.index('<td data-label="Код">05</td>'):]
     first = first[:first.index("</tr>")]
     n = data["counts"][nationkit.STUCK]
-    assert f'data-label="Просрочено школ">{n} <span class="muted">(ждут регион)' in first
+    assert (f'data-label="Просрочено школ"><a href="/regions/05#late">{n}</a> '
+            '<span class="muted">(ждут регион)') in first  # the list of whom to call
     assert re.search(r"просрочен на \d+ раб\. дн\.", first)
     moscow = html[html.index('<td data-label="Код">77</td>'):]
     moscow = moscow[:moscow.index("</tr>")]

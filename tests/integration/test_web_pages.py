@@ -112,7 +112,13 @@ def test_history_is_for_auditors_and_program_managers_only(
     r = page(client, rollout, "/history?kind=school&code=0100001&event=StepCompleted",
              "auditor@example.org")
     assert r.status_code == 200 and "Найдено событий: 9" in r.text
-    assert r.text.count("<td>school 0100001</td>") == 9  # one row per event, its object named
+    assert r.text.count("<td>школа 0100001</td>") == 9  # one row per event, its object named
+    # in Russian, at the region's local time, its zone named as people name it
+    assert r.text.count("<td>Шаг выполнен</td>") == 9 and "StepCompleted</td>" not in r.text
+    assert "02.02.2026 10:00 <span class=\"muted\">МСК, Москва</span>" in r.text
+    assert '<option value="StepCompleted" selected>Шаг выполнен</option>' in r.text
+    school = page(client, rollout, "/schools/0100001", "auditor@example.org").text
+    assert "<th>Когда (МСК, Москва)</th>" in school and "<td>Назначение</td>" in school
     assert page(client, rollout, "/history", "rc01@example.org").status_code == 403
     no_history = page(client, rollout, "/schools/0100001", "rc01@example.org").text
     assert "История (" not in no_history
@@ -159,7 +165,59 @@ def test_static_snapshot_starts_at_index_and_holds_no_contacts(
         text = xlsx_text(f) if f.suffix == ".xlsx" else f.read_text(encoding="utf-8")
         assert "@example.org" not in text
         for href in re.findall(r'href="([^"]+)"', text):
-            assert href.startswith("mailto:") or href in names, (f.name, href)
+            assert href.startswith("mailto:") or href.split("#")[0] in names, (f.name, href)
     assert "school-0100003.html" in names
     assert {"regions.xlsx", "regions.csv"} <= names  # the country table, as in index.html
     assert "Республика Адыгея" in xlsx_text(tmp_path / "out" / "regions.xlsx")
+
+
+def test_static_snapshot_has_municipality_and_trends_pages(
+        rollout: dashkit.Rollout, tmp_path: Path) -> None:
+    """Each municipality has its page, linked from its region's, with its people (names only:
+    the snapshot is forwarded) and its late schools; the country and each region have trends."""
+    files = {f.name: f for f in write_static(rollout.services, tmp_path / "out", dashkit.NOW)}
+    assert {"municipality-01-001.html", "municipality-01-002.html", "trends.html",
+            "trends-01.html"} <= set(files)
+    region = files["region-01.html"].read_text(encoding="utf-8")
+    assert 'href="municipality-01-002.html"' in region and 'href="trends-01.html"' in region
+    muni = files["municipality-01-001.html"].read_text(encoding="utf-8")
+    assert "муниципальный координатор:</span> Муниципов Михаил" in muni
+    assert "111-11-11" not in muni
+    assert "5. Внесение или загрузка данных о педагогах: 1 школа" in muni
+    assert 'href="school-0100002.html"' in muni
+
+
+def test_country_page_says_what_changed_this_week_and_links_to_whom_to_call(
+        client: httpx.Client, rollout: dashkit.Rollout) -> None:
+    """Nothing was finished in the week to 2 March: region 01 has stalled since 2 February; its
+    late count links to the list of late schools with their people. A coordinator of region 77
+    reads the week of their own region only."""
+    html = page(client, rollout, "/", "pm@example.org").text
+    assert "Школы выполнили шагов: 0." in html and "Новых просрочек нет." in html
+    assert ('Без движения 5 рабочих дней и дольше: <a href="/regions/01">Республика Адыгея</a>'
+            " (последний шаг выполнен 02.02.2026).") in html
+    assert '<a href="/regions/01#late">3</a>' in html
+    assert 'href="/trends"' in html
+    mine = page(client, rollout, "/", "rc77@example.org").text
+    assert "Регионов без движения нет." in mine and 'href="/trends"' not in mine
+    assert page(client, rollout, "/trends", "rc77@example.org").status_code == 403
+
+
+def test_late_schools_are_paged_and_scoped(client: httpx.Client, rollout: dashkit.Rollout,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two late schools a page: the second page holds the third, under its own step with the
+    step's full count; a municipal coordinator sees the phones of their municipality's people
+    but not the region coordinator's."""
+    from web import drilldown
+
+    monkeypatch.setattr(drilldown, "PAGE", 2)
+    first = page(client, rollout, "/regions/01", "pm@example.org").text
+    assert "показаны 2 из 3, страница 1 из 2" in first
+    assert 'href="/regions/01?late=2#late"' in first
+    second = page(client, rollout, "/regions/01?late=2", "pm@example.org").text
+    assert "показаны 1 из 3, страница 2 из 2" in second
+    assert "<h3>5. Внесение или загрузка данных о педагогах: 1 школа</h3>" in second
+    assert "<h3>4. Назначение администраторов ОО" not in second
+    muni = page(client, rollout, "/municipalities/01-001", "mc1@example.org").text
+    assert "+7 900 111-11-11" in muni  # their own contacts, in scope
+    assert "Регионова Римма" not in muni  # the municipality's page lists its own people

@@ -10,7 +10,8 @@ import pytest
 from tests import dashkit
 from web import create_app
 
-PATHS = ["/", "/regions/01", "/schools/0100003", "/municipalities/01-001", "/history"]
+PATHS = ["/", "/regions/01", "/schools/0100003", "/municipalities/01-001", "/history",
+         "/trends", "/regions/01/trends"]
 API = ["/api/report", "/api/regions/01", "/api/schools/0100003", "/api/audit?school=0100003",
        "/api/map", "/api/map?by=progress"]
 EXPORTS = ["/export/regions.csv?late=1", "/export/regions/01/schools.csv"]
