@@ -18,6 +18,7 @@ from notifications.settings import MailSettings
 from states import ROLE_TITLES, Role, StepPolicy, step_by_slug
 from storage import reconciliations
 from storage.models import assignments, municipalities, people, regions, schools
+from storage.text import Phrase
 
 REGION_LETTERS = ("coordinator", "registry")
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -77,13 +78,14 @@ def is_placeholder(email: str) -> bool:
         tuple("." + d for d in PLACEHOLDER_DOMAINS) + PLACEHOLDER_TLDS)
 
 
-def placeholder_warnings(mail: MailSettings, name: str | None = None) -> list[str]:
-    """Russian warnings for addresses still left as in the example configuration."""
+def placeholder_warnings(mail: MailSettings, name: str | None = None) -> list[Phrase]:
+    """Warnings for addresses still left as in the example configuration."""
     keys = {"coordinator": ("operator.email",), "registry": ("support.email",)}.get(
         name or "", ("operator.email", "support.email"))
     values = {"operator.email": mail.operator_email, "support.email": mail.support_email}
-    return [f"Внимание: {key} = {values[key]} — адрес-заглушка из примера; письмо до адресата "
-            f"не дойдёт. Укажите настоящий адрес в config.yaml ({key})."
+    return [Phrase("Warning: {key} = {address} is the example's placeholder address; the "
+                   "letter will not reach anyone. Put a real address in config.yaml ({key}).",
+                   key=key, address=values[key])
             for key in keys if is_placeholder(values[key])]
 
 

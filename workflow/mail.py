@@ -25,6 +25,7 @@ from notifications.service import Schedule, run_service
 from states import Target, may_send_letter
 from storage import NewEvent, history, repo
 from workflow.errors import InvalidInput, PermissionDenied, UnknownCode, UsageError
+from workflow.i18n import translate
 from workflow.services import Services
 
 
@@ -47,8 +48,8 @@ def render_letter(services: Services, name: str, region: str) -> Letter:
 
 
 def letter_warnings(services: Services, name: str | None = None) -> list[str]:
-    """Addresses of the configuration still left as in the example (Russian, for stderr)."""
-    return placeholder_warnings(services.config.mail, name)
+    """Addresses of the configuration still left as in the example (for stderr)."""
+    return [translate(w) for w in placeholder_warnings(services.config.mail, name)]
 
 
 def queue_letter(services: Services, name: str, region: str, now: datetime,

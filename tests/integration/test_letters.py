@@ -203,7 +203,7 @@ def test_placeholder_addresses_are_warned_about(memory_world: World) -> None:
     """support.email left at example.org warns for the registry request, not the other letter."""
     assert mail.letter_warnings(memory_world.services, "coordinator") == []
     [warning] = mail.letter_warnings(memory_world.services, "registry")
-    assert "support.email = support@example.org" in warning and "заглушка" in warning
+    assert "support.email = support@example.org" in warning and "placeholder" in warning
 
 
 def test_coordinator_letter_reaches_operator_and_coordinator_over_smtp(tmp_path: Path) -> None:
