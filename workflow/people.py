@@ -56,9 +56,9 @@ def unassign(services: Any, role: str, scope: str, email: str, actor: str, now: 
                 assignments.c.scope == target.code)).scalar()
             title, where = role_title(role), kind_name(target.kind)
             if held is None:
-                raise InvalidInput(_("{email} is not {role} ({kind} {code}): nothing to "
-                                     "withdraw", email=email, role=title, kind=where,
-                                     code=target.code))
+                raise InvalidInput(_("{email} does not hold the role {role} ({kind} {code}): "
+                                     "nothing to withdraw", email=email, role=title,
+                                     kind=where, code=target.code))
             conn.execute(delete(assignments).where(assignments.c.id == held))
             history.append(conn, [NewEvent(
                 at=now, event="PersonUnassigned", kind=target.kind, code=target.code,
@@ -66,8 +66,8 @@ def unassign(services: Any, role: str, scope: str, email: str, actor: str, now: 
                 reason=f"{role} {email}" + (f": {why}" if why else ""),
                 trigger=f"unassign by {actor}",
                 data={"role": role, "email": email, "reason_given": why})])
-            return _("{email} is no longer {role} ({kind} {code}); the steps done stay done",
-                     email=email, role=title, kind=where, code=target.code)
+            return _("{email} no longer holds the role {role} ({kind} {code}); the steps done "
+                     "stay done", email=email, role=title, kind=where, code=target.code)
     with services.db.write() as conn:
         history.append(conn, [NewEvent(
             at=now, event="ActionDenied", kind=target.kind, code=target.code,

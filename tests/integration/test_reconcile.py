@@ -163,6 +163,7 @@ def test_a_clean_reconciliation_resolves_the_open_one(world: World, tmp_path: Pa
         s.advance("region", "07", "registry", RC, world.now)
 
 
+@pytest.mark.usefixtures("russian")
 def test_a_bad_list_names_rows_and_records_nothing(world: World, tmp_path: Path) -> None:
     """A list without a header, or with a bad ИНН, is refused naming the row; nothing recorded."""
     registry(world)
