@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from workflow.cli import catalogue
 from states import ROLE_TITLES
+from workflow.cli import catalogue
 from workflow.i18n import EVENT_NAMES, error_text, event_name, role_title, translate
 from workflow.zones import CITIES, zone_name
 
@@ -184,3 +184,22 @@ def test_a_phrase_from_below_is_read_in_the_readers_language(
     assert error_text(error) == str(error) == (
         "the data in the database do not match the history: school S1: in the registry, but "
         "no machine in the database (2 differences in all)")
+
+
+def test_run_logs_in_the_readers_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`run`'s log lines: the relay logs a Phrase, the formatter shows it in Russian by
+    default; a plain line with %-arguments is left as it is."""
+    import logging
+
+    from storage.text import Phrase
+    from workflow.cli.mail import Translating
+
+    monkeypatch.delenv("ROLLOUT_LANG")
+    fmt = Translating("%(levelname)s %(message)s")
+    what = Phrase("#{id} {kind} to {to}", id=7, kind="reminder", to="rc@kbr.ru")
+    sent = logging.LogRecord("rollout.mail", logging.INFO, __file__, 1,
+                             Phrase("sent {what}", what=what), None, None)
+    assert fmt.format(sent) == "INFO отправлено письмо №7 (reminder) для rc@kbr.ru"
+    plain = logging.LogRecord("rollout.mail", logging.INFO, __file__, 1, "queued for %d %s",
+                              (3, what), None)
+    assert fmt.format(plain) == "INFO queued for 3 письмо №7 (reminder) для rc@kbr.ru"

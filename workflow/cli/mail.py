@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from storage.text import Phrase
 from workflow import mail as mail_mod
 from workflow.cli.common import AppContext, at_option, echo_json, now, pass_app
 from workflow.errors import UsageError
@@ -164,13 +165,12 @@ def _logging() -> None:
 
 class Translating(logging.Formatter):
     """Log lines in the reader's language: the layers below log a Phrase (storage.text), which
-    this translates, its arguments too."""
+    this translates, a Phrase among the arguments too."""
 
     def format(self, record: logging.LogRecord) -> str:
-        if not isinstance(record.msg, str) or any(not isinstance(a, str | int | float)
-                                                  for a in record.args or ()):
+        if isinstance(record.msg, Phrase):
             record.msg = translate(record.msg)
-            if isinstance(record.args, tuple):
-                record.args = tuple(translate(a) if not isinstance(a, int | float) else a
-                                    for a in record.args)
+        if isinstance(record.args, tuple) and any(isinstance(a, Phrase) for a in record.args):
+            record.args = tuple(translate(a) if isinstance(a, Phrase) else a
+                                for a in record.args)
         return super().format(record)
