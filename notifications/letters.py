@@ -92,7 +92,7 @@ def placeholder_warnings(mail: MailSettings, name: str | None = None) -> list[Ph
 def _region(conn: Connection, code: str) -> dict[str, Any]:
     r = conn.execute(select(regions).where(regions.c.code == code)).first()
     if r is None:
-        raise MissingData(f"неизвестный код региона {code!r}")
+        raise MissingData(Phrase("unknown region code {code}", code=repr(code)))
     return dict(r._mapping)
 
 
@@ -112,9 +112,10 @@ def _coordinator(conn: Connection, region: str) -> dict[str, Any]:
          .order_by(assignments.c.id))
     found = conn.execute(q).first()
     if found is None:
-        raise MissingData(f"у региона {region} ещё нет регионального координатора: загрузите "
-                          "его (import people: роль regional_coordinator, область — код "
-                          "региона) или назначьте (assign)")
+        raise MissingData(Phrase(
+            "region {region} has no regional coordinator yet: import one (import people: role "
+            "regional_coordinator, scope the region's code) or appoint one (assign)",
+            region=region))
     return dict(found._mapping)
 
 
@@ -140,12 +141,15 @@ def render_region_letter(conn: Connection, name: str, region_code: str, mail: Ma
         return Letter(t.render(name, ctx), [("", mail.operator_email)], **copy)
     last = reconciliations.last(conn, region_code)
     if last is None:
-        raise MissingData(f"запрос в СТП по региону {region_code} не сформирован: реестр ещё не "
-                          "сверен (rollout reconcile --region КОД ФАЙЛ со списком региона)")
+        raise MissingData(Phrase(
+            "no request to support for region {region}: the registry has not been reconciled "
+            "yet (rollout reconcile --region CODE FILE with the region's list)",
+            region=region_code))
     changes = request_rows(last["discrepancies"])
     if not changes:  # never a letter with an empty list
-        raise MissingData(f"запрос в СТП по региону {region_code} не нужен: сверка № "
-                          f"{last['id']} не нашла, что менять в реестре")
+        raise MissingData(Phrase(
+            "no request to support is needed for region {region}: reconciliation No. {number} "
+            "found nothing to change in the registry", region=region_code, number=last["id"]))
     filename = f"registry-request-{region_code}-{last['id']}.xlsx"
     ctx.update(changes=changes, filename=filename,
                reconciliation={"id": last["id"], "at": last["at"]})

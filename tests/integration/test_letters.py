@@ -93,7 +93,7 @@ def test_registry_request_and_its_refusal_when_empty(memory_world: World) -> Non
     from workflow.reconcile.service import sample_list
 
     world = region_with_people(memory_world, True)
-    with pytest.raises(InvalidInput, match="реестр ещё не сверен"):
+    with pytest.raises(InvalidInput, match="the registry has not been reconciled yet"):
         mail.render_letter(world.services, "registry", "07")
     listed = sample_list(world.services, "07", world.tmp / "list.xlsx")
     from workflow.reconcile.service import reconcile
@@ -113,7 +113,7 @@ def test_registry_request_and_its_refusal_when_empty(memory_world: World) -> Non
     world.region("66", "Свердловская область")
     world.services.assign("regional_coordinator", "66", "rc@sverdl.ru", "Белова Марина Сергеевна",
                           SUPPORT, world.now)
-    with pytest.raises(InvalidInput, match="реестр ещё не сверен"):
+    with pytest.raises(InvalidInput, match="the registry has not been reconciled yet"):
         mail.render_letter(world.services, "registry", "66")
 
 

@@ -198,7 +198,7 @@ def test_registry_letter_attaches_the_request_and_is_never_empty(world: World, t
     registry(world)
     s = world.services
     reconcile_as_registered(s, "07", world.now)
-    with pytest.raises(Invalid, match="не нашла, что менять"):
+    with pytest.raises(Invalid, match="found nothing to change"):
         mail.queue_letter(s, "registry", "07", world.now, RC)
     reconcile(s, "07", cp1251_csv(tmp_path / "l.csv", REGION_LIST), world.now, RC)
     mail.queue_letter(s, "registry", "07", world.now, RC)

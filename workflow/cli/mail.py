@@ -15,7 +15,7 @@ from storage.text import Phrase
 from workflow import mail as mail_mod
 from workflow.cli.common import AppContext, at_option, echo_json, now, pass_app
 from workflow.errors import UsageError
-from workflow.i18n import N_, _, ngettext, translate
+from workflow.i18n import N_, _, error_text, ngettext, translate
 
 # An outbox message's status as people read it (`--json` keeps the slug).
 STATUSES = {"queued": N_("queued"), "sent": N_("sent"), "failed": N_("failed")}
@@ -165,12 +165,13 @@ def _logging() -> None:
 
 class Translating(logging.Formatter):
     """Log lines in the reader's language: the layers below log a Phrase (storage.text), which
-    this translates, a Phrase among the arguments too."""
+    this translates, a Phrase among the arguments too (or an error that carries one)."""
 
     def format(self, record: logging.LogRecord) -> str:
         if isinstance(record.msg, Phrase):
             record.msg = translate(record.msg)
-        if isinstance(record.args, tuple) and any(isinstance(a, Phrase) for a in record.args):
-            record.args = tuple(translate(a) if isinstance(a, Phrase) else a
-                                for a in record.args)
+        if isinstance(record.args, tuple) and any(isinstance(a, Phrase | BaseException)
+                                                  for a in record.args):
+            record.args = tuple(translate(a) if isinstance(a, Phrase) else error_text(a)
+                                if isinstance(a, BaseException) else a for a in record.args)
         return super().format(record)
