@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from storage.text import Phrase
 
+# The kinds of machine as a word of a sentence (the catalogue has them: "region" is «регион»).
+KINDS = {"region": Phrase("region"), "school": Phrase("school")}
+
 
 class StorageError(Exception):
     """Base of the storage errors."""
@@ -24,12 +27,13 @@ class ConflictError(StorageError, RuntimeError):
 
     def __init__(self, kind: str, code: str, expected_version: int | None = None) -> None:
         self.kind, self.code = kind, code
+        what = KINDS.get(kind, kind)
         if expected_version is None:
             super().__init__(Phrase("{kind} {code} changed under you; nothing was written, "
-                                    "try again", kind=kind, code=code))
+                                    "try again", kind=what, code=code))
         else:
             super().__init__(Phrase("{kind} {code} changed under you (expected version "
-                                    "{version}); nothing was written, try again", kind=kind,
+                                    "{version}); nothing was written, try again", kind=what,
                                     code=code, version=expected_version))
 
 
