@@ -144,7 +144,8 @@ def stage_rows(table: Table, columns: dict[int, Column], blank: list[int], error
     width = len(table.header)
     numeric = set(flags(columns.values()))
     n = 0
-    for number, cells in _progress(table.rows, f"reading {table.name}", progress):
+    label = _("reading {file}", file=table.name) if progress else ""
+    for number, cells in _progress(table.rows, label, progress):
         n += 1
         bad = errors.count
         for i in blank + list(range(width, len(cells))):
