@@ -40,11 +40,10 @@ class Reconciliation:
         return len(self.result.items)
 
     def summary(self) -> str:
-        c = self.result.counts()
-        return (f"region {self.region}: reconciliation {self.number} of {self.file}: "
-                f"{c['matched']} matched; add {c['add']}, remove {c['remove']}, relink "
-                f"{c['relink']}, change {c['changed']}, unmatched {c['unmatched']}; "
-                f"{self.open} open")
+        return _("region {region}: reconciliation No. {number} of {file}: matched {matched}; "
+                 "add {add}, remove {remove}, relink {relink}, change {changed}, not matched "
+                 "{unmatched}; open discrepancies: {open}", region=self.region,
+                 number=self.number, file=self.file, open=self.open, **self.result.counts())
 
     def as_json(self) -> dict[str, Any]:
         """`reconcile --json` (CONTRACT): add, remove, relink, unmatched, open; and more."""
