@@ -111,7 +111,7 @@ def test_unassign_on_the_command_line(loaded: Path, capsys: pytest.CaptureFixtur
     assert denied.code == 4
     done = run(capsys, "unassign", *base, "--as", "rc@kbr.ru", "--reason", "уволился",
                "--at", AT)
-    assert done.code == 0 and "a@s1.ru больше не администратор ОО" in done.out
+    assert done.code == 0 and "роль «администратор ОО» (школа S1) у a@s1.ru снята" in done.out
     assert run(capsys, "unassign", *base, "--as", "rc@kbr.ru", "--at", AT).code == 6
     log = json.loads(run(capsys, "audit", "log", "--school", "S1", "--json").out)
     assert [e["event"] for e in log[-2:]] == ["ActionDenied", "PersonUnassigned"]

@@ -109,14 +109,14 @@ def test_unassign_and_its_refusal_speak_russian(folder: Path, both: Run) -> None
     ru, en = both("unassign", "--role", "regional_coordinator", "--scope", "07", "--email",
                   "nobody@kbr.ru", "--as", "support@op.ru", "--at", AT)
     assert (ru.code, en.code) == (6, 6)
-    assert ru.err.strip() == ("rollout: nobody@kbr.ru не региональный координатор (регион 07): "
-                              "снимать нечего")
+    assert ru.err.strip() == ("rollout: у nobody@kbr.ru нет роли «региональный координатор» "
+                              "(регион 07): снимать нечего")
     assert en.err.strip() == ("rollout: nobody@kbr.ru does not hold the role regional "
                               "coordinator (region 07): nothing to withdraw")
     ru, _en = both("unassign", "--role", "regional_coordinator", "--scope", "07", "--email",
                    "rc@kbr.ru", "--as", "support@op.ru", "--at", AT)
     assert ru.code == 0
-    assert ru.out.strip() == ("rc@kbr.ru больше не региональный координатор (регион 07); "
+    assert ru.out.strip() == ("роль «региональный координатор» (регион 07) у rc@kbr.ru снята; "
                               "выполненные шаги остаются выполненными")
 
 
