@@ -90,7 +90,7 @@ def test_removing_a_role_nobody_holds_writes_nothing(staffed: World) -> None:
     """A role the person does not hold: exit 6 naming it, not a single event written."""
     with staffed.services.db.read() as conn:
         before = history.count(conn)
-    with pytest.raises(InvalidInput, match="nobody@s1.ru не администратор ОО"):
+    with pytest.raises(InvalidInput, match="у nobody@s1.ru нет роли «администратор ОО»"):
         unassign(staffed.services, "school_admin", "S1", "nobody@s1.ru", RC, staffed.now)
     with staffed.services.db.read() as conn:
         assert history.count(conn) == before
