@@ -187,3 +187,21 @@ def test_mail_summaries_speak_russian_with_plural_forms(folder: Path, both: Run)
 def run_remind(both: Run, at: str) -> Result:
     ru, _en = both("remind", "--at", at)  # the second pass finds the period already covered
     return ru
+
+
+def test_a_configuration_error_speaks_russian(request: pytest.FixtureRequest, both: Run) -> None:
+    """An unknown key and a bad number name the key in each language; exit 6 alike."""
+    cwd: Path = request.getfixturevalue("home")
+    (cwd / "config.yaml").write_text("mail: {transport: file, colour: red}\n", encoding="utf-8")
+    ru, en = both("status", "--region", "07")
+    assert (ru.code, en.code) == (6, 6)
+    assert ru.err.startswith("rollout: config.yaml: mail.colour: неизвестный ключ (здесь "
+                             "допустимы: "), ru.err
+    assert en.err.startswith("rollout: config.yaml: mail.colour: unknown key (known here: ")
+    (cwd / "config.yaml").write_text("reminders: {repeat_every_days: 0}\n", encoding="utf-8")
+    ru, en = both("status", "--region", "07")
+    assert (ru.code, en.code) == (6, 6)
+    assert ru.err.strip() == ("rollout: config.yaml: reminders.repeat_every_days: ожидается "
+                              "целое число от 1 до 250, а задано 0"), ru.err
+    assert en.err.strip() == ("rollout: config.yaml: reminders.repeat_every_days: expected a "
+                              "whole number between 1 and 250, got 0")
