@@ -18,6 +18,7 @@ from notifications.settings import MailSettings
 from states import ROLE_TITLES, Role, StepPolicy, step_by_slug
 from storage import reconciliations
 from storage.models import assignments, municipalities, people, regions, schools
+from storage.text import Phrase
 
 REGION_LETTERS = ("coordinator", "registry")
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -77,20 +78,21 @@ def is_placeholder(email: str) -> bool:
         tuple("." + d for d in PLACEHOLDER_DOMAINS) + PLACEHOLDER_TLDS)
 
 
-def placeholder_warnings(mail: MailSettings, name: str | None = None) -> list[str]:
-    """Russian warnings for addresses still left as in the example configuration."""
+def placeholder_warnings(mail: MailSettings, name: str | None = None) -> list[Phrase]:
+    """Warnings for addresses still left as in the example configuration."""
     keys = {"coordinator": ("operator.email",), "registry": ("support.email",)}.get(
         name or "", ("operator.email", "support.email"))
     values = {"operator.email": mail.operator_email, "support.email": mail.support_email}
-    return [f"Внимание: {key} = {values[key]} — адрес-заглушка из примера; письмо до адресата "
-            f"не дойдёт. Укажите настоящий адрес в config.yaml ({key})."
+    return [Phrase("Warning: {key} = {address} is the example's placeholder address; the "
+                   "letter will not reach anyone. Put a real address in config.yaml ({key}).",
+                   key=key, address=values[key])
             for key in keys if is_placeholder(values[key])]
 
 
 def _region(conn: Connection, code: str) -> dict[str, Any]:
     r = conn.execute(select(regions).where(regions.c.code == code)).first()
     if r is None:
-        raise MissingData(f"неизвестный код региона {code!r}")
+        raise MissingData(Phrase("unknown region code {code}", code=repr(code)))
     return dict(r._mapping)
 
 
@@ -110,9 +112,10 @@ def _coordinator(conn: Connection, region: str) -> dict[str, Any]:
          .order_by(assignments.c.id))
     found = conn.execute(q).first()
     if found is None:
-        raise MissingData(f"у региона {region} ещё нет регионального координатора: загрузите "
-                          "его (import people: роль regional_coordinator, область — код "
-                          "региона) или назначьте (assign)")
+        raise MissingData(Phrase(
+            "region {region} has no regional coordinator yet: import one (import people: role "
+            "regional_coordinator, scope the region's code) or appoint one (assign)",
+            region=region))
     return dict(found._mapping)
 
 
@@ -138,12 +141,15 @@ def render_region_letter(conn: Connection, name: str, region_code: str, mail: Ma
         return Letter(t.render(name, ctx), [("", mail.operator_email)], **copy)
     last = reconciliations.last(conn, region_code)
     if last is None:
-        raise MissingData(f"запрос в СТП по региону {region_code} не сформирован: реестр ещё не "
-                          "сверен (rollout reconcile --region КОД ФАЙЛ со списком региона)")
+        raise MissingData(Phrase(
+            "no request to support for region {region}: the registry has not been reconciled "
+            "yet (rollout reconcile --region CODE FILE with the region's list)",
+            region=region_code))
     changes = request_rows(last["discrepancies"])
     if not changes:  # never a letter with an empty list
-        raise MissingData(f"запрос в СТП по региону {region_code} не нужен: сверка № "
-                          f"{last['id']} не нашла, что менять в реестре")
+        raise MissingData(Phrase(
+            "no request to support is needed for region {region}: reconciliation No. {number} "
+            "found nothing to change in the registry", region=region_code, number=last["id"]))
     filename = f"registry-request-{region_code}-{last['id']}.xlsx"
     ctx.update(changes=changes, filename=filename,
                reconciliation={"id": last["id"], "at": last["at"]})

@@ -20,6 +20,7 @@ from notifications.message import prepare
 from notifications.sender import Outcome, Sender, make_sender
 from notifications.settings import MailSettings
 from storage import Database
+from storage.text import Phrase
 
 log = logging.getLogger("rollout.mail")
 LEASE_S = 600.0  # longer than a batch can take; a killed relay's messages return after it
@@ -32,10 +33,12 @@ class Delivery:
     sent: int = 0
     deferred: int = 0
     failed: int = 0
-    lines: list[str] = field(default_factory=list)
+    lines: list[Phrase] = field(default_factory=list)
 
-    def summary(self) -> str:
-        return f"sent {self.sent}, deferred {self.deferred}, failed {self.failed}"
+    def summary(self) -> Phrase:
+        """For people (the command line translates it)."""
+        return Phrase("sent {sent}, deferred {deferred}, failed {failed}", sent=self.sent,
+                      deferred=self.deferred, failed=self.failed)
 
 
 def relay_owner() -> str:
@@ -86,7 +89,7 @@ async def deliver_async(db: Database, sender: Sender, now: datetime | Callable[[
 async def _deliver_one(db: Database, sender: Sender, row: dict, now: datetime, owner: str,
                        done: Delivery) -> bool:
     to = ", ".join(a for _, a in row["recipients"]["to"])
-    what = f"#{row['id']} {row['kind']} to {to}"
+    what = Phrase("#{id} {kind} to {to}", id=row["id"], kind=row["kind"], to=to)
     try:
         ready = prepare(row)
     except Unbuildable as exc:  # nobody to send it to: this message fails, the others go on
@@ -118,15 +121,17 @@ async def _deliver_one(db: Database, sender: Sender, row: dict, now: datetime, o
             log.warning("%s: the database dropped the session; marking it again", what)
     if result.status == "sent":
         done.sent += 1
-        line = f"sent {what}" + (f" (refused: {result.refused})" if result.refused else "")
+        line = Phrase("sent {what} (refused: {refused})", what=what, refused=result.refused
+                      ) if result.refused else Phrase("sent {what}", what=what)
         log.info(line)
     elif result.status == "permanent" or retry is None:
         done.failed += 1
-        line = f"failed {what}: {result.detail}"
+        line = Phrase("failed {what}: {detail}", what=what, detail=result.detail)
         log.warning(line)
     else:
         done.deferred += 1
-        line = f"deferred {what} until {retry.isoformat(timespec='seconds')}: {result.detail}"
+        line = Phrase("deferred {what} until {until}: {detail}", what=what,
+                      until=retry.isoformat(timespec="seconds"), detail=result.detail)
         log.warning(line)
     done.lines.append(line)
     return result.connection_lost

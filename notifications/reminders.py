@@ -25,6 +25,7 @@ from storage import Database, NewEvent, history
 from storage.bulk import insert_rows
 from storage.models import machines, open_steps
 from storage.outbox import reminder_keys
+from storage.text import Phrase, Plural
 
 log = logging.getLogger("rollout.mail")
 SYSTEM = "system"
@@ -68,14 +69,25 @@ class PassSummary:
                 "outside_window": self.outside_window, "already_sent": self.already_sent,
                 "broken_contacts": self.broken_contacts}
 
-    def summary(self) -> str:
-        verb = "would queue" if self.dry_run else "queued"
-        return (f"{verb} {self.reminders} reminder(s) and {self.escalations} escalation(s) to "
-                f"{len(self.recipients)} recipient(s) covering {self.items} late item(s); "
-                f"{self.late_steps} step(s) late, {self.outside_window} held for the sending "
-                f"window, {self.already_sent} already sent this period"
-                + (f"; broken contacts: {', '.join(self.broken_contacts)}"
-                   if self.broken_contacts else ""))
+    def summary(self) -> Phrase:
+        """What the pass did, for people (the command line translates it)."""
+        parts = dict(
+            reminders=Plural("{n} reminder", "{n} reminders", self.reminders),
+            escalations=Plural("{n} escalation", "{n} escalations", self.escalations),
+            recipients=Plural("to {n} recipient", "to {n} recipients", len(self.recipients)),
+            items=Plural("covering {n} late item", "covering {n} late items", self.items),
+            late=Plural("{n} step late", "{n} steps late", self.late_steps),
+            held=Plural("{n} item held for the sending window",
+                        "{n} items held for the sending window", self.outside_window),
+            already=Plural("{n} item already sent this period",
+                           "{n} items already sent this period", self.already_sent),
+            broken=Phrase("; broken contacts: {emails}", emails=", ".join(
+                self.broken_contacts)) if self.broken_contacts else "")
+        if self.dry_run:
+            return Phrase("would queue {reminders} and {escalations} {recipients} {items}; "
+                          "{late}, {held}, {already}{broken}", **parts)
+        return Phrase("queued {reminders} and {escalations} {recipients} {items}; {late}, "
+                      "{held}, {already}{broken}", **parts)
 
 
 def run_pass(db: Database, now: datetime, mail: MailSettings, reminders: ReminderSettings,
@@ -85,7 +97,8 @@ def run_pass(db: Database, now: datetime, mail: MailSettings, reminders: Reminde
         summary = queue_reminders(conn, now, mail, reminders, policies, dry_run=dry_run)
         if dry_run:
             conn.rollback()
-    log.info("reminder pass at %s: %s", now.isoformat(timespec="minutes"), summary.summary())
+    log.info(Phrase("reminder pass at {at}: {summary}", at=now.isoformat(timespec="minutes"),
+                    summary=summary.summary()))
     return summary
 
 
@@ -281,7 +294,7 @@ def _queue(conn: Connection, owed: dict[str, list[Late]], people: dict[str, Reci
     insert_rows(conn, reminder_keys, keys, {"created_at": now})
     history.append(conn, [NewEvent(
         at=now, event="RemindersQueued", actor=SYSTEM, trigger="reminder pass",
-        reason=summary.summary(),
+        reason=str(summary.summary()),  # the history keeps one language: English
         data={"reminders": summary.reminders, "escalations": summary.escalations,
               "items": summary.items, "recipients": len(summary.recipients)})])
 

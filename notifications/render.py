@@ -23,6 +23,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from notifications import russian
 from notifications.errors import TemplateBroken, TemplateMissing
+from storage.text import Phrase
 
 PACKAGED = Path(__file__).with_name("templates")
 LETTERS = ("coordinator", "registry", "appointed", "reminder", "escalation", "digest")
@@ -78,8 +79,9 @@ class OverrideLoader(FileSystemLoader):
             for part in split_template_path(template):
                 path = path / part
                 if path.is_symlink():
-                    raise TemplateBroken(str(path), None, "символическая ссылка; ссылки в "
-                                         "папке шаблонов (mail.templates) не используются")
+                    raise TemplateBroken(str(path), None, Phrase(
+                        "a symbolic link; links in the templates folder (mail.templates) are "
+                        "not used"))
         return super().get_source(environment, template)
 
 
@@ -179,7 +181,8 @@ class Templates:
                     raise
                 raise _rewritten(env, exc) from None
             if not subject:
-                raise TemplateMissing(name, f"{name}.txt.j2 sets no subject")
+                file = name + ".txt.j2"
+                raise TemplateMissing(name, Phrase("{file} sets no subject", file=file))
             return Rendered(name, subject, text, html, attachments)
 
         return render

@@ -14,6 +14,7 @@ import aiosmtplib
 
 from notifications.errors import SmtpSettingsRefused
 from notifications.settings import MailSettings, SmtpSettings
+from storage.text import Phrase
 
 # Headers are not folded below RFC 5322's hard limit of 998: folding at 78 split a Cyrillic
 # display name inside a word into two encoded words («Моя школ|а»), which Python's own parser
@@ -90,14 +91,15 @@ class SmtpSender(Sender):
                 raise
         return self._smtp
 
-    def _why_tls(self) -> str:
+    def _why_tls(self) -> Phrase:
         s = self.settings
-        asked = ("mail.smtp.starttls: true" if s.starttls else
-                 "заданы учётные данные (ROLLOUT_SMTP_USERNAME), а с ними STARTTLS обязателен")
-        return (f"сервер не предлагает STARTTLS, а его требует {asked}; пароль и письма "
-                "не отправлены и остаются в очереди. Включите STARTTLS на сервере, укажите "
-                "сервер с TLS (mail.smtp.tls: true, порт 465) или mail.smtp.starttls: false "
-                "без учётных данных")
+        asked = Phrase("the configuration asks for it (mail.smtp.starttls: true)") \
+            if s.starttls else Phrase(
+            "credentials are set (ROLLOUT_SMTP_USERNAME), and with them STARTTLS is required")
+        return Phrase("the server does not offer STARTTLS, but {asked}; the password and the "
+                      "letters were not sent and stay queued. Turn STARTTLS on at the server, "
+                      "give a server with TLS (mail.smtp.tls: true, port 465) or "
+                      "mail.smtp.starttls: false without credentials", asked=asked)
 
     async def send(self, msg: EmailMessage, envelope_from: str, rcpts: list[str],
                    row_id: int) -> Outcome:

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, insert, select
 from storage.db import WALL_CLOCK, wall_clock
 from storage.history import Anchor, head
 from storage.models import anchors
+from storage.text import Phrase
 
 
 def record(conn: Connection, at: datetime, actor: str,
@@ -20,12 +21,13 @@ def record(conn: Connection, at: datetime, actor: str,
     clock: Callable[[], datetime] = conn.info.get(WALL_CLOCK, wall_clock)
     conn.execute(insert(anchors).values(seq=seq, hash=hash_, at=at, recorded_at=clock(),
                                         actor=actor))
-    return Anchor(seq, hash_, f"таблица anchors, {actor}")
+    return Anchor(seq, hash_, Phrase("the anchors table, {actor}", actor=actor))
 
 
 def stored(conn: Connection) -> list[Anchor]:
     """Every anchor in the table, oldest first (few: one a week or so)."""
     q = select(anchors).order_by(anchors.c.id)
-    return [Anchor(r.seq, r.hash, f"таблица anchors, запись {r.id} от "
-                   f"{r.recorded_at:%Y-%m-%d %H:%M} UTC, {r.actor}")
+    return [Anchor(r.seq, r.hash, Phrase("the anchors table, row {id} of {at} UTC, {actor}",
+                                         id=r.id, at=r.recorded_at.strftime("%Y-%m-%d %H:%M"),
+                                         actor=r.actor))
             for r in conn.execute(q)]

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from storage.errors import DatabaseBusy, DatabaseNotReady
+from storage.text import Phrase
 
 # Every write transaction on PostgreSQL takes this advisory lock, so writers queue one after
 # another exactly as they do on SQLite (BEGIN IMMEDIATE): the history is one chain.
@@ -40,7 +41,7 @@ class Database:
         self.busy_timeout_s = busy_timeout_s
         # Called with a message when a write has waited NOTICE_AFTER_S for another writer,
         # once per waiting write (the CLI prints it to stderr, `run` logs it); None: quietly.
-        self.on_wait: Callable[[str], None] | None = None
+        self.on_wait: Callable[[Phrase], None] | None = None
         self.clock = clock
         self.dialect = self.url.get_backend_name()
         kwargs: dict[str, Any] = {}
@@ -124,12 +125,12 @@ class Database:
             detail = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
             if "alembic_version" not in detail:  # not a missing schema: init would not help
                 raise DatabaseNotReady(self.display_url, detail, init_helps=False) from None
-            raise DatabaseNotReady(self.display_url, "no schema yet") from None
+            raise DatabaseNotReady(self.display_url, Phrase("no schema yet")) from None
         if current is None:
-            raise DatabaseNotReady(self.display_url, "no schema yet")
+            raise DatabaseNotReady(self.display_url, Phrase("no schema yet"))
         if current != SCHEMA_HEAD:
-            raise DatabaseNotReady(self.display_url,
-                                   f"schema {current}, this version needs {SCHEMA_HEAD}")
+            raise DatabaseNotReady(self.display_url, Phrase(
+                "schema {current}, this version needs {head}", current=current, head=SCHEMA_HEAD))
 
     def tables(self) -> list[str]:
         with self._reader() as conn:
@@ -139,8 +140,9 @@ class Database:
         """A write has waited NOTICE_AFTER_S for another writer: say so (a long-running `run`
         says it each time)."""
         if self.on_wait is not None:
-            self.on_wait("Ждём завершения другой записи в базу… (не дольше "
-                         f"{self.busy_timeout_s:g} с)")
+            seconds = format(self.busy_timeout_s, "g")
+            self.on_wait(Phrase("waiting for another write to the database to finish… (at "
+                                "most {seconds} s)", seconds=seconds))
 
     def busy(self) -> DatabaseBusy:
         return DatabaseBusy(self.display_url, self.busy_timeout_s)

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from storage.db import WALL_CLOCK, wall_clock
 from storage.errors import ChainBroken
 from storage.models import chain_head, events
+from storage.text import Phrase
 
 GENESIS = "0" * 64
 HASHED = ("seq", "at", "kind", "code", "region_code", "event", "step", "from_state", "to_state",
@@ -49,7 +50,7 @@ class Anchor:
 
     seq: int
     hash: str
-    source: str  # where it came from, for the message: "--anchor", a file line, the table
+    source: str | Phrase  # where it came from, for the message: "--anchor", a file line, the table
 
     def __str__(self) -> str:
         return f"{self.seq}:{self.hash}"
@@ -148,14 +149,16 @@ def verify(conn: Connection, anchors: Iterable[Anchor] = (),
     for row in iter_all(conn):
         seq = row["seq"]
         if seq != expected_seq:
-            raise ChainBroken(expected_seq, f"события нет, следующее в базе — #{seq} "
-                              "(событие удалено)", "deleted")
+            raise ChainBroken(expected_seq, Phrase(
+                "no such event, the next one in the database is #{seq} (an event was deleted)",
+                seq=seq), "deleted")
         if row["prev_hash"] != prev:
-            raise ChainBroken(seq, "не ссылается на событие перед ним (событие удалено, "
-                              "вставлено или переставлено)", "relinked")
+            raise ChainBroken(seq, Phrase(
+                "it does not link to the event before it (an event was deleted, inserted or "
+                "moved)"), "relinked")
         if event_hash(prev, row) != row["hash"]:
-            raise ChainBroken(seq, "содержимое не совпадает с хешем (событие изменено)",
-                              "altered")
+            raise ChainBroken(seq, Phrase(
+                "its content does not match its hash (the event was altered)"), "altered")
         for a in wanted.get(seq, []):
             _check_anchor(a, seq, row["hash"])
         if on_event is not None:
@@ -166,25 +169,29 @@ def verify(conn: Connection, anchors: Iterable[Anchor] = (),
     beyond = sorted(s for s in wanted if s > last)
     if beyond:
         a = wanted[beyond[0]][0]
-        raise ChainBroken(last + 1, f"события нет: история кончается на #{last}, а якорь "
-                          f"{a.seq}:{a.hash[:16]}… ({a.source}) называет #{a.seq} (события "
-                          "удалены)", "anchor")
+        shown = f"{a.seq}:{a.hash[:16]}"
+        raise ChainBroken(last + 1, Phrase(
+            "no such event: the history ends at #{last}, but the anchor {anchor}… ({source}) "
+            "names #{seq} (events were deleted)", last=last, anchor=shown, source=a.source,
+            seq=a.seq), "anchor")
     head = conn.execute(select(chain_head.c.seq, chain_head.c.hash)
                         .where(chain_head.c.id == 1)).one_or_none()
     if head is None:
-        raise ChainBroken(last + 1, "голова цепочки (chain_head) удалена", "head")
+        raise ChainBroken(last + 1, Phrase("the chain's head (chain_head) was deleted"), "head")
     if head.seq != last or head.hash != prev:
         raise ChainBroken(last + 1 if head.seq > last else head.seq,
-                          f"голова цепочки называет событие #{head.seq}, а история кончается "
-                          f"на #{last} (удалены последние события или изменена голова)", "head")
+                          Phrase("the chain's head names event #{head}, but the history ends "
+                                 "at #{last} (the last events were deleted or the head was "
+                                 "altered)", head=head.seq, last=last), "head")
     return last
 
 
 def _check_anchor(anchor: Anchor, seq: int, actual: str) -> None:
     if anchor.hash != actual:
-        raise ChainBroken(seq, f"хеш события не совпадает с якорем {anchor.seq}:"
-                          f"{anchor.hash[:16]}… ({anchor.source}): история до этого места "
-                          "переписана", "anchor")
+        shown = f"{anchor.seq}:{anchor.hash[:16]}"
+        raise ChainBroken(seq, Phrase(
+            "the event's hash does not match the anchor {anchor}… ({source}): the history up "
+            "to here was rewritten", anchor=shown, source=anchor.source), "anchor")
 
 
 def head(conn: Connection) -> tuple[int, str]:

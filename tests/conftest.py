@@ -47,6 +47,13 @@ def english(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def russian(english: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default language, Russian: for tests that check the Russian wording (a module that
+    reads Russian texts takes it with `pytestmark = pytest.mark.usefixtures("russian")`)."""
+    monkeypatch.delenv("ROLLOUT_LANG", raising=False)
+
+
+@pytest.fixture
 def clock() -> datetime:
     """The moment tests act at; tests never read the wall clock."""
     return T0

@@ -16,6 +16,7 @@ from storage.history import Anchor
 from storage.replay import Checked, Replay
 from storage.spreadsheets import write_table
 from workflow.errors import InvalidInput, UnknownCode
+from workflow.i18n import _
 
 COLUMNS = ("seq", "at", "recorded_at", "event", "kind", "code", "region_code", "step",
            "from_state", "to_state", "actor", "role", "reason", "trigger", "data", "prev_hash",
@@ -77,8 +78,9 @@ def parse_anchor(text: str, source: str) -> Anchor:
     """`SEQ:HASH` as `audit anchor` prints it; InvalidInput names where it came from."""
     m = ANCHOR_RE.match(text)
     if not m:
-        raise InvalidInput(f"{source}: {text.strip()[:80]!r} is not an anchor; "
-                           "expected SEQ:HASH (a number, a colon, 64 hex digits)")
+        raise InvalidInput(_("{source}: {text} is not an anchor; expected SEQ:HASH (a number, "
+                             "a colon, 64 hex digits)", source=source,
+                             text=repr(text.strip()[:80])))
     return Anchor(int(m.group(1)), m.group(2).lower(), source)
 
 
@@ -87,11 +89,12 @@ def read_anchors(path: Path) -> list[Anchor]:
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"--anchors {path}: cannot read ({exc})") from None
+        raise InvalidInput(_("--anchors {path}: cannot read ({error})", path=path,
+                             error=exc)) from None
     found = [parse_anchor(line, f"{path}:{n}") for n, line in enumerate(lines, 1)
              if line.strip() and not line.lstrip().startswith("#")]
     if not found:
-        raise InvalidInput(f"--anchors {path}: no anchor in the file")
+        raise InvalidInput(_("--anchors {path}: no anchor in the file", path=path))
     return found
 
 

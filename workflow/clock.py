@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from workflow.errors import UsageError
+from workflow.i18n import _
 
 
 def parse_at(text: str) -> datetime:
@@ -12,10 +13,11 @@ def parse_at(text: str) -> datetime:
     try:
         at = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise UsageError(f"--at {text!r}: not an ISO 8601 date-time "
-                         "(say 2026-12-01T09:00:00+03:00)") from None
+        raise UsageError(_("--at {text}: not an ISO 8601 date-time (say "
+                           "2026-12-01T09:00:00+03:00)", text=repr(text))) from None
     if at.tzinfo is None:
-        raise UsageError(f"--at {text!r}: give an offset (+03:00 or Z) so the moment is exact")
+        raise UsageError(_("--at {text}: give an offset (+03:00 or Z) so the moment is exact",
+                           text=repr(text)))
     return at.astimezone(UTC)
 
 

@@ -23,6 +23,7 @@ from notifications.addresses import BadAddress, normalize, split_named
 from notifications.settings import MailSettings, ReminderSettings, SmtpSettings
 from states import STEPS, GraphError, StepPolicy, check_graph, default_policies, graph_of
 from workflow.errors import ConfigInvalid
+from workflow.i18n import _
 
 MAX_DAYS = 250  # business days: about a year; more is a typo, and overflows date arithmetic
 DIALECTS = ("sqlite", "postgresql")
@@ -67,13 +68,16 @@ def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | No
         try:
             raw = yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {}
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise ConfigInvalid(f"{cfg_path}: not valid YAML: {exc}") from None
+            raise ConfigInvalid(_("{file}: not valid YAML: {error}", file=cfg_path,
+                                  error=exc)) from None
         except RecursionError:
-            raise ConfigInvalid(f"{cfg_path}: not valid YAML: nested too deeply") from None
+            raise ConfigInvalid(_("{file}: not valid YAML: nested too deeply",
+                                  file=cfg_path)) from None
         except OSError as exc:  # a folder, or a file we may not read
-            raise ConfigInvalid(f"{cfg_path}: cannot be read ({exc.strerror})") from None
+            raise ConfigInvalid(_("{file}: cannot be read ({error})", file=cfg_path,
+                                  error=exc.strerror)) from None
     elif explicit:
-        raise ConfigInvalid(f"{cfg_path}: no such configuration file")
+        raise ConfigInvalid(_("{file}: no such configuration file", file=cfg_path))
     base = cfg_path.resolve().parent if cfg_path.exists() else Path.cwd()
     return build(raw, base, cfg_path if cfg_path.exists() else None, env)
 
@@ -107,11 +111,12 @@ def build(raw: Any, base: Path, path: Path | None = None,
     )
     window = r.get("reminders.window", ["09:00", "18:00"])
     if not (isinstance(window, list) and len(window) == 2):
-        raise ConfigInvalid(f"{where}reminders.window: give two times, like [\"09:00\", \"18:00\"]")
+        raise ConfigInvalid(where + _("reminders.window: give two times, like {example}",
+                                      example='["09:00", "18:00"]'))
     start, end = (_time(w, f"{where}reminders.window[{i}]") for i, w in enumerate(window))
     if start >= end:
-        raise ConfigInvalid(f"{where}reminders.window: the start {window[0]} must be before the "
-                            f"end {window[1]}")
+        raise ConfigInvalid(where + _("reminders.window: the start {start} must be before the "
+                                      "end {end}", start=window[0], end=window[1]))
     reminders = ReminderSettings(start, end, r.int("reminders.repeat_every_days", 3, low=1,
                                                                  high=MAX_DAYS))
     steps = {}
@@ -121,8 +126,9 @@ def build(raw: Any, base: Path, path: Path | None = None,
         sla = r.int(f"{key}.sla_days", d.sla_days, low=1, high=MAX_DAYS)
         esc = r.int(f"{key}.escalate_after_days", d.escalate_after_days, low=1, high=MAX_DAYS)
         if esc < sla:
-            raise ConfigInvalid(f"{where}{key}.escalate_after_days: {esc} is before sla_days "
-                                f"{sla}; escalation comes after the reminder")
+            raise ConfigInvalid(where + _("{key}.escalate_after_days: {esc} is before sla_days "
+                                          "{sla}; escalation comes after the reminder", key=key,
+                                          esc=esc, sla=sla))
         steps[s.slug] = StepPolicy(
             sla, esc,
             threshold=r.number(f"{key}.threshold", d.threshold, low=0.0, high=1.0),
@@ -134,8 +140,8 @@ def build(raw: Any, base: Path, path: Path | None = None,
         raise ConfigInvalid(f"{where}{exc}") from None
     base_url = r.str("web.base_url", Config.base_url).rstrip("/")
     if not re.match(r"^https?://[^\s/]+", base_url):
-        raise ConfigInvalid(f"{where}web.base_url: {base_url!r} is not an http(s) address "
-                            "like https://rollout.example.ru")
+        raise ConfigInvalid(where + _("web.base_url: {url} is not an http(s) address like "
+                                      "https://rollout.example.ru", url=repr(base_url)))
     return Config(base_dir=base, path=path, database_url=_database_url(url, base),
                   synchronous=r.choice("database.synchronous", "NORMAL", ("NORMAL", "FULL")),
                   mail=mail, reminders=reminders, steps=steps, base_url=base_url)
@@ -143,16 +149,18 @@ def build(raw: Any, base: Path, path: Path | None = None,
 
 def _check_shape(raw: Any, shape: dict[str, Any], prefix: str, where: str) -> None:
     if not isinstance(raw, dict):
-        name = prefix.rstrip(".") or "the file"
-        raise ConfigInvalid(f"{where}{name}: expected a mapping of keys, got {type(raw).__name__}")
+        name = prefix.rstrip(".") or _("the file")
+        raise ConfigInvalid(where + _("{key}: expected a mapping of keys, got {type}", key=name,
+                                      type=type(raw).__name__))
     for key, value in raw.items():
         path = f"{prefix}{key}"
         if key == "password" and prefix.startswith("mail"):
-            raise ConfigInvalid(f"{where}{path}: a password is never read from the file; "
-                                "set ROLLOUT_SMTP_PASSWORD")
+            raise ConfigInvalid(where + _("{key}: a password is never read from the file; set "
+                                          "ROLLOUT_SMTP_PASSWORD", key=path))
         if key not in shape:
             known = ", ".join(shape)
-            raise ConfigInvalid(f"{where}{path}: unknown key (known here: {known})")
+            raise ConfigInvalid(where + _("{key}: unknown key (known here: {known})", key=path,
+                                          known=known))
         if isinstance(shape[key], dict) and value is not None:
             _check_shape(value, shape[key], f"{path}.", where)
 
@@ -181,7 +189,7 @@ class _Reader:
     def str(self, path: str, default: str) -> str:
         v = self.get(path, default)
         if not isinstance(v, str) or not v.strip():
-            raise self.fail(path, f"expected a non-empty string, got {v!r}")
+            raise self.fail(path, _("expected a non-empty string, got {value}", value=repr(v)))
         return v.strip()
 
     def opt_str(self, path: builtins.str) -> builtins.str | None:
@@ -193,18 +201,20 @@ class _Reader:
         try:
             return normalize(v)  # the one rule, the same as at import and at sending
         except BadAddress as exc:
-            raise self.fail(path, f"{v!r} is not an e-mail address: {exc.detail}") from None
+            raise self.fail(path, _("{value} is not an e-mail address: {detail}", value=repr(v),
+                                    detail=exc.detail)) from None
 
     def sender(self, path: builtins.str, default: builtins.str) -> builtins.str:
         """`Name <address>` or a bare address; the address must pass the one rule."""
         v = self.str(path, default)
-        _, addr = split_named(v)
+        _name, addr = split_named(v)
         try:
             normalize(addr)
         except BadAddress as exc:
-            raise self.fail(path, f"{v!r} is not an e-mail address, nor a name and an "
-                                  f"address like \"Имя <rollout@example.org>\" "
-                                  f"({exc.detail})") from None
+            raise self.fail(path, _("{value} is not an e-mail address, nor a name and an "
+                                    "address like \"{example}\" ({detail})", value=repr(v),
+                                    example="Имя <rollout@example.org>",
+                                    detail=exc.detail)) from None
         return v
 
     def host(self, env: Mapping[builtins.str, builtins.str]) -> builtins.str:
@@ -212,7 +222,8 @@ class _Reader:
         v = env.get(name) or self.str("mail.smtp.host", "localhost")
         if not v.isprintable() or " " in v.strip():
             where, key = ("", name) if env.get(name) else (self.where, "mail.smtp.host")
-            raise ConfigInvalid(f"{where}{key}: {v!r} is not a host name")
+            raise ConfigInvalid(where + _("{key}: {value} is not a host name", key=key,
+                                          value=repr(v)))
         return v.strip()
 
     def database_url(self, env: Mapping[builtins.str, builtins.str]) -> builtins.str:
@@ -232,8 +243,8 @@ class _Reader:
             return None
         p = _under(self.base, v)
         if not p.is_dir():
-            problem = "is not a folder" if p.exists() else "no such folder"
-            raise self.fail(path, f"{p}: {problem}")
+            raise self.fail(path, _("{path}: is not a folder", path=p) if p.exists() else
+                            _("{path}: no such folder", path=p))
         return p
 
     def mail_dir(self, path: builtins.str, default: builtins.str) -> Path:
@@ -241,25 +252,27 @@ class _Reader:
         given = self.get(path, None) is not None
         p = _under(self.base, self.str(path, default))
         if p.exists() and not p.is_dir():
-            raise self.fail(path, f"{p}: is a file, not a folder")
+            raise self.fail(path, _("{path}: is a file, not a folder", path=p))
         parent = next((a for a in p.parents if a.exists()), None)
         if not p.exists() and (parent is None or not parent.is_dir()):
-            raise self.fail(path, f"{p}: cannot be created ({parent} is not a folder)")
+            raise self.fail(path, _("{path}: cannot be created ({parent} is not a folder)",
+                                    path=p, parent=parent))
         if given and not os.access(p if p.exists() else parent or p, os.W_OK):
-            raise self.fail(path, f"{p}: no permission to write there")
+            raise self.fail(path, _("{path}: no permission to write there", path=p))
         return p
 
     def choice(self, path: builtins.str, default: builtins.str,
                options: tuple[builtins.str, ...]) -> builtins.str:
         v = self.get(path, default)
         if v not in options:
-            raise self.fail(path, f"{v!r} is not one of {', '.join(options)}")
+            raise self.fail(path, _("{value} is not one of {options}", value=repr(v),
+                                    options=", ".join(options)))
         return str(v)
 
     def bool(self, path: builtins.str, default: bool) -> bool:
         v = self.get(path, default)
         if not isinstance(v, bool):
-            raise self.fail(path, f"expected true or false, got {v!r}")
+            raise self.fail(path, _("expected true or false, got {value}", value=repr(v)))
         return v
 
     def int(self, path: builtins.str, default: builtins.int, low: builtins.int = 0,
@@ -267,8 +280,8 @@ class _Reader:
         v = self.get(path, default)
         if isinstance(v, bool) or not isinstance(v, int) or v < low or (
                 high is not None and v > high):
-            bound = f"between {low} and {high}" if high is not None else f"≥ {low}"
-            raise self.fail(path, f"expected a whole number {bound}, got {v!r}")
+            raise self.fail(path, _("expected a whole number {bound}, got {value}",
+                                    bound=_bound(low, high), value=repr(v)))
         return v
 
     def number(self, path: builtins.str, default: float, low: float = 0.0,
@@ -276,8 +289,8 @@ class _Reader:
         v = self.get(path, default)
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or (
                 v < low or (high is not None and v > high)):
-            bound = f"between {low} and {high}" if high is not None else f"≥ {low}"
-            raise self.fail(path, f"expected a number {bound}, got {v!r}")
+            raise self.fail(path, _("expected a number {bound}, got {value}",
+                                    bound=_bound(low, high), value=repr(v)))
         return float(v)
 
     def slugs(self, path: builtins.str, default: tuple[builtins.str, ...]
@@ -293,7 +306,8 @@ class _Reader:
         if isinstance(node, builtins.str):
             node = [node]
         if not isinstance(node, list) or not all(isinstance(v, builtins.str) for v in node):
-            raise self.fail(path, f"expected a list of step slugs, got {node!r}")
+            raise self.fail(path, _("expected a list of step slugs, got {value}",
+                                    value=repr(node)))
         return tuple(dict.fromkeys(v.strip() for v in node))
 
     def port(self, path: builtins.str, default: builtins.int) -> builtins.int:
@@ -306,7 +320,8 @@ def _port(v: Any, path: str, where: str) -> int:
     except (TypeError, ValueError):
         port = -1
     if not 0 < port < 65536 or isinstance(v, bool) or (isinstance(v, float) and v != port):
-        raise ConfigInvalid(f"{where}{path}: expected a port number 1-65535, got {v!r}")
+        raise ConfigInvalid(where + _("{key}: expected a port number 1-65535, got {value}",
+                                      key=path, value=repr(v)))
     return port
 
 
@@ -320,7 +335,13 @@ def _time(v: Any, name: str) -> time:
 
 
 def _bad_time(v: Any, name: str) -> time:
-    raise ConfigInvalid(f"{name}: {v!r} is not a time like \"09:00\"")
+    raise ConfigInvalid(_("{key}: {value} is not a time like \"09:00\"", key=name,
+                          value=repr(v)))
+
+
+def _bound(low: float, high: float | None) -> str:
+    return _("between {low} and {high}", low=low, high=high) if high is not None else \
+        _("≥ {low}", low=low)
 
 
 def _under(base: Path, value: str) -> Path:
@@ -333,21 +354,24 @@ def _check_database_url(url: str, base: Path, key: str) -> None:
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):
-        raise ConfigInvalid(f"{key}: {url!r} is not a database URL (say sqlite:///rollout.db "
-                            "or postgresql+psycopg://user@host/db)") from None
+        raise ConfigInvalid(_("{key}: {url} is not a database URL (say sqlite:///rollout.db "
+                              "or postgresql+psycopg://user@host/db)", key=key,
+                              url=repr(url))) from None
     if parsed.get_backend_name() not in DIALECTS:
-        raise ConfigInvalid(f"{key}: {parsed.get_backend_name()!r} is not a supported database "
-                            f"(supported: {', '.join(DIALECTS)})")
+        raise ConfigInvalid(_("{key}: {name} is not a supported database (supported: "
+                              "{supported})", key=key, name=repr(parsed.get_backend_name()),
+                              supported=", ".join(DIALECTS)))
     try:
         parsed.get_dialect().import_dbapi()
     except (NoSuchModuleError, ImportError) as exc:
-        raise ConfigInvalid(f"{key}: the driver of {parsed.drivername!r} is not installed "
-                            f"({exc}); PostgreSQL: postgresql+psycopg://user@host/db") from None
+        raise ConfigInvalid(_("{key}: the driver of {name} is not installed ({error}); "
+                              "PostgreSQL: postgresql+psycopg://user@host/db", key=key,
+                              name=repr(parsed.drivername), error=exc)) from None
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         folder = _under(base, parsed.database).parent
         if not folder.is_dir():
-            raise ConfigInvalid(f"{key}: the folder {folder} of the database file does not "
-                                "exist")
+            raise ConfigInvalid(_("{key}: the folder {folder} of the database file does not "
+                                  "exist", key=key, folder=folder))
 
 
 def _database_url(url: str, base: Path) -> str:

@@ -8,6 +8,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from storage.text import Phrase, Plural
+
 DOMAIN = "rollout"
 LOCALE_DIR = Path(__file__).with_name("locale")
 LANGUAGES = ("ru", "en")
@@ -34,6 +36,17 @@ EVENT_NAMES = {
     "RegistryReconciled": N_("Registry reconciled"),
     "RegistryRequestEntered": N_("Registry request entered"),
     "RegistryDiscrepanciesAccepted": N_("Registry discrepancies accepted"),
+}
+
+# The roles as people name them (states.ROLE_TITLES holds the Russian ones, the catalogue's
+# translations; a test keeps the two the same).
+ROLE_NAMES = {
+    "support": N_("support"),
+    "program_manager": N_("rollout programme manager"),
+    "auditor": N_("auditor"),
+    "regional_coordinator": N_("regional coordinator"),
+    "municipal_coordinator": N_("municipal coordinator"),
+    "school_admin": N_("school administrator"),
 }
 
 
@@ -65,6 +78,24 @@ def ngettext(singular: str, plural: str, n: int, **values: Any) -> str:
     return text.format(n=n, **values)
 
 
+def translate(value: Any) -> str:
+    """A Phrase of storage/ or notifications/ (which import no catalogue) in the reader's
+    language, its Phrase fields too; anything else as text."""
+    if not isinstance(value, Phrase):
+        return str(value)
+    fields = {k: translate(v) if isinstance(v, Phrase) else v for k, v in value.fields.items()}
+    if isinstance(value, Plural):
+        return catalogue(language()).ngettext(value.message, value.plural, value.n).format(
+            **fields)
+    return _(value.message, **fields)
+
+
+def error_text(exc: BaseException) -> str:
+    """An error's message in the reader's language (storage's errors carry a Phrase)."""
+    text = getattr(exc, "text", None)
+    return translate(text) if isinstance(text, Phrase) else str(exc)
+
+
 def pick(en: str, ru: str) -> str:
     """One of a pair that already carries both languages (a guard's Reason)."""
     return en if language() == "en" else ru
@@ -73,6 +104,12 @@ def pick(en: str, ru: str) -> str:
 def event_name(event: str) -> str:
     """A history event's name as people read it."""
     return _(EVENT_NAMES[event]) if event in EVENT_NAMES else event
+
+
+def role_title(role: str) -> str:
+    """A role's title (`regional_coordinator`: «региональный координатор»); an unknown role
+    keeps its slug."""
+    return _(ROLE_NAMES[role]) if role in ROLE_NAMES else role
 
 
 def kind_name(kind: str) -> str:

@@ -25,14 +25,15 @@ from notifications.service import Schedule, run_service
 from states import Target, may_send_letter
 from storage import NewEvent, history, repo
 from workflow.errors import InvalidInput, PermissionDenied, UnknownCode, UsageError
+from workflow.i18n import error_text, translate
 from workflow.services import Services
 
 
 def _translate(exc: Exception) -> Exception:
     if isinstance(exc, UnknownLetter):
-        return UsageError(str(exc))
+        return UsageError(error_text(exc))
     if isinstance(exc, MissingData | TemplateMissing):
-        return InvalidInput(str(exc))
+        return InvalidInput(error_text(exc))
     return exc
 
 
@@ -47,8 +48,8 @@ def render_letter(services: Services, name: str, region: str) -> Letter:
 
 
 def letter_warnings(services: Services, name: str | None = None) -> list[str]:
-    """Addresses of the configuration still left as in the example (Russian, for stderr)."""
-    return placeholder_warnings(services.config.mail, name)
+    """Addresses of the configuration still left as in the example (for stderr)."""
+    return [translate(w) for w in placeholder_warnings(services.config.mail, name)]
 
 
 def queue_letter(services: Services, name: str, region: str, now: datetime,
@@ -113,7 +114,7 @@ def deliver_outbox(services: Services, now: datetime | Callable[[], datetime],
     try:
         return deliver(services.db, services.config.mail, now, limit=limit, stop=stop)
     except SmtpSettingsRefused as exc:
-        raise InvalidInput(str(exc)) from None
+        raise InvalidInput(error_text(exc)) from None
 
 
 def digest(services: Services, now: datetime) -> int:

@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import Connection, delete, select
 
 from states import (
-    ROLE_TITLES,
     ROLES,
     SCOPE_KIND,
     Reason,
@@ -21,6 +20,7 @@ from states import (
 from storage import NewEvent, history, repo
 from storage.models import assignments
 from workflow.errors import InvalidInput, PermissionDenied, UnknownCode, UsageError
+from workflow.i18n import _, kind_name, reasons, role_title
 
 
 def appointer(conn: Connection, role: str, scope: str, actor: str) -> tuple[Target, Verdict]:
@@ -44,7 +44,8 @@ def unassign(services: Any, role: str, scope: str, email: str, actor: str, now: 
     replaced. A refusal is recorded (ActionDenied) and raised; nothing else is written.
     """
     if role not in ROLES:
-        raise UsageError(f"--role {role!r}: roles are {', '.join(ROLES)}")
+        raise UsageError(_("--role {role}: roles are {roles}", role=repr(role),
+                           roles=", ".join(ROLES)))
     email, actor = email.strip().lower(), actor.strip().lower()
     why = (reason or "").strip() or None
     with services.db.write() as conn:
@@ -53,10 +54,11 @@ def unassign(services: Any, role: str, scope: str, email: str, actor: str, now: 
             held = conn.execute(select(assignments.c.id).where(
                 assignments.c.email == email, assignments.c.role == role,
                 assignments.c.scope == target.code)).scalar()
-            title = ROLE_TITLES[Role(role)]
+            title, where = role_title(role), kind_name(target.kind)
             if held is None:
-                raise InvalidInput(f"{email} не {title} ({target.kind} {target.code}): "
-                                   "снимать нечего")
+                raise InvalidInput(_("{email} does not hold the role {role} ({kind} {code}): "
+                                     "nothing to withdraw", email=email, role=title,
+                                     kind=where, code=target.code))
             conn.execute(delete(assignments).where(assignments.c.id == held))
             history.append(conn, [NewEvent(
                 at=now, event="PersonUnassigned", kind=target.kind, code=target.code,
@@ -64,12 +66,12 @@ def unassign(services: Any, role: str, scope: str, email: str, actor: str, now: 
                 reason=f"{role} {email}" + (f": {why}" if why else ""),
                 trigger=f"unassign by {actor}",
                 data={"role": role, "email": email, "reason_given": why})])
-            return (f"{email} больше не {title} ({target.kind} {target.code}); "
-                    "выполненные шаги остаются выполненными")
+            return _("{email} no longer holds the role {role} ({kind} {code}); the steps done "
+                     "stay done", email=email, role=title, kind=where, code=target.code)
     with services.db.write() as conn:
         history.append(conn, [NewEvent(
             at=now, event="ActionDenied", kind=target.kind, code=target.code,
             region_code=target.region, actor=actor, reason=verdict.message,
             trigger=f"unassign {role} {email} by {actor}",
             data={"reasons": [r.as_dict() for r in verdict.reasons], "reason_given": why})])
-    raise PermissionDenied(verdict.message_ru)
+    raise PermissionDenied(reasons(verdict))

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from states import STEPS
-from workflow.i18n import _, kind_name, pick
+from workflow.i18n import _, kind_name, pick, role_title
 from workflow.zones import local_time, zone_name
 
 MARKS = {"done": "✔", "skipped": "↷", "current": "▶", "pending": "·"}
@@ -57,7 +57,8 @@ def print_status(data: dict[str, Any]) -> None:
     for person in data.get("people", []):
         mark = ("  [bold red]" + _("broken contact") + "[/bold red]") if person.get("broken") \
             else ""
-        out.print(f"{person['role']}: {person['name']} <{person['email']}>{mark}")
+        title = role_title(person["role"])
+        out.print(f"{title[:1].upper()}{title[1:]}: {person['name']} <{person['email']}>{mark}")
     for broken in data.get("broken_contacts", []):
         out.print(_("mail to {email} bounces since {since}: {error}", email=broken["email"],
                     since=broken["since"][:10], error=broken["error"]))

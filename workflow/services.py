@@ -105,8 +105,9 @@ class Services:
              reason: str | None) -> Outcome:
         try:
             step = step_by_slug(slug)
-        except KeyError as exc:
-            raise UsageError(str(exc.args[0])) from None
+        except KeyError:
+            raise UsageError(_("unknown step {slug}; steps are {slugs}", slug=repr(slug),
+                               slugs=", ".join(s.slug for s in STEPS))) from None
         actor = actor.strip().lower()
         refusal: _Refusal | None = None
         with self.db.write() as conn:

@@ -26,6 +26,7 @@ def sql(folder: Path, *statements: str) -> None:
     engine.dispose()
 
 
+@pytest.mark.usefixtures("russian")
 def test_anchor_then_cut_history_exits_7(loaded: Path, capsys: pytest.CaptureFixture[str]
                                          ) -> None:
     """The anchor's last line is SEQ:HASH; after the tail is cut and the head moved (and the
@@ -45,10 +46,11 @@ def test_anchor_then_cut_history_exits_7(loaded: Path, capsys: pytest.CaptureFix
         f"WHERE seq = {seq - 1})", "DELETE FROM anchors")
     cut = run(capsys, "audit", "verify", "--anchor", kept)
     assert cut.code == 7
-    assert f"событии #{seq}" in cut.err and f"история кончается на #{seq - 1}" in cut.err
+    assert f"событием №{seq}" in cut.err and f"история кончается на №{seq - 1}" in cut.err
     assert run(capsys, "audit", "verify", "--anchors", "anchors.txt").code == 7
 
 
+@pytest.mark.usefixtures("russian")
 def test_recorded_anchor_is_in_the_table(loaded: Path, capsys: pytest.CaptureFixture[str]
                                          ) -> None:
     """`audit anchor` writes who and when; verify then reports one anchor compared."""
@@ -59,7 +61,7 @@ def test_recorded_anchor_is_in_the_table(loaded: Path, capsys: pytest.CaptureFix
     engine.dispose()
     assert f"{row.seq}:{row.hash}" == r.out.strip().splitlines()[-1]
     assert row.actor == "audit@op.ru" and str(row.at).startswith("2026-09-02 07:00")
-    assert "якорей сверено 1" in run(capsys, "audit", "verify").out
+    assert "якорей сверено: 1" in run(capsys, "audit", "verify").out
 
 
 def test_bad_anchors_are_invalid_input(loaded: Path, capsys: pytest.CaptureFixture[str]
@@ -73,6 +75,7 @@ def test_bad_anchors_are_invalid_input(loaded: Path, capsys: pytest.CaptureFixtu
     assert run(capsys, "audit", "verify", "--anchors", "missing.txt").code == 6
 
 
+@pytest.mark.usefixtures("russian")
 def test_machine_edit_exits_7_naming_the_school(loaded: Path, capsys: pytest.CaptureFixture[str]
                                                 ) -> None:
     """A school set to done in the machines table: exit 7, the school named, in Russian."""
@@ -97,6 +100,7 @@ def test_log_shows_claimed_and_real_time(loaded: Path, capsys: pytest.CaptureFix
     assert header.startswith("\ufeffseq;at;recorded_at;event")
 
 
+@pytest.mark.usefixtures("russian")
 def test_unassign_on_the_command_line(loaded: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Appoint, remove (exit 0), remove again (6), remove as someone without the right (4);
     the history still proves the state."""
@@ -107,7 +111,7 @@ def test_unassign_on_the_command_line(loaded: Path, capsys: pytest.CaptureFixtur
     assert denied.code == 4
     done = run(capsys, "unassign", *base, "--as", "rc@kbr.ru", "--reason", "уволился",
                "--at", AT)
-    assert done.code == 0 and "a@s1.ru больше не администратор ОО" in done.out
+    assert done.code == 0 and "роль «администратор ОО» (школа S1) у a@s1.ru снята" in done.out
     assert run(capsys, "unassign", *base, "--as", "rc@kbr.ru", "--at", AT).code == 6
     log = json.loads(run(capsys, "audit", "log", "--school", "S1", "--json").out)
     assert [e["event"] for e in log[-2:]] == ["ActionDenied", "PersonUnassigned"]

@@ -70,6 +70,7 @@ def test_commands_before_init_say_what_to_do(home: Path, capsys: pytest.CaptureF
     assert "rollout init" in r.err
 
 
+@pytest.mark.usefixtures("russian")
 def test_bad_file_lists_every_bad_row_and_writes_nothing(loaded: Path,
                                                          capsys: pytest.CaptureFixture[str]
                                                          ) -> None:
@@ -91,6 +92,7 @@ def test_bad_file_lists_every_bad_row_and_writes_nothing(loaded: Path,
     assert {x["code"]: x["schools"] for x in report["regions"]} == {"07": 2, "41": 0}
 
 
+@pytest.mark.usefixtures("russian")
 def test_reference_problems_are_reported_after_cells(loaded: Path,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     """An неизвестный регион is named with its row once the cells are readable."""
@@ -171,6 +173,7 @@ def test_report_formats(loaded: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert [s["code"] for s in regional["schools"]] == ["S1", "S2"]
 
 
+@pytest.mark.usefixtures("russian")
 def test_audit_log_export_and_tampering(loaded: Path, capsys: pytest.CaptureFixture[str]
                                         ) -> None:
     """The log lists events oldest first; a tampered database makes verify exit 7."""
@@ -190,7 +193,7 @@ def test_audit_log_export_and_tampering(loaded: Path, capsys: pytest.CaptureFixt
     engine.dispose()
     bad = run(capsys, "audit", "verify")
     assert bad.code == 7
-    assert "событии #2" in bad.err
+    assert "событием №2" in bad.err
 
 
 def test_config_errors_name_the_key(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -290,6 +293,7 @@ def test_report_and_audit_export_write_spreadsheets(loaded: Path,
     assert reasons and set(reasons) == {"'=HYPERLINK(\"http://x\",\"y\")"}
 
 
+@pytest.mark.usefixtures("russian")
 def test_import_refuses_a_device_and_names_ignored_columns(loaded: Path,
                                                            capsys: pytest.CaptureFixture[str]
                                                            ) -> None:
@@ -304,9 +308,10 @@ def test_import_refuses_a_device_and_names_ignored_columns(loaded: Path,
     ok = run(capsys, "import", "schools", "more.csv", "--at", AT)
     assert ok.code == 0, ok.err
     assert "столбцы не используются и пропущены: ОГРН, Адрес" in ok.err
-    assert "1 created" in ok.out
+    assert "создано 1" in ok.out
 
 
+@pytest.mark.usefixtures("russian")
 def test_an_actor_longer_than_an_address_is_invalid_input(loaded: Path,
                                                           capsys: pytest.CaptureFixture[str]
                                                           ) -> None:
@@ -321,6 +326,7 @@ def test_an_actor_longer_than_an_address_is_invalid_input(loaded: Path,
     ("--name", "Я" * 301, "--name: длиннее 300 символов"),
     ("--scope", "07/01", "--scope: «07/01»: в коде допустимы"),
 ])
+@pytest.mark.usefixtures("russian")
 def test_assign_arguments_keep_the_import_limits(loaded: Path, capsys: pytest.CaptureFixture[str],
                                                  option: str, value: str, message: str) -> None:
     """What PostgreSQL would refuse (or the dashboard could not open) is exit 6 naming the

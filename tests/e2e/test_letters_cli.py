@@ -31,7 +31,7 @@ def test_letter_shows_copy_and_reply_to_and_warns_of_placeholders(
     assert "Subject: Заявка на подключение регионального координатора от Москвы" in shown.out
     assert shown.err == ""  # the operator's address is the real one from the instruction
     unreconciled = run(capsys, "letter", "registry", "--region", "77")
-    assert unreconciled.code == 6 and "реестр ещё не сверен" in unreconciled.err
+    assert unreconciled.code == 6 and "the registry has not been reconciled yet" in unreconciled.err
     from workflow import config
     from workflow.reconcile.service import sample_list
     from workflow.services import Services
@@ -90,5 +90,5 @@ def test_no_registry_request_with_an_empty_list(home: Path,
     refused = run(capsys, "letter", "registry", "--region", "66", "--send", "--as",
                   "rc66@example.org")
     assert refused.code == 6
-    assert "реестр ещё не сверен" in refused.err
+    assert "the registry has not been reconciled yet" in refused.err
     assert run(capsys, "outbox", "list", "--json").out.strip() == "[]"

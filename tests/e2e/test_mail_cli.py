@@ -71,7 +71,7 @@ def test_letter_renders_and_send_queues(home: Path, capsys: pytest.CaptureFixtur
     assert run(capsys, "letter", "nope", "--region", "77").code == 2
     assert run(capsys, "letter", "registry", "--region", "99").code == 6
     unreconciled = run(capsys, "letter", "registry", "--region", "77")
-    assert unreconciled.code == 6 and "реестр ещё не сверен" in unreconciled.err
+    assert unreconciled.code == 6 and "the registry has not been reconciled yet" in unreconciled.err
     listing = home / "список.csv"  # the region's list lacks Школа № 3: a request to remove it
     listing.write_text("ИНН;КПП;Наименование;Муниципалитет\n;;Школа № 1;M1\n;;Школа № 2;M1\n",
                        encoding="utf-8")

@@ -69,6 +69,7 @@ def test_reconcile_prints_json_writes_the_request_and_opens_step_2_after_accept(
         "RegistryReconciled", "RegistryDiscrepanciesAccepted"]
 
 
+@pytest.mark.usefixtures("russian")
 def test_reconcile_table_in_russian(connected: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Without --json the result is a Russian table, each kind under its own title."""
     r = run(capsys, "reconcile", "--region", "07", str(region_list(connected)), "--at", AT)
@@ -79,6 +80,7 @@ def test_reconcile_table_in_russian(connected: Path, capsys: pytest.CaptureFixtu
     assert "Открыто расхождений: 2" in r.out
 
 
+@pytest.mark.usefixtures("russian")
 def test_reconcile_usage_and_input_errors(connected: Path, capsys: pytest.CaptureFixture[str]
                                           ) -> None:
     """No file: usage (2); an unknown region or a file without a header: invalid input (6);
@@ -94,4 +96,4 @@ def test_reconcile_usage_and_input_errors(connected: Path, capsys: pytest.Captur
                "--at", AT).code == 4
     entered = run(capsys, "reconcile", "--region", "07", "--entered", "--as", "support@op.ru",
                   "--at", AT)
-    assert entered.code == 0 and "recorded as entered" in entered.out
+    assert entered.code == 0 and "отмечена как внесённая в реестр" in entered.out

@@ -75,7 +75,7 @@ def test_school_set_to_done_is_named(walked: World) -> None:
     with pytest.raises(StateMismatch) as exc:
         proof(walked)
     assert exc.value.what == "machine" and exc.value.seq == last
-    assert "школа S2: состояние в базе «done», по истории «admins»" in str(exc.value)
+    assert "school S2: state in the database «done», by the history «admins»" in str(exc.value)
 
 
 def test_one_step_status_edited_is_named(walked: World) -> None:
@@ -85,8 +85,8 @@ def test_one_step_status_edited_is_named(walked: World) -> None:
         steps = dict(row.steps)
         steps["admins"] = {**steps["admins"], "status": "done"}
         conn.execute(update(machines).where(machines.c.code == "S2").values(steps=steps))
-    with pytest.raises(StateMismatch, match="школа S2: шаг «admins» в базе done, по истории "
-                       "current"):
+    with pytest.raises(StateMismatch, match="school S2: step «admins» in the database done, by the "
+                       "history current"):
         proof(walked)
 
 
@@ -97,12 +97,13 @@ def test_the_derived_step_indexes_are_checked(walked: World) -> None:
 
     with walked.services.db.write() as conn:
         conn.execute(update(machines).where(machines.c.code == "S2").values(statuses="DDDDDDDDD"))
-    with pytest.raises(StateMismatch, match="школа S2: сводка шагов в базе «DDDDDDDDD»"):
+    with pytest.raises(StateMismatch,
+                       match="school S2: the steps' summary in the database «DDDDDDDDD»"):
         proof(walked)
     with walked.services.db.write() as conn:
         conn.execute(update(machines).where(machines.c.code == "S2").values(statuses="DDDCPPPPP"))
         conn.execute(open_steps.delete().where(open_steps.c.code == "S2"))
-    with pytest.raises(StateMismatch, match="школа S2: открытый шаг «admins» не учтён"):
+    with pytest.raises(StateMismatch, match="school S2: the open step «admins» is missing"):
         proof(walked)
 
 
@@ -114,16 +115,16 @@ def test_self_granted_role_is_named(walked: World) -> None:
     with pytest.raises(StateMismatch) as exc:
         proof(walked)
     assert exc.value.what == "assignment"
-    assert "mc1@region07.ru: в базе роль support (глобальная), а в истории её назначения нет" \
-        in str(exc.value)
+    assert ("mc1@region07.ru: role support (global) in the database, but the history has no "
+            "appointment to it") in str(exc.value)
 
 
 def test_deleted_role_is_named(walked: World) -> None:
     """A role deleted from the table (not through unassign) is named with its event."""
     with walked.services.db.write() as conn:
         conn.execute(delete(assignments).where(assignments.c.email == "adm@s1.ru"))
-    with pytest.raises(StateMismatch, match=r"adm@s1.ru: по истории роль school_admin на S1 "
-                       r"назначена \(событие #\d+\), а в базе её нет"):
+    with pytest.raises(StateMismatch, match=r"adm@s1.ru: by the history role school_admin for S1 "
+                       r"was appointed \(event #\d+\), but the database does not have it"):
         proof(walked)
 
 
@@ -134,8 +135,8 @@ def test_edited_metrics_are_named(walked: World) -> None:
     with pytest.raises(StateMismatch) as exc:
         proof(walked)
     assert exc.value.what == "metrics"
-    assert "школа S1: в базе показатели (педагоги 99, классы 5, родители 100, учащиеся 100), " \
-           "по истории (педагоги 10" in str(exc.value)
+    assert "school S1: figures in the database (teachers 99, classes 5, parents 100, " \
+           "students 100), by the history (teachers 10" in str(exc.value)
 
 
 def test_cut_tail_with_head_moved_is_caught(walked: World) -> None:
@@ -152,7 +153,7 @@ def test_cut_tail_with_head_moved_is_caught(walked: World) -> None:
     with pytest.raises(ChainBroken) as exc:
         proof(walked, anchor)
     assert exc.value.what == "anchor" and exc.value.seq == anchor.seq - 2
-    assert f"история кончается на #{anchor.seq - 3}" in str(exc.value)
+    assert f"the history ends at #{anchor.seq - 3}" in str(exc.value)
 
 
 def test_everything_deleted_and_head_reset_is_caught(walked: World) -> None:
@@ -161,9 +162,9 @@ def test_everything_deleted_and_head_reset_is_caught(walked: World) -> None:
     with walked.services.db.write() as conn:
         conn.execute(delete(events))
         conn.execute(update(chain_head).values(seq=0, hash=history.GENESIS))
-    with pytest.raises(StateMismatch, match="регион 07: состояние в базе"):
+    with pytest.raises(StateMismatch, match="region 07: state in the database"):
         proof(walked)
-    with pytest.raises(ChainBroken, match="история кончается на #0"):
+    with pytest.raises(ChainBroken, match="the history ends at #0"):
         proof(walked, anchor)
 
 
@@ -187,7 +188,7 @@ def test_recorded_anchor_is_checked_until_deleted(walked: World) -> None:
         anchors_mod.record(conn, walked.now, "auditor@minpros.ru")
         conn.execute(update(events).where(events.c.seq == 3).values(reason="подделка"))
         rechain(conn, 3)
-    with pytest.raises(ChainBroken, match="таблица anchors"):
+    with pytest.raises(ChainBroken, match="the anchors table"):
         proof(walked)
     with walked.services.db.write() as conn:
         conn.execute(delete(anchors))
@@ -201,7 +202,7 @@ def test_an_anchor_at_a_later_event_catches_the_rewrite_before(walked: World) ->
     n, _, k = proof(walked, anchor)
     assert n > anchor.seq and k == 1
     wrong = Anchor(anchor.seq, "0" * 64, "--anchor")
-    with pytest.raises(ChainBroken, match=f"событии #{anchor.seq}"):
+    with pytest.raises(ChainBroken, match=f"at event #{anchor.seq}"):
         proof(walked, wrong)
 
 
@@ -229,8 +230,8 @@ def test_events_before_the_steps_map_replay_on_the_line(world: World) -> None:
         assert row.steps["municipalities"]["status"] == "skipped"
         steps = {**row.steps, "municipalities": {**row.steps["municipalities"], "status": "done"}}
         conn.execute(update(machines).where(machines.c.code == "07").values(steps=steps))
-    with pytest.raises(StateMismatch, match="шаг «municipalities» в базе done, по истории "
-                       "skipped"):
+    with pytest.raises(StateMismatch, match="step «municipalities» in the database done, by the "
+                       "history skipped"):
         proof(world)
 
 
@@ -261,7 +262,7 @@ def test_real_time_is_recorded_beside_the_claimed_one(walked: World) -> None:
     with walked.services.db.write() as conn:  # moving the real time is an alteration
         conn.execute(update(events).where(events.c.seq == log[-1]["seq"])
                      .values(recorded_at=claimed))
-    with pytest.raises(ChainBroken, match="событие изменено"):
+    with pytest.raises(ChainBroken, match="the event was altered"):
         proof(walked)
 
 

@@ -180,7 +180,7 @@ def _remind(c: Campaign, tally: Tally, at: datetime) -> None:
     assert after_kill in (before, full), (before, after_kill, full)
     tally.settle(kill, committed=after_kill == full)
     again = c.cli_ok("remind", "--at", at.isoformat())
-    assert again.out.startswith("queued 0 reminder(s) and 0 escalation(s)"), again.out
+    assert again.out.startswith("queued 0 reminders and 0 escalations"), again.out
     assert _outbox_state(c.world) == full
     twice = [a for a, n in _recipients_of_pass(c.world, at).items() if n > 1]
     assert not twice, f"one pass wrote to {twice} twice"

@@ -171,6 +171,7 @@ def test_xlsx_with_numbers_typed_as_numbers(world: World) -> None:
     assert got["S2"]["municipality_code"] is None
 
 
+@pytest.mark.usefixtures("russian")
 def test_xlsx_mistakes_are_reported_on_spreadsheet_rows(world: World) -> None:
     """In an XLSX the header is row 1, so the third data row is row 4."""
     world.region("07")
@@ -186,6 +187,7 @@ def test_xlsx_mistakes_are_reported_on_spreadsheet_rows(world: World) -> None:
 
 # -- a rejected file: every bad row, nothing written ---------------------------------------
 
+@pytest.mark.usefixtures("russian")
 def test_cell_mistakes_are_all_reported_and_nothing_is_written(std: World) -> None:
     """Every bad cell of every row is listed as FILE:ROW: column: problem; nothing is written."""
     path = write_csv(std.tmp / "schools.csv", [
@@ -209,6 +211,7 @@ def test_cell_mistakes_are_all_reported_and_nothing_is_written(std: World) -> No
     ]
 
 
+@pytest.mark.usefixtures("russian")
 def test_reference_mistakes_are_all_reported_and_nothing_is_written(std: World) -> None:
     """Rows naming an unknown region, municipality or головная ОО are all listed."""
     path = write_csv(std.tmp / "schools.csv", [
@@ -226,6 +229,7 @@ def test_reference_mistakes_are_all_reported_and_nothing_is_written(std: World) 
     ]
 
 
+@pytest.mark.usefixtures("russian")
 def test_cell_and_reference_mistakes_are_reported_together(std: World) -> None:
     """A bad cell on one row does not hide an unknown reference on another: one pass lists all."""
     path = write_csv(std.tmp / "schools.csv", [
@@ -245,6 +249,7 @@ def test_cell_and_reference_mistakes_are_reported_together(std: World) -> None:
     ]
 
 
+@pytest.mark.usefixtures("russian")
 def test_row_numbers_count_as_a_spreadsheet_shows_them(std: World) -> None:
     """A quoted cell spanning two lines is one spreadsheet row; a blank line is a row too."""
     path = write_csv(std.tmp / "regions.csv", [
@@ -258,6 +263,7 @@ def test_row_numbers_count_as_a_spreadsheet_shows_them(std: World) -> None:
         "regions.csv:5: code: '7 7': в коде не бывает пробелов"]
 
 
+@pytest.mark.usefixtures("russian")
 def test_a_header_mistake_is_reported_on_row_1(world: World) -> None:
     """Unknown and missing columns are reported on row 1, and nothing is read or written."""
     path = write_csv(world.tmp / "r.csv", [["Код", "Население"], ["07", "1000"]])
@@ -382,6 +388,7 @@ def _school(code: str, region: str = "07", municipality: str = "", parent: str =
             "classes_expected": 5, "students_expected": 100}
 
 
+@pytest.mark.usefixtures("russian")
 def test_school_references_must_hold(std: World) -> None:
     """Every broken reference of a schools file is named on its row, all in one report, and
     nothing is written."""
@@ -423,6 +430,7 @@ def test_school_references_must_hold(std: World) -> None:
     ]
 
 
+@pytest.mark.usefixtures("russian")
 def test_municipality_references_must_hold(std: World) -> None:
     """A municipality names a known region and stays in it."""
     std.region("50", "Московская область")
@@ -434,6 +442,7 @@ def test_municipality_references_must_hold(std: World) -> None:
         "не поддерживается"]
 
 
+@pytest.mark.usefixtures("russian")
 def test_metrics_name_known_schools(std: World) -> None:
     """Metrics for a school that is not in the registry are refused."""
     path = std.write_csv([{"school": "S1", "teachers": 1}, {"school": "S9", "teachers": 1}],
@@ -458,6 +467,7 @@ DUPLICATES = {
 }
 
 
+@pytest.mark.usefixtures("russian")
 def test_duplicate_codes_within_a_file_are_refused(std: World) -> None:
     """A code that appears twice in one file (as written or as read) is refused on its second
     row, for every kind."""
@@ -465,6 +475,7 @@ def test_duplicate_codes_within_a_file_are_refused(std: World) -> None:
         assert refused(std, kind, std.write_csv(rows, name="f.csv")) == [f"f.csv:3: {problem}"]
 
 
+@pytest.mark.usefixtures("russian")
 def test_people_need_a_scope_of_their_roles_kind_and_one_name(std: World) -> None:
     """A person's scope must name a region, municipality or school as the role requires (none for
     a global role), and one address has one name."""
@@ -476,13 +487,13 @@ def test_people_need_a_scope_of_their_roles_kind_and_one_name(std: World) -> Non
     rows += [{"email": "y@s.ru", "name": "Иванов", "role": "school_admin", "scope": "S1"},
              {"email": "y@s.ru", "name": "Петров", "role": "school_admin", "scope": "S2"}]
     assert refused(std, "people", std.write_csv(rows, name="p.csv")) == [
-        "p.csv:2: scope: неизвестный код '07' для роли school_admin (нужен код: школы)",
-        "p.csv:3: scope: неизвестный код '0701' для роли school_admin (нужен код: школы)",
-        "p.csv:4: scope: неизвестный код 'S1' для роли municipal_coordinator (нужен код: "
+        "p.csv:2: scope: неизвестный код '07' для роли school_admin (нужен код школы)",
+        "p.csv:3: scope: неизвестный код '0701' для роли school_admin (нужен код школы)",
+        "p.csv:4: scope: неизвестный код 'S1' для роли municipal_coordinator (нужен код "
         "муниципалитета)",
-        "p.csv:5: scope: неизвестный код '0701' для роли regional_coordinator (нужен код: "
+        "p.csv:5: scope: неизвестный код '0701' для роли regional_coordinator (нужен код "
         "региона)",
-        "p.csv:6: scope: для роли regional_coordinator нужен код: региона",
+        "p.csv:6: scope: для роли regional_coordinator нужен код региона",
         "p.csv:7: scope: support — общая роль; оставьте scope пустым",
         "p.csv:8: scope: auditor — общая роль; оставьте scope пустым",
         "p.csv:10: name: y@s.ru в строке 9 записан как 'Иванов'",
@@ -559,6 +570,7 @@ def test_importing_a_school_admin_completes_step_4(std: World) -> None:
     assert admins[-1]["trigger"].startswith("import people: ")
 
 
+@pytest.mark.usefixtures("russian")
 def test_inn_kpp_pair_of_a_stored_school_is_refused(world: World) -> None:
     """A new school cannot take the пара ИНН/КПП of a school already in the registry."""
     world.standard()

@@ -34,6 +34,7 @@ def school(code: str, name: str = "Школа", *counts: object) -> list[object]
 
 # -- encodings -----------------------------------------------------------------------------
 
+@pytest.mark.usefixtures("russian")
 def test_utf8_file_with_one_windows_1251_row_is_refused_naming_the_row(world: World) -> None:
     """Not decoded wholly as Windows-1251 (garbling every other row): the odd row is named."""
     world.region("07")
@@ -48,6 +49,7 @@ def test_utf8_file_with_one_windows_1251_row_is_refused_naming_the_row(world: Wo
     assert len(problems) == 1 and problems[0].startswith("mixed.csv:5: строка не в UTF-8")
 
 
+@pytest.mark.usefixtures("russian")
 def test_windows_1251_file_with_one_utf8_row_is_refused_naming_the_row(world: World) -> None:
     """The other way round: the first Cyrillic line decides, a UTF-8 row after it is named."""
     world.region("07")
@@ -70,6 +72,7 @@ def test_utf16_with_bom_is_read(world: World, encoding: str) -> None:
     assert rows_of(world.services, schools)[0]["name"] == "Школа № 1"
 
 
+@pytest.mark.usefixtures("russian")
 def test_utf8_bom_on_windows_1251_text_is_refused_readably(world: World) -> None:
     """A BOM promising UTF-8 over Windows-1251 bytes: a message a person can act on."""
     world.region("07")
@@ -94,6 +97,7 @@ def test_xlsx_without_its_sheet_part_is_invalid_input(world: World) -> None:
     assert len(problems) == 1 and problems[0].startswith("nosheet.xlsx")
 
 
+@pytest.mark.usefixtures("russian")
 def test_a_title_merged_over_the_columns_is_skipped(world: World) -> None:
     """The header is found below a merged title row; rows keep the numbers Excel shows."""
     world.region("07")
@@ -136,6 +140,7 @@ def test_declared_sheet_dimensions_are_not_trusted(world: World) -> None:
     assert run(world, "schools", lying).created == 2
 
 
+@pytest.mark.usefixtures("russian")
 def test_data_under_a_blank_header_is_refused_naming_the_column(world: World) -> None:
     """A value under a column without a name is not silently dropped: the letter is named."""
     world.region("07")
@@ -149,6 +154,7 @@ def test_data_under_a_blank_header_is_refused_naming_the_column(world: World) ->
 
 # -- numbers as Excel keeps them -----------------------------------------------------------
 
+@pytest.mark.usefixtures("russian")
 def test_decimal_commas_are_whole_numbers_and_fractions_are_refused(world: World) -> None:
     """«35,0» is 35 and «7.0» is 7; «7,5» is refused, naming the row."""
     world.region("07")
@@ -178,6 +184,7 @@ def test_a_code_typed_as_a_number_gets_its_zeros_back_by_the_known_width(world: 
         "070101", "070102", "070103"]
 
 
+@pytest.mark.usefixtures("russian")
 def test_a_number_code_without_a_known_width_is_refused(world: World) -> None:
     """An empty registry and no text codes in the file: the width is unknown, the row named."""
     world.region("07")
@@ -189,6 +196,7 @@ def test_a_number_code_without_a_known_width_is_refused(world: World) -> None:
 
 # -- limits --------------------------------------------------------------------------------
 
+@pytest.mark.usefixtures("russian")
 def test_a_shared_strings_bomb_is_refused_before_it_is_read(world: World) -> None:
     """A workbook whose shared strings unpack past the limit is refused from the zip's sizes."""
     good = write_xlsx(world.tmp / "good.xlsx", [["code", "name"], ["07", "x"]])
@@ -207,6 +215,7 @@ def test_a_shared_strings_bomb_is_refused_before_it_is_read(world: World) -> Non
     assert problem.startswith("bomb.xlsx: часть книги «xl/sharedStrings.xml» распаковывается в")
 
 
+@pytest.mark.usefixtures("russian")
 def test_a_long_cell_is_refused_and_never_echoed_whole(world: World) -> None:
     """A cell past the cap is named with its row and column, quoted to 80 characters."""
     world.region("07")
@@ -216,6 +225,7 @@ def test_a_long_cell_is_refused_and_never_echoed_whole(world: World) -> None:
                        f"(100000): '{'Я' * 80}…'")
 
 
+@pytest.mark.usefixtures("russian")
 def test_the_error_report_shows_100_rows_and_counts_the_rest(world: World) -> None:
     """A file of many bad rows reports the first 100 problems and how many rows remain."""
     world.region("07")
@@ -228,6 +238,7 @@ def test_the_error_report_shows_100_rows_and_counts_the_rest(world: World) -> No
     assert problems[100] == "… и ещё 19900 строк с ошибками"
 
 
+@pytest.mark.usefixtures("russian")
 def test_a_device_is_not_read(world: World) -> None:
     """`/dev/zero` never ends: it is refused as not a regular file."""
     with pytest.raises(Exception) as info:
@@ -252,6 +263,7 @@ HOSTILE_ROWS = [
 ]
 
 
+@pytest.mark.usefixtures("russian")
 def test_the_same_hostile_file_is_refused_alike_by_both_databases(world: World) -> None:
     """NUL bytes, names past 500 characters, codes past 32, counts past 2³¹, zero-width
     spaces, superscript digits, `/` and `<` in codes: each row named, on SQLite as on

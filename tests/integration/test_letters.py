@@ -93,7 +93,7 @@ def test_registry_request_and_its_refusal_when_empty(memory_world: World) -> Non
     from workflow.reconcile.service import sample_list
 
     world = region_with_people(memory_world, True)
-    with pytest.raises(InvalidInput, match="реестр ещё не сверен"):
+    with pytest.raises(InvalidInput, match="the registry has not been reconciled yet"):
         mail.render_letter(world.services, "registry", "07")
     listed = sample_list(world.services, "07", world.tmp / "list.xlsx")
     from workflow.reconcile.service import reconcile
@@ -113,7 +113,7 @@ def test_registry_request_and_its_refusal_when_empty(memory_world: World) -> Non
     world.region("66", "Свердловская область")
     world.services.assign("regional_coordinator", "66", "rc@sverdl.ru", "Белова Марина Сергеевна",
                           SUPPORT, world.now)
-    with pytest.raises(InvalidInput, match="реестр ещё не сверен"):
+    with pytest.raises(InvalidInput, match="the registry has not been reconciled yet"):
         mail.render_letter(world.services, "registry", "66")
 
 
@@ -203,7 +203,7 @@ def test_placeholder_addresses_are_warned_about(memory_world: World) -> None:
     """support.email left at example.org warns for the registry request, not the other letter."""
     assert mail.letter_warnings(memory_world.services, "coordinator") == []
     [warning] = mail.letter_warnings(memory_world.services, "registry")
-    assert "support.email = support@example.org" in warning and "заглушка" in warning
+    assert "support.email = support@example.org" in warning and "placeholder" in warning
 
 
 def test_coordinator_letter_reaches_operator_and_coordinator_over_smtp(tmp_path: Path) -> None:

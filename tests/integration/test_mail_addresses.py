@@ -136,6 +136,7 @@ def std(world: World) -> World:
     return world
 
 
+@pytest.mark.usefixtures("russian")
 @pytest.mark.parametrize("bad", [COMMENT, "a b@x.ru", "a\u200b@x.ru", "a@x", "a..b@x.ru"])
 def test_import_refuses_what_mail_cannot_send_naming_the_row(std: World, bad: str) -> None:
     """`import people` refuses an address the mail code would refuse, naming row and column."""

@@ -59,7 +59,7 @@ def test_starttls_required_but_not_offered_sends_nothing_and_keeps_the_mail(
     with smtp_server() as (h, port), pytest.raises(SmtpSettingsRefused) as info:
         deliver(db, starttls(mail_settings(tmp_path, port), **smtp), T0)
     message = str(info.value)
-    assert f"127.0.0.1:{port}" in message and "не предлагает STARTTLS" in message
+    assert f"127.0.0.1:{port}" in message and "does not offer STARTTLS" in message
     assert names in message
     assert h.received == []
     assert leases(db) == [("queued", None)] * 3  # leases given back: the next run may try

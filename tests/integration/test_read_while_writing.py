@@ -50,13 +50,14 @@ def test_reads_answer_while_a_write_is_open(home: Path, writing: Connection,
     proc = rollout(home, *args)
     out, err = proc.communicate(timeout=HANG_GUARD_S)
     assert proc.returncode == 0, err
-    assert "Ждём" not in err  # a read never waits for the writer
+    assert "waiting for another write" not in err  # a read never waits for the writer
     if args[0] == "status":
         assert json.loads(out)["code"] == "07"
     if args[0] == "report":
         assert "99" not in {r["code"] for r in json.loads(out)["regions"]}  # not committed
 
 
+@pytest.mark.usefixtures("russian")
 def test_a_write_that_waits_says_what_it_waits_for(home: Path, world: World) -> None:
     """`assign` behind another writer prints the notice once, then completes when it commits."""
     world.through_step3()
@@ -86,8 +87,9 @@ def test_a_write_that_waits_too_long_gives_up_saying_why(world: World, db_url: s
             with pytest.raises(DatabaseBusy) as info, other.write() as late:
                 late.execute(insert(regions).values(code="98", name="Опоздал",
                                                     timezone="Europe/Moscow"))
-        assert "занята другой записью дольше 1.5 с; ничего не записано" in str(info.value)
-        assert len(told) == 1 and told[0].startswith("Ждём завершения другой записи")
+        assert "busy with another write for more than 1.5 s; nothing was written" in str(
+            info.value)
+        assert len(told) == 1 and str(told[0]).startswith("waiting for another write")
         with other.write() as free:  # once the writer is gone, writing works at once
             free.execute(insert(regions).values(code="98", name="Теперь",
                                                 timezone="Europe/Moscow"))

@@ -163,6 +163,7 @@ def test_a_clean_reconciliation_resolves_the_open_one(world: World, tmp_path: Pa
         s.advance("region", "07", "registry", RC, world.now)
 
 
+@pytest.mark.usefixtures("russian")
 def test_a_bad_list_names_rows_and_records_nothing(world: World, tmp_path: Path) -> None:
     """A list without a header, or with a bad ИНН, is refused naming the row; nothing recorded."""
     registry(world)
@@ -197,7 +198,7 @@ def test_registry_letter_attaches_the_request_and_is_never_empty(world: World, t
     registry(world)
     s = world.services
     reconcile_as_registered(s, "07", world.now)
-    with pytest.raises(Invalid, match="не нашла, что менять"):
+    with pytest.raises(Invalid, match="found nothing to change"):
         mail.queue_letter(s, "registry", "07", world.now, RC)
     reconcile(s, "07", cp1251_csv(tmp_path / "l.csv", REGION_LIST), world.now, RC)
     mail.queue_letter(s, "registry", "07", world.now, RC)

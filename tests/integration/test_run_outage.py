@@ -165,7 +165,7 @@ def test_run_waits_out_another_writer_on_sqlite(sqlite_url: str, tmp_path: Path)
             with services.db.write() as conn:  # BEGIN IMMEDIATE: the writer lock is ours
                 later = queue(conn, 3)
                 wait_for("the relay to say it waits",
-                         lambda: service.said("Ждём завершения другой записи") >= 1,
+                         lambda: service.said("waiting for another write to the database") >= 1,
                          explain=service.log)
                 assert len(handler.received) == SCHOOLS  # nothing of ours seen yet
             wait_for("the letters committed meanwhile",

@@ -34,12 +34,13 @@ def last_event(world: World, kind: str, code: str) -> dict[str, object]:
         return audit.machine_log(conn, kind, code)[-1]
 
 
+@pytest.mark.usefixtures("russian")
 def test_coordinator_removes_an_admin_and_the_step_stays_done(staffed: World) -> None:
     """The regional coordinator removes S1's admin: the role is gone, step 4 stays done, the
     history says who and why, and the replayed state still matches."""
     message = unassign(staffed.services, "school_admin", "S1", "ADM@s1.ru", RC,
                        staffed.tick(hours=1), "уволился")
-    assert "adm@s1.ru больше не администратор ОО" in message
+    assert "роль «администратор ОО» (школа S1) у adm@s1.ru снята" in message
     assert roles(staffed, "adm@s1.ru") == []
     assert staffed.status("school", "S1")["steps"]["admins"] == "done"
     e = last_event(staffed, "school", "S1")
@@ -54,6 +55,7 @@ def test_coordinator_removes_an_admin_and_the_step_stays_done(staffed: World) ->
         assert audit.verify(conn)[1].assignments == 7
 
 
+@pytest.mark.usefixtures("russian")
 def test_municipal_coordinator_removes_only_in_its_municipality(staffed: World) -> None:
     """Who may appoint may remove: mc1 (0701) may remove S1's admin, mc2 (0702) may not; the
     refusal is recorded and changes nothing."""
@@ -83,11 +85,12 @@ def test_support_removes_a_regional_coordinator(staffed: World) -> None:
     assert last_event(staffed, "region", "07")["event"] == "PersonUnassigned"
 
 
+@pytest.mark.usefixtures("russian")
 def test_removing_a_role_nobody_holds_writes_nothing(staffed: World) -> None:
     """A role the person does not hold: exit 6 naming it, not a single event written."""
     with staffed.services.db.read() as conn:
         before = history.count(conn)
-    with pytest.raises(InvalidInput, match="nobody@s1.ru не администратор ОО"):
+    with pytest.raises(InvalidInput, match="у nobody@s1.ru нет роли «администратор ОО»"):
         unassign(staffed.services, "school_admin", "S1", "nobody@s1.ru", RC, staffed.now)
     with staffed.services.db.read() as conn:
         assert history.count(conn) == before

@@ -22,6 +22,9 @@ from workflow.importing.columns import (
 )
 from workflow.importing.reader import Table
 
+# These tests read the Russian texts people see (the default language).
+pytestmark = pytest.mark.usefixtures("russian")
+
 # -- INN -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("cell", "value"), [

@@ -13,6 +13,9 @@ from workflow.importing.columns import COLUMNS, CellError, code, count, ogrn, re
 from workflow.importing.reader import column_letter
 from workflow.importing.validation import ErrorLog, check_argument, hidden_character, shorten
 
+# These tests read the Russian texts people see (the default language).
+pytestmark = pytest.mark.usefixtures("russian")
+
 
 @pytest.mark.parametrize("cell", ["a/b", "<S1>", "S²", "S\u200b1", "S\x00", "S;1", "S#1",
                                   "№1", "S\u00ad1"])

@@ -64,7 +64,7 @@ def test_override_templates_render_in_a_sandbox(tmp_path: Path) -> None:
         '{% set subject = "x" %}{{ region.__class__.__mro__ }}', encoding="utf-8")
     from jinja2.exceptions import UndefinedError
 
-    with pytest.raises(TemplateBroken, match=r"coordinator.txt.j2, строка 1: (Security|Undefined)"):
+    with pytest.raises(TemplateBroken, match=r"coordinator.txt.j2, line 1: (Security|Undefined)"):
         Templates(tmp_path).render("coordinator", {"region": {}, "coordinator": {}})
     with pytest.raises(UndefinedError):
         Templates().render("coordinator", {"region": {"name": "x"}})

@@ -123,7 +123,7 @@ def test_a_list_far_too_long_is_refused_naming_the_row(tmp_path: Path) -> None:
     path = tmp_path / "huge.csv"
     path.write_text("Наименование\n" + "".join(f"Школа {i}\n" for i in range(MAX_ROWS + 1)),
                     encoding="utf-8")
-    with pytest.raises(InvalidInput, match=f"huge.csv:{MAX_ROWS + 2}: больше {MAX_ROWS} строк"):
+    with pytest.raises(InvalidInput, match=f"huge.csv:{MAX_ROWS + 2}: more than {MAX_ROWS} rows"):
         read_list(path)
     path.write_text("Наименование\n" + "".join(f"Школа {i}\n" for i in range(MAX_ROWS)),
                     encoding="utf-8")

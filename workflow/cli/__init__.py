@@ -13,7 +13,7 @@ from notifications.errors import TemplateBroken, TemplateMissing
 from storage.errors import ChainBroken, ConflictError, DatabaseBusy, DatabaseNotReady
 from workflow.cli.common import AppContext
 from workflow.errors import GuardRefused, InvalidInput, PermissionDenied, UsageError
-from workflow.i18n import _
+from workflow.i18n import _, error_text
 
 # The exit codes of CONTRACT.md, by error type (the first match wins).
 EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
@@ -143,6 +143,6 @@ def main(argv: list[str] | None = None) -> Any:
                          error=exc), err=True)
             click.echo(_("This is a bug; please report it with the command you ran."), err=True)
         else:
-            click.echo(f"rollout: {exc}", err=True)
+            click.echo(f"rollout: {error_text(exc)}", err=True)
         return sys.exit(code)
     return sys.exit(0)

@@ -19,7 +19,7 @@ from workflow.cli.common import (
     pick_target,
     target_options,
 )
-from workflow.i18n import _, event_name, kind_name
+from workflow.i18n import _, event_name, kind_name, ngettext
 from workflow.render import console
 from workflow.zones import local_time, zone_name
 
@@ -90,11 +90,17 @@ def verify(app: AppContext, anchor_texts: tuple[str, ...], anchors_file: str | N
         given += audit_mod.read_anchors(Path(anchors_file))
     with app.services.db.snapshot() as conn:
         n, checked, n_anchors = audit_mod.verify(conn, given)
-    click.echo(f"история проверена: событий {n}, цепочка цела; якорей сверено {n_anchors}")
-    unchecked = (f" (ещё {checked.metrics_unchecked} загружены первой версией, без показателей "
-                 "в истории)") if checked.metrics_unchecked else ""
-    click.echo(f"совпадают с историей: машин {checked.machines}, назначений "
-               f"{checked.assignments}, показателей школ {checked.metrics}{unchecked}")
+    click.echo(_("history verified: {events}, the chain is intact; anchors checked: {anchors}",
+                 events=ngettext("{n} event", "{n} events", n), anchors=n_anchors))
+    matching = _("matching the history: machines {machines}, appointments {assignments}, "
+                 "school figures {metrics}", machines=checked.machines,
+                 assignments=checked.assignments, metrics=checked.metrics)
+    if checked.metrics_unchecked:
+        matching += ngettext(
+            " (and {n} school loaded by the first release, without figures in the history)",
+            " (and {n} schools loaded by the first release, without figures in the history)",
+            checked.metrics_unchecked)
+    click.echo(matching)
 
 
 @audit.command()
@@ -114,6 +120,8 @@ def anchor(app: AppContext, actor: str, at: str | None) -> None:
         verified = history.head(conn)
     with db.write() as conn:
         mark = anchors_mod.record(conn, now(at), actor.strip().lower(), verified)
-    click.echo(f"история проверена ({n} событий); голова записана в таблицу anchors. "
-               "Сохраните строку ниже вне базы:")
+    click.echo(ngettext("history verified ({n} event); its head is recorded in the anchors "
+                        "table. Keep the line below outside the database:",
+                        "history verified ({n} events); its head is recorded in the anchors "
+                        "table. Keep the line below outside the database:", n))
     click.echo(str(mark))

@@ -24,17 +24,21 @@ from workflow.i18n import DOMAIN, LOCALE_DIR
 
 ROOT = Path(__file__).resolve().parents[1]  # the workflow package
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
+PHRASES = {"Phrase": None, "Plural": (1, 2)}  # storage.text, in the layers below workflow
+BELOW = ("storage", "notifications")
 PO = LOCALE_DIR / "ru" / "LC_MESSAGES" / f"{DOMAIN}.po"
 MO = PO.with_suffix(".mo")
 MADE = datetime(2026, 12, 1, tzinfo=UTC)  # fixed, so that an unchanged catalogue stays unchanged
 
 
 def code_messages() -> Iterator[str | tuple[str, str]]:
-    """Every message id the workflow package passes to `_`, `N_` or `ngettext`."""
-    for _file, _line, message, _comments, _context in extract_from_dir(
-            ROOT, [("**.py", "python")], keywords=KEYWORDS):
-        if message:
-            yield message if isinstance(message, str) else (message[0], message[1])
+    """Every message id the workflow package passes to `_`, `N_` or `ngettext`, and every
+    `Phrase`/`Plural` of the layers below (storage/, notifications/), which import no catalogue."""
+    for folder, keywords in ((ROOT, KEYWORDS), *((ROOT.parent / p, PHRASES) for p in BELOW)):
+        for _file, _line, message, _comments, _context in extract_from_dir(
+                folder, [("**.py", "python")], keywords=keywords):
+            if message:
+                yield message if isinstance(message, str) else (message[0], message[1])
 
 
 def help_messages() -> Iterator[str]:

@@ -41,9 +41,11 @@ class AppContext:
             self.services.db.dispose()
 
 
-def say_waiting(message: str) -> None:
+def say_waiting(message: Any) -> None:
     """A write waits for another writer: tell the person, on stderr, once."""
-    click.echo(f"rollout: {message}", err=True)
+    from workflow.i18n import translate
+
+    click.echo(f"rollout: {translate(message)}", err=True)
 
 
 pass_app = click.make_pass_decorator(AppContext)

@@ -11,9 +11,14 @@ from typing import Any
 
 import click
 
+from storage.text import Phrase
 from workflow import mail as mail_mod
 from workflow.cli.common import AppContext, at_option, echo_json, now, pass_app
 from workflow.errors import UsageError
+from workflow.i18n import N_, _, error_text, ngettext, translate
+
+# An outbox message's status as people read it (`--json` keeps the slug).
+STATUSES = {"queued": N_("queued"), "sent": N_("sent"), "failed": N_("failed")}
 
 
 def register(cli: click.Group) -> None:
@@ -33,25 +38,27 @@ def letter(app: AppContext, name: str, region: str, send: bool, actor: str | Non
     """Render a region's letter (coordinator, registry) to stdout; --send queues it."""
     if send:
         if not actor:
-            raise UsageError("letter --send needs --as EMAIL: the person sending it")
+            raise UsageError(_("letter --send needs --as EMAIL: the person sending it"))
         message_id = mail_mod.queue_letter(app.services, name, region, now(at), actor)
         _warn(mail_mod.letter_warnings(app.services, name))
-        click.echo(f"letter {name} for region {region} queued as {message_id}; "
-                   "`rollout outbox send` delivers it")
+        click.echo(_("letter {name} for region {region} queued as {id}; `rollout outbox send` "
+                     "delivers it", name=name, region=region, id=message_id))
         return
     found = mail_mod.render_letter(app.services, name, region)
     _warn(mail_mod.letter_warnings(app.services, name))
     rendered = found.rendered
-    click.echo(f"To: {', '.join(a for _, a in found.to)}")
+    click.echo(_("To: {addresses}", addresses=", ".join(a for _n, a in found.to)))
     if found.cc:
-        click.echo(f"Cc: {', '.join(a for _, a in found.cc)}")
+        click.echo(_("Cc: {addresses}", addresses=", ".join(a for _n, a in found.cc)))
     if found.reply_to:
-        click.echo(f"Reply-To: {', '.join(a for _, a in found.reply_to)}")
-    click.echo(f"Subject: {rendered.subject}")
+        click.echo(_("Reply-To: {addresses}",
+                     addresses=", ".join(a for _n, a in found.reply_to)))
+    click.echo(_("Subject: {subject}", subject=rendered.subject))
     for a in rendered.attachments:
-        size = f"{len(a.data)} bytes" if a.data is not None else \
-            f"{a.text.count(chr(10)) - 1} row(s)"
-        click.echo(f"Attachment: {a.filename} ({a.mime}, {size})")
+        size = ngettext("{n} byte", "{n} bytes", len(a.data)) if a.data is not None else \
+            ngettext("{n} row", "{n} rows", a.text.count(chr(10)) - 1)
+        click.echo(_("Attachment: {file} ({mime}, {size})", file=a.filename, mime=a.mime,
+                     size=size))
     click.echo("")
     click.echo(rendered.text, nl=False)
 
@@ -72,7 +79,7 @@ def remind(app: AppContext, dry_run: bool, as_json: bool, at: str | None) -> Non
     if as_json:
         echo_json(summary.as_dict())
     else:
-        click.echo(summary.summary())
+        click.echo(translate(summary.summary()))
 
 
 @click.group()
@@ -92,11 +99,15 @@ def outbox_list(app: AppContext, status: str | None, limit: int | None, as_json:
         echo_json(rows)
         return
     if not rows:
-        click.echo("the outbox is empty" if not status else f"no {status} messages")
+        click.echo(_("the outbox is empty") if not status else
+                   _("no messages with status «{status}»", status=_(STATUSES[status])))
+    width = max((len(_(w)) for w in STATUSES.values()), default=0)
     for r in rows:
         extra = f"  ({r['last_error']})" if r["last_error"] and r["status"] != "sent" else ""
-        click.echo(f"#{r['id']:<6} {r['status']:<7} attempts {r['attempts']}  "
-                   f"{', '.join(r['to'])}  {r['subject']}{extra}")
+        word = _(STATUSES[r["status"]]) if r["status"] in STATUSES else r["status"]
+        click.echo(f"#{r['id']:<6} {word:<{width}} "
+                   + ngettext("{n} attempt", "{n} attempts", r["attempts"])
+                   + f"  {', '.join(r['to'])}  {r['subject']}{extra}")
 
 
 @outbox.command("send")
@@ -107,7 +118,7 @@ def outbox_send(app: AppContext, limit: int | None, at: str | None) -> None:
     """Deliver queued messages that are due (transport file: .eml files in mail.dir)."""
     _logging()
     report = mail_mod.deliver_outbox(app.services, now(at), limit=limit)
-    click.echo(report.summary())
+    click.echo(translate(report.summary()))
 
 
 @click.command()
@@ -124,12 +135,13 @@ def run(app: AppContext, at: str | None) -> None:
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
-        logging.getLogger("rollout.mail").info("signal %d: stopping", signum)
+        logging.getLogger("rollout.mail").info(_("signal {n}: stopping", n=signum))
         stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    app.services.db.on_wait = logging.getLogger("rollout.mail").warning  # beside the jobs' log
+    log = logging.getLogger("rollout.mail")
+    app.services.db.on_wait = lambda text: log.warning(translate(text))  # beside the jobs' log
     mail_mod.serve(app.services, clock, stop)
 
 
@@ -146,6 +158,20 @@ def _logging() -> None:
     log = logging.getLogger("rollout")
     if not log.handlers:
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        handler.setFormatter(Translating("%(asctime)s %(levelname)s %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)
+
+
+class Translating(logging.Formatter):
+    """Log lines in the reader's language: the layers below log a Phrase (storage.text), which
+    this translates, a Phrase among the arguments too (or an error that carries one)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if isinstance(record.msg, Phrase):
+            record.msg = translate(record.msg)
+        if isinstance(record.args, tuple) and any(isinstance(a, Phrase | BaseException)
+                                                  for a in record.args):
+            record.args = tuple(translate(a) if isinstance(a, Phrase) else error_text(a)
+                                if isinstance(a, BaseException) else a for a in record.args)
+        return super().format(record)

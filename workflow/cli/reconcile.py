@@ -9,12 +9,14 @@ import click
 
 from workflow.cli.common import AppContext, at_option, echo_json, now, pass_app
 from workflow.errors import UsageError
+from workflow.i18n import N_, _
 
-SECTIONS = (("add", "Добавить (есть в списке региона, нет в реестре)"),
-            ("remove", "Удалить (есть в реестре, нет в списке региона)"),
-            ("relink", "Привязать"),
-            ("changed", "Изменить сведения"),
-            ("unmatched", "Не сопоставлено"))
+SECTIONS = (("add", N_("Add (in the region's list, not in the registry)")),
+            ("remove", N_("Remove (in the registry, not in the region's list)")),
+            ("relink", N_("Relink")),
+            ("changed", N_("Change details")),
+            ("unmatched", N_("Not matched")))
+COLUMNS = (N_("Code"), N_("Name"), N_("INN"), N_("KPP"), N_("Details"))
 
 
 def register(cli: click.Group) -> None:
@@ -46,21 +48,22 @@ def reconcile(app: AppContext, region: str, file: str | None, out: str | None, a
     from workflow import reconcile as rec
 
     if accept and entered:
-        raise UsageError("give --accept or --entered, not both")
+        raise UsageError(_("give --accept or --entered, not both"))
     if accept or entered:
         if file or out:
-            raise UsageError("--accept and --entered act on the last reconciliation; "
-                             "they take no FILE or --out")
+            raise UsageError(_("--accept and --entered act on the last reconciliation; "
+                               "they take no FILE or --out"))
         if not actor:
-            raise UsageError(f"reconcile --{'accept' if accept else 'entered'} needs --as EMAIL")
+            raise UsageError(_("reconcile {option} needs --as EMAIL",
+                               option="--accept" if accept else "--entered"))
         if accept:
             click.echo(rec.accept(app.services, region, reason or "", actor, now(at)))
         else:
             click.echo(rec.entered(app.services, region, actor, now(at)))
         return
     if not file:
-        raise UsageError("reconcile needs the region's list: rollout reconcile --region CODE "
-                         "FILE (or --accept / --entered)")
+        raise UsageError(_("reconcile needs the region's list: rollout reconcile --region CODE "
+                           "FILE (or --accept / --entered)"))
     done = rec.reconcile(app.services, region, file, now(at), actor)
     written = _write_request(done, Path(out)) if out else None
     if as_json:
@@ -71,8 +74,9 @@ def reconcile(app: AppContext, region: str, file: str | None, out: str | None, a
         return
     _print(done)
     if out:
-        click.echo(f"Заявка в форме оператора: {out} (строк: {written})" if written
-                   else "Заявка не записана: изменений для реестра нет")
+        click.echo(_("The request in the operator's form: {file} (rows: {n})", file=out,
+                     n=written) if written
+                   else _("No request written: nothing to change in the registry"))
 
 
 def _write_request(done: Any, out: Path) -> int:
@@ -91,10 +95,10 @@ def _write_request(done: Any, out: Path) -> int:
 def _detail(d: dict[str, Any]) -> str:
     if d["kind"] == "add":
         parts = [d["municipality"]["name"] if d.get("municipality") else "",
-                 f"филиал: {d['parent']['name']}" if d.get("parent") else ""]
+                 _("branch of: {name}", name=d["parent"]["name"]) if d.get("parent") else ""]
         return "; ".join(p for p in parts if p)
     if d["kind"] == "relink":
-        what = "муниципалитет" if d["what"] == "municipality" else "головная ОО"
+        what = _("municipality") if d["what"] == "municipality" else _("main school")
         old = (d["from"] or {}).get("name") or "—"
         new = (d["to"] or {}).get("name") or "—"
         return f"{what}: {old} → {new}"
@@ -102,7 +106,7 @@ def _detail(d: dict[str, Any]) -> str:
         return "; ".join(f"{f}: {v['registry'] or '—'} → {v['list']}"
                          for f, v in d["fields"].items())
     if d["kind"] == "unmatched":
-        side = f"строка {d['row']}" if d.get("side") == "list" else "реестр"
+        side = _("row {row}", row=d["row"]) if d.get("side") == "list" else _("registry")
         return f"{side}: {d['problem']}"
     return ""
 
@@ -116,24 +120,25 @@ def _print(done: Any) -> None:
     console = make_console()
     r = done.result
     c = r.counts()
-    click.echo(f"Сверка реестра № {done.number}, регион {done.region}, файл {done.file}: "
-                  f"совпало {c['matched']}; добавить {c['add']}, удалить {c['remove']}, "
-                  f"привязать {c['relink']}, изменить {c['changed']}, "
-                  f"не сопоставлено {c['unmatched']}")
+    click.echo(_("Registry reconciliation No. {number}, region {region}, file {file}: "
+                 "matched {matched}; add {add}, remove {remove}, relink {relink}, change "
+                 "{changed}, not matched {unmatched}", number=done.number, region=done.region,
+                 file=done.file, **c))
     for kind, title in SECTIONS:
         items = getattr(r, kind)
         if not items:
             continue
-        table = Table(title=title, title_justify="left")
-        for col in ("Код", "Наименование", "ИНН", "КПП", "Подробности"):
-            table.add_column(col, overflow="fold")
+        table = Table(title=_(title), title_justify="left")
+        for col in COLUMNS:
+            table.add_column(_(col), overflow="fold")
         for d in items:
             # Text, not markup: a name with [brackets] is shown as written
             table.add_row(*(Text(x) for x in (d.get("code") or "", d["name"], d.get("inn") or "",
                                               d.get("kpp") or "", _detail(d))))
         console.print(table)
     if done.open:
-        click.echo(f"Открыто расхождений: {done.open}. Шаг 2 будет выполнен после новой "
-                      "сверки без расхождений или после их принятия (reconcile --accept).")
+        click.echo(_("Open discrepancies: {n}. Step 2 is done after a new reconciliation "
+                     "without discrepancies or once they are accepted (reconcile --accept).",
+                     n=done.open))
     else:
-        click.echo("Расхождений нет: реестр совпадает со списком региона.")
+        click.echo(_("No discrepancies: the registry matches the region's list."))

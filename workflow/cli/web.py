@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import click
 
 from workflow.cli.common import AppContext, at_option, now, pass_app
+from workflow.i18n import _, ngettext
 
 
 def register(cli: click.Group) -> None:
@@ -34,7 +35,8 @@ def dashboard(app: AppContext, out_dir: str, at: str | None) -> None:
     from web import write_static
 
     files = write_static(app.services, out_dir, now(at))
-    click.echo(f"wrote {len(files)} files; open {files[0]}")
+    click.echo(ngettext("wrote {n} file; open {first}", "wrote {n} files; open {first}",
+                        len(files), first=files[0]))
 
 
 @click.command()
@@ -50,9 +52,10 @@ def serve(app: AppContext, host: str, port: int) -> None:
     except ImportError as exc:  # the web extras are optional
         from workflow.errors import UsageError
 
-        raise UsageError(f"serve needs the web extras (pip install 'rollout[web]'): {exc}"
-                         ) from None
-    click.echo(f"serving the dashboard on http://{host}:{port}/ (Ctrl+C stops it)")
+        raise UsageError(_("serve needs the web extras (pip install 'rollout[web]'): {error}",
+                           error=exc)) from None
+    url = f"http://{host}:{port}/"
+    click.echo(_("serving the dashboard on {url} (Ctrl+C stops it)", url=url))
     uvicorn.run(create_app(app.services, wall_clock), host=host, port=port,
                 log_level="info", server_header=False, proxy_headers=False)
 
@@ -75,8 +78,8 @@ def create(app: AppContext, email: str, days: int, at: str | None) -> None:
     moment = now(at)
     value = create_token(app.services, email, moment, days)
     until = (moment + timedelta(days=days)).astimezone(UTC).strftime("%d.%m.%Y %H:%M UTC")
-    click.echo(f"token for {email.strip().lower()}, valid until {until} "
-               "(shown once; any earlier token is revoked):")
+    click.echo(_("token for {email}, valid until {until} (shown once; any earlier token is "
+                 "revoked):", email=email.strip().lower(), until=until))
     click.echo(value)
 
 
@@ -89,4 +92,5 @@ def revoke(app: AppContext, email: str, at: str | None) -> None:
     from web.access import revoke_tokens
 
     n = revoke_tokens(app.services, email, now(at))
-    click.echo(f"revoked {n} token(s) of {email.strip().lower()}")
+    click.echo(ngettext("revoked {n} token of {email}", "revoked {n} tokens of {email}", n,
+                        email=email.strip().lower()))

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from workflow.errors import InvalidInput
-from workflow.i18n import _
+from workflow.i18n import _, ngettext
 from workflow.importing.apply import OPERATOR, Applier
 from workflow.importing.columns import (
     COLUMNS,
@@ -73,7 +73,8 @@ def import_file(services: Any, kind: str, path: str | Path, *, now: datetime,
     problems by row and counts the rest.
     """
     if kind not in APPLIERS:
-        raise InvalidInput(f"unknown import kind {kind!r}; kinds are {', '.join(KINDS)}")
+        raise InvalidInput(_("unknown import kind {kind}; kinds are {kinds}", kind=repr(kind),
+                             kinds=", ".join(KINDS)))
     path = Path(path)
     table = read_table(path, lambda cells: header_score(kind, cells))
     errors = ErrorLog(table.name)
@@ -91,7 +92,8 @@ def import_file(services: Any, kind: str, path: str | Path, *, now: datetime,
             rows = stage_rows(table, header.columns, header.blank, errors, stage, applier,
                               progress)
             if not rows:
-                raise InvalidInput(f"{table.name}: под заголовком нет строк; импортировать нечего")
+                raise InvalidInput(_("{file}: no rows under the header; nothing to import",
+                                     file=table.name))
             restore_codes(conn, stage, header.columns.values(), errors)
             # Every bad row in one report: a bad cell must not hide a bad reference elsewhere.
             applier.check(stage)
@@ -125,11 +127,13 @@ def _notices(table: Table, ignored: list[str]) -> tuple[str, ...]:
     out = []
     if ignored:
         names = ", ".join(q(n).strip("'") for n in ignored[:20])
-        more = f" и ещё {len(ignored) - 20}" if len(ignored) > 20 else ""
-        out.append(f"{table.name}: столбцы не используются и пропущены: {names}{more}")
+        if len(ignored) > 20:
+            names += _(" and {n} more", n=len(ignored) - 20)
+        out.append(_("{file}: columns not used, left out: {names}", file=table.name,
+                     names=names))
     if table.header_row > 1:
-        out.append(f"{table.name}: заголовок найден в строке {table.header_row}; строки выше "
-                   "пропущены")
+        out.append(_("{file}: the header was found in row {row}; the rows above are left out",
+                     file=table.name, row=table.header_row))
     return tuple(out)
 
 
@@ -140,23 +144,26 @@ def stage_rows(table: Table, columns: dict[int, Column], blank: list[int], error
     width = len(table.header)
     numeric = set(flags(columns.values()))
     n = 0
-    for number, cells in _progress(table.rows, f"reading {table.name}", progress):
+    label = _("reading {file}", file=table.name) if progress else ""
+    for number, cells in _progress(table.rows, label, progress):
         n += 1
         bad = errors.count
         for i in blank + list(range(width, len(cells))):
             if i < len(cells) and cells[i].strip():
-                errors.add(number, f"столбец {column_letter(i)}",
-                           "данные под пустым заголовком; назовите столбец или удалите данные")
+                errors.add(number, _("column {letter}", letter=column_letter(i)),
+                           _("data under an empty header; name the column or delete the data"))
         rec: dict[str, Any] = {}
         for i, col in columns.items():
             raw = cells[i] if i < len(cells) else ""
             if len(raw) > MAX_CELL_CHARS:
-                errors.add(number, col.name, f"ячейка длиннее {MAX_CELL_CHARS} символов "
-                           f"({len(raw)}): {q(raw)}")
+                errors.add(number, col.name, ngettext(
+                    "the cell is longer than {n} character ({length}): {value}",
+                    "the cell is longer than {n} characters ({length}): {value}",
+                    MAX_CELL_CHARS, length=len(raw), value=q(raw)))
                 continue
             if not raw.strip():
                 if col.required:
-                    errors.add(number, col.name, "обязательная ячейка пуста")
+                    errors.add(number, col.name, _("a required cell is empty"))
                 rec[col.name] = None
                 continue
             try:
@@ -183,7 +190,8 @@ def parse_rows(kind: str, table: Table, progress: bool = False) -> tuple[list[Re
     stage = Stage(names + flags(header.columns.values()))
     try:
         if not stage_rows(table, header.columns, header.blank, errors, stage, None, progress):
-            raise InvalidInput(f"{table.name}: под заголовком нет строк; импортировать нечего")
+            raise InvalidInput(_("{file}: no rows under the header; nothing to import",
+                                 file=table.name))
         errors.raise_if_any()
         records = [(n, {k: v for k, v in r.items() if not k.startswith("#")})
                    for chunk in stage.chunks() for n, r in chunk]

@@ -18,6 +18,7 @@ from storage import repo
 from storage.bulk import insert_rows
 from storage.models import metrics, regions, schools
 from workflow.engine import Change, new_machine_rows
+from workflow.i18n import N_, _
 from workflow.importing.stage import Record, Stage
 from workflow.importing.validation import ErrorLog
 
@@ -49,7 +50,8 @@ class Applier(ABC):
     def unique(self, stage: Stage, column: str, what: str, *key: str) -> None:
         for row, k, first in stage.duplicates(*(key or (column,))):
             shown = " / ".join(map(str, k))
-            self.problem(row, column, f"повторяется: {what} {shown} (уже в строке {first})")
+            self.problem(row, column, _("repeated: {what} {value} (already in row {first})",
+                                        what=_(what), value=shown, first=first))
 
     def upsert(self, records: list[Record], values: Callable[[dict[str, Any]], dict[str, Any]]
                ) -> list[dict[str, Any]]:
@@ -140,7 +142,7 @@ class Regions(Applier):
     fields = ("code", "name", "timezone")
 
     def check(self, stage: Stage) -> None:
-        self.unique(stage, "code", "код региона")
+        self.unique(stage, "code", N_("region code"))
 
     def apply(self, stage: Stage) -> None:
         for chunk in stage.chunks():
@@ -164,12 +166,13 @@ class Metrics(Applier):
         self.history_data: dict[str, dict[str, list[int]]] = {"metrics": {}}
 
     def check(self, stage: Stage) -> None:
-        self.unique(stage, "school", "школа")
+        self.unique(stage, "school", N_("school"))
         for chunk in stage.chunks():
             known = lookup(self.conn, schools, "code", [r["school"] for _, r in chunk], ())
             for row, rec in chunk:
                 if rec["school"] not in known:
-                    self.problem(row, "school", f"неизвестная школа {rec['school']!r}")
+                    self.problem(row, "school", _("unknown school {code}",
+                                                  code=repr(rec["school"])))
 
     def apply(self, stage: Stage) -> None:
         for chunk in stage.chunks():
@@ -183,7 +186,7 @@ class Metrics(Applier):
                     for m in self.COUNTS}}))
             self.upsert(merged, lambda r: r)
             # The new counts go into the history, so that `audit verify` can check the table.
-            for _, r in merged:
+            for _row, r in merged:
                 counts = [r[m] for m in self.COUNTS]
                 before = old.get(r["school_code"])
                 if before is None or [before[m] for m in self.COUNTS] != counts:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from notifications.addresses import BadAddress, normalize
 from states import ROLES
+from workflow.i18n import _, translate
 from workflow.importing.validation import CODE, INT_MAX, SHOWN_CHARS
 
 SCIENTIFIC = re.compile(r"^[0-9]+(?:[.,][0-9]+)?[eE][+-]?[0-9]+$")
@@ -55,14 +56,16 @@ def code(width: int | None = None) -> Callable[[str], str]:
         v = value.strip()
         if not DIGITS.fullmatch(v):  # digits alone (most codes) need none of these checks
             if SCIENTIFIC.match(v):
-                raise CellError(f"{q(v)} — число, которое Excel сократил до экспоненциальной "
-                                "записи; отформатируйте столбец как текст и выгрузите снова")
+                raise CellError(_("{value} is a number Excel shortened to scientific "
+                                  "notation; format the column as text and export again",
+                                  value=q(v)))
             if FLOAT_ZERO.fullmatch(v):  # a number cell typed as 7.0 (or 7,0)
                 v = re.split("[.,]", v)[0]
             elif SPACE.search(v):
-                raise CellError(f"{q(v)}: в коде не бывает пробелов")
+                raise CellError(_("{value}: a code has no spaces", value=q(v)))
             elif not CODE.fullmatch(v):
-                raise CellError(f"{q(v)}: в коде допустимы только буквы, цифры, «-», «_» и «.»")
+                raise CellError(_("{value}: a code may hold only letters, digits, «-», «_» and "
+                                  "«.»", value=q(v)))
         if width and len(v) < width and DIGITS.fullmatch(v):
             v = v.zfill(width)
         return v
@@ -74,7 +77,7 @@ def region_code(value: str) -> str:
     """A region's code: digits, two at least (Excel's 7 is 07)."""
     v = code(2)(value)
     if not DIGITS.fullmatch(v):
-        raise CellError(f"{q(v)}: код региона состоит из цифр (например, 07)")
+        raise CellError(_("{value}: a region's code is digits (for example, 07)", value=q(v)))
     return v
 
 
@@ -83,14 +86,14 @@ def inn(value: str) -> str:
     if DIGITS.fullmatch(v) and len(v) == 9:
         v = v.zfill(10)  # Excel dropped the leading zero
     if len(v) == 12 and DIGITS.fullmatch(v):
-        raise CellError(f"{v}: 12 цифр — ИНН физического лица; у школы (юридического лица) "
-                        "ИНН из 10 цифр")
+        raise CellError(_("{value}: 12 digits is a person's ИНН; a school (a legal entity) "
+                          "has an ИНН of 10 digits", value=v))
     if not (len(v) == 10 and DIGITS.fullmatch(v)):
-        raise CellError(f"{q(v)}: ИНН юридического лица — 10 цифр")
+        raise CellError(_("{value}: a legal entity's ИНН is 10 digits", value=q(v)))
     check = inn_check_digit(v)
     if check != int(v[9]):
-        raise CellError(f"{v}: неверная контрольная цифра ИНН (ожидалась {check} в конце); "
-                        "опечатка в номере?")
+        raise CellError(_("{value}: wrong check digit of the ИНН ({check} expected at the "
+                          "end); a typo in the number?", value=v, check=check))
     return v
 
 
@@ -109,8 +112,8 @@ def kpp(value: str) -> str:
     if DIGITS.fullmatch(v) and len(v) == 8:
         v = v.zfill(9)
     if not KPP.match(v):
-        raise CellError(f"{q(v)}: КПП — 9 знаков: 4 цифры, 2 цифры или заглавные латинские "
-                        "буквы, 3 цифры")
+        raise CellError(_("{value}: a КПП is 9 characters: 4 digits, 2 digits or capital "
+                          "Latin letters, 3 digits", value=q(v)))
     return v
 
 
@@ -120,11 +123,11 @@ def ogrn(value: str) -> str:
     if DIGITS.fullmatch(v) and len(v) == 12:
         v = v.zfill(13)  # Excel dropped the leading zero
     if not (len(v) == 13 and DIGITS.fullmatch(v)):
-        raise CellError(f"{q(v)}: ОГРН юридического лица — 13 цифр")
+        raise CellError(_("{value}: a legal entity's ОГРН is 13 digits", value=q(v)))
     check = ogrn_check_digit(v)
     if check != int(v[12]):
-        raise CellError(f"{v}: неверная контрольная цифра ОГРН (ожидалась {check} в конце); "
-                        "опечатка в номере?")
+        raise CellError(_("{value}: wrong check digit of the ОГРН ({check} expected at the "
+                          "end); a typo in the number?", value=v, check=check))
     return v
 
 
@@ -136,16 +139,17 @@ def count(value: str) -> int:
     v = "".join(value.split())
     m = COUNT.fullmatch(v)
     if m is None:
-        raise CellError(f"{q(value.strip())}: нужно целое число ≥ 0")
+        raise CellError(_("{value}: a whole number ≥ 0 is needed", value=q(value.strip())))
     whole, sep, frac = m.groups()
     if frac and frac.strip("0"):
-        raise CellError(f"{q(value.strip())}: нужно целое число ≥ 0")
+        raise CellError(_("{value}: a whole number ≥ 0 is needed", value=q(value.strip())))
     if sep == "," and len(frac) == 3:  # 1,000: a decimal comma or an English thousands mark?
-        raise CellError(f"{q(value.strip())}: неоднозначно (1 или 1000?); уберите «,000» или "
-                        "разделитель тысяч")
+        raise CellError(_("{value}: ambiguous (1 or 1000?); remove «,000» or the thousands "
+                          "separator", value=q(value.strip())))
     n = int(whole)
     if n > INT_MAX:
-        raise CellError(f"{q(value.strip())}: больше {INT_MAX}; проверьте число")
+        raise CellError(_("{value}: more than {max}; check the number", value=q(value.strip()),
+                          max=INT_MAX))
     return n
 
 
@@ -153,8 +157,8 @@ def email(value: str) -> str:
     try:
         return normalize(value)  # the one rule (notifications/addresses.py), as mail uses it
     except BadAddress as exc:
-        raise CellError(f"{q(value.strip())}: не адрес электронной почты ({exc.detail})"
-                        ) from None
+        raise CellError(_("{value}: not an e-mail address ({detail})", value=q(value.strip()),
+                          detail=translate(exc.detail))) from None
 
 
 def timezone(value: str) -> str:
@@ -162,8 +166,8 @@ def timezone(value: str) -> str:
     try:
         ZoneInfo(v)
     except (ZoneInfoNotFoundError, ValueError):
-        raise CellError(f"{q(v)}: не часовой пояс IANA (например, "
-                        "Europe/Moscow или Asia/Yekaterinburg)") from None
+        raise CellError(_("{value}: not an IANA time zone (for example, Europe/Moscow or "
+                          "Asia/Yekaterinburg)", value=q(v))) from None
     return v
 
 
@@ -171,5 +175,6 @@ def role(value: str) -> str:
     v = text(value).lower()
     v = ROLE_ALIASES.get(v, v)
     if v not in ROLES:
-        raise CellError(f"{q(value.strip())}: роли — {', '.join(ROLES)}")
+        raise CellError(_("{value}: the roles are {roles}", value=q(value.strip()),
+                          roles=", ".join(ROLES)))
     return v

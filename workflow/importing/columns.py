@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Column as DbColumn
 
 from storage.models import assignments, metrics, municipalities, people, regions, schools
+from workflow.i18n import _
 from workflow.importing.cells import (
     ROLE_ALIASES,
     CellError,
@@ -168,16 +169,18 @@ def resolve(kind: str, header: list[str]) -> Header:
         if col is None:
             ignored.append(raw.strip())
         elif col.name in seen:
-            problems.append(f"столбец {q(raw)}: тот же столбец, что и {q(seen[col.name])}")
+            problems.append(_("column {column}: the same column as {other}", column=q(raw),
+                              other=q(seen[col.name])))
         else:
             found[i] = col
             seen[col.name] = raw
     missing = [c.name for c in COLUMNS[kind] if c.required and c.name not in seen]
-    problems += [f"столбец {name}: обязательный, но его нет" for name in missing]
+    problems += [_("column {column}: required, but missing", column=name) for name in missing]
     if missing and ignored:  # a misspelt name, perhaps: say which were not recognised
         known = ", ".join(c.name for c in COLUMNS[kind])
-        problems.append(f"не распознаны столбцы: {', '.join(q(n) for n in ignored)} "
-                        f"(столбцы {kind}: {known}; русские названия перечислены в README)")
+        problems.append(_("columns not recognised: {names} (the columns of {kind}: {known}; "
+                          "their Russian names are listed in the README)",
+                          names=", ".join(q(n) for n in ignored), kind=kind, known=known))
     return Header(found, problems, ignored, blank)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from workflow.errors import InvalidInput
+from workflow.i18n import _
 from workflow.importing.validation import MAX_CSV_BYTES, MAX_LINE_BYTES, shorten
 from workflow.importing.xlsx import xlsx_rows
 
@@ -44,12 +45,13 @@ def check_source(path: Path) -> None:
     try:
         st = path.stat()
     except FileNotFoundError:
-        raise InvalidInput(f"{path}: нет такого файла") from None
+        raise InvalidInput(_("{file}: no such file", file=path)) from None
     except OSError as exc:
-        raise InvalidInput(f"{path}: не читается ({exc.strerror})") from None
+        raise InvalidInput(_("{file}: cannot be read ({error})", file=path,
+                             error=exc.strerror)) from None
     if not stat.S_ISREG(st.st_mode):
-        raise InvalidInput(f"{path}: не обычный файл (устройство, канал или папка); "
-                           "укажите файл CSV или XLSX")
+        raise InvalidInput(_("{file}: not a regular file (a device, a pipe or a folder); give "
+                             "a CSV or XLSX file", file=path))
 
 
 def is_xlsx(path: Path) -> bool:
@@ -77,7 +79,7 @@ def read_table(path: Path, score: Score | None = None) -> Table:
     head = list(itertools.islice(raw, HEADER_SEARCH_ROWS))
     filled = [(n, cells) for n, cells in head if any(c.strip() for c in cells)]
     if not filled:
-        raise InvalidInput(f"{name}:1: в файле нет строки заголовка")
+        raise InvalidInput(_("{file}:1: the file has no header row", file=name))
     best = filled[0]
     if score is not None:
         scored = max(filled, key=lambda nc: (score(nc[1]), -nc[0]))
@@ -102,7 +104,8 @@ def csv_rows(path: Path, name: str) -> Iterator[tuple[int, list[str]]]:
     """Every record of a CSV file, numbered from 1, decoded line by line."""
     size = path.stat().st_size
     if size > MAX_CSV_BYTES:
-        raise InvalidInput(f"{name}: файл CSV больше {MAX_CSV_BYTES // MB} МБ ({size // MB} МБ)")
+        raise InvalidInput(_("{file}: the CSV file is larger than {limit} MB ({size} MB)",
+                             file=name, limit=MAX_CSV_BYTES // MB, size=size // MB))
     with path.open("rb") as f:
         start = f.read(4)
         f.seek(0)
@@ -127,7 +130,7 @@ def csv_rows(path: Path, name: str) -> Iterator[tuple[int, list[str]]]:
         except csv.Error as exc:
             raise InvalidInput(f"{name}:{number + 1}: {shorten(exc)}") from None
         if number == 0:
-            raise InvalidInput(f"{name}: файл пуст")
+            raise InvalidInput(_("{file}: the file is empty", file=name))
 
 
 def _sample(lines: Iterator[str]) -> tuple[list[str], _BadLine | None]:
@@ -154,7 +157,8 @@ def _resume(first: list[str], held: _BadLine | None, lines: Iterator[str]) -> It
 def _raw_lines(f: BinaryIO) -> Iterator[bytes]:
     while line := f.readline(MAX_LINE_BYTES + 1):
         if len(line) > MAX_LINE_BYTES:
-            raise _BadLine(f"строка длиннее {MAX_LINE_BYTES // MB} МБ: это не таблица CSV")
+            raise _BadLine(_("a line longer than {mb} MB: this is not a CSV table",
+                             mb=MAX_LINE_BYTES // MB))
         yield line
 
 
@@ -172,19 +176,20 @@ def _decoded_lines(f: BinaryIO, bom: bool) -> Iterator[str]:
         if encoding == "utf-8":
             if as_utf8 is None:
                 if bom and _try(line, "cp1251") is not None:
-                    raise _BadLine("файл помечен как UTF-8 (BOM), но строка в Windows-1251; "
-                                   "сохраните файл заново как «CSV UTF-8»")
-                raise _BadLine("строка не в UTF-8, в отличие от начала файла (смешанная "
-                               "кодировка); сохраните файл заново как «CSV UTF-8» или XLSX")
+                    raise _BadLine(_("the file is marked as UTF-8 (BOM), but this line is in "
+                                     "Windows-1251; save the file again as «CSV UTF-8»"))
+                raise _BadLine(_("this line is not in UTF-8, unlike the start of the file (mixed "
+                                 "encodings); save the file again as «CSV UTF-8» or XLSX"))
             yield as_utf8
         else:
             if as_utf8 is not None:
-                raise _BadLine("строка в UTF-8, а начало файла в Windows-1251 (смешанная "
-                               "кодировка); сохраните файл заново как «CSV UTF-8» или XLSX")
+                raise _BadLine(_("this line is in UTF-8, but the start of the file is in "
+                                 "Windows-1251 (mixed encodings); save the file again as «CSV "
+                                 "UTF-8» or XLSX"))
             as_1251 = _try(line, "cp1251")
             if as_1251 is None:
-                raise _BadLine("строка ни в UTF-8, ни в Windows-1251; сохраните файл как "
-                               "«CSV UTF-8» или XLSX")
+                raise _BadLine(_("this line is neither UTF-8 nor Windows-1251; save the file as "
+                                 "«CSV UTF-8» or XLSX"))
             yield as_1251
 
 
@@ -199,10 +204,12 @@ def _utf16_lines(f: BinaryIO) -> Iterator[str]:
             for line in complete:
                 yield line + "\n"
             if len(pending) > MAX_LINE_BYTES:
-                raise _BadLine(f"строка длиннее {MAX_LINE_BYTES // MB} МБ: это не таблица CSV")
+                raise _BadLine(_("a line longer than {mb} MB: this is not a CSV table",
+                             mb=MAX_LINE_BYTES // MB))
         pending += decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        raise _BadLine("файл помечен как UTF-16 (BOM), но не декодируется как UTF-16") from None
+        raise _BadLine(_("the file is marked as UTF-16 (BOM), but does not decode as UTF-16")
+                       ) from None
     if pending:
         yield pending
 

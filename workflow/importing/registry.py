@@ -11,10 +11,13 @@ from states import FINISHED, GLOBAL_ROLES, SCOPE_KIND, Role
 from storage import repo
 from storage.models import assignments, municipalities, people, regions, schools
 from workflow.engine import new_machine_rows
+from workflow.i18n import N_, _
 from workflow.importing.apply import OPERATOR, Applier, Metrics, Regions, codes, lookup
 from workflow.importing.stage import Record, Stage
 
-KIND_RU = {"region": "региона", "municipality": "муниципалитета", "school": "школы"}
+# The code a role's scope needs, as a phrase: "a region's code".
+SCOPE_CODES = {"region": N_("a region's code"), "municipality": N_("a municipality's code"),
+               "school": N_("a school's code")}
 
 
 class Municipalities(Applier):
@@ -22,7 +25,7 @@ class Municipalities(Applier):
     fields = ("code", "region_code", "name", "timezone")
 
     def check(self, stage: Stage) -> None:
-        self.unique(stage, "code", "код муниципалитета")
+        self.unique(stage, "code", N_("municipality code"))
         known = codes(self.conn, regions)
         for chunk in stage.chunks():
             homes = lookup(self.conn, municipalities, "code", [r["code"] for _, r in chunk],
@@ -30,11 +33,13 @@ class Municipalities(Applier):
             for row, rec in chunk:
                 home = homes.get(rec["code"], {}).get("region_code", rec["region"])
                 if rec["region"] not in known:
-                    self.problem(row, "region", f"неизвестный регион {rec['region']!r} (сначала "
-                                 "импортируйте regions)")
+                    self.problem(row, "region", _("unknown region {code} (import the regions "
+                                                  "first)", code=repr(rec["region"])))
                 elif home != rec["region"]:
-                    self.problem(row, "region", f"муниципалитет {rec['code']} относится к региону "
-                                 f"{home}; перенос в другой регион не поддерживается")
+                    self.problem(row, "region", _("municipality {code} belongs to region "
+                                                  "{region}; moving it to another region is "
+                                                  "not supported", code=rec["code"],
+                                                  region=home))
 
     def apply(self, stage: Stage) -> None:
         for chunk in stage.chunks():
@@ -55,8 +60,8 @@ class Schools(Applier):
               "parent": "parent_code"}
 
     def check(self, stage: Stage) -> None:
-        self.unique(stage, "code", "код школы")
-        self.unique(stage, "kpp", "пара ИНН/КПП", "inn", "kpp")
+        self.unique(stage, "code", N_("school code"))
+        self.unique(stage, "kpp", N_("ИНН/КПП pair"), "inn", "kpp")
         known_regions = codes(self.conn, regions)
         for chunk in stage.chunks():
             self._check_chunk(stage, chunk, known_regions)
@@ -85,27 +90,31 @@ class Schools(Applier):
         for row, rec in chunk:
             other = holders.get((rec.get("inn"), rec.get("kpp")))
             if other and other in left_alone:
-                self.problem(row, "kpp", f"пара ИНН/КПП {rec['inn']} / {rec['kpp']} уже "
-                             f"принадлежит школе {other}")
+                self.problem(row, "kpp", _("the ИНН/КПП pair {inn} / {kpp} already belongs to "
+                                           "school {other}", inn=rec["inn"], kpp=rec["kpp"],
+                                           other=other))
             kept = sorted(c for c in branches.get(rec["code"], ()) if c in left_alone)
             if rec.get("parent") and kept:
-                self.problem(row, "parent", f"{rec['code']} — головная ОО для "
-                             f"{', '.join(kept)}; у филиала не может быть своих филиалов")
+                self.problem(row, "parent", _("{code} is the main school of {branches}; a "
+                                              "branch cannot have branches of its own",
+                                              code=rec["code"], branches=", ".join(kept)))
             region = rec["region"]
             if region not in known_regions:
-                self.problem(row, "region", f"неизвестный регион {region!r} (сначала "
-                             "импортируйте regions)")
+                self.problem(row, "region", _("unknown region {code} (import the regions "
+                                              "first)", code=repr(region)))
             old = stored.get(rec["code"])
             if old is not None and old["region_code"] != region:
-                self.problem(row, "region", f"школа {rec['code']} относится к региону "
-                             f"{old['region_code']}; перенос в другой регион не "
-                             "поддерживается")
+                self.problem(row, "region", _("school {code} belongs to region {region}; "
+                                              "moving it to another region is not supported",
+                                              code=rec["code"], region=old["region_code"]))
             muni = rec.get("municipality")
             if muni and muni not in munis:
-                self.problem(row, "municipality", f"неизвестный муниципалитет {muni!r}")
+                self.problem(row, "municipality", _("unknown municipality {code}",
+                                                    code=repr(muni)))
             elif muni and munis[muni]["region_code"] != region:
-                self.problem(row, "municipality", f"муниципалитет {muni} относится к региону "
-                             f"{munis[muni]['region_code']}, а не {region}")
+                self.problem(row, "municipality", _(
+                    "municipality {code} belongs to region {region}, not {wanted}", code=muni,
+                    region=munis[muni]["region_code"], wanted=region))
             self._check_parent(row, rec, in_file, stored)
 
     def _pair_holders(self, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
@@ -131,24 +140,25 @@ class Schools(Applier):
         if not parent:
             return
         if parent == rec["code"]:
-            self.problem(row, "parent", "школа не может быть головной ОО для самой себя")
+            self.problem(row, "parent", _("a school cannot be its own main school"))
             return
         main = in_file.get(parent) or stored.get(parent)
         if main is None:
-            self.problem(row, "parent", f"неизвестная головная ОО {parent!r} (нет ни в этом "
-                         "файле, ни в реестре)")
+            self.problem(row, "parent", _("unknown main school {code} (neither in this file "
+                                          "nor in the registry)", code=repr(parent)))
             return
         main_region = main.get("region") or main.get("region_code")
         main_parent = main.get("parent") or main.get("parent_code")
         if main_region != rec["region"]:
-            self.problem(row, "parent", f"головная ОО {parent} относится к региону "
-                         f"{main_region}")
+            self.problem(row, "parent", _("the main school {code} belongs to region {region}",
+                                          code=parent, region=main_region))
         elif main_parent:
-            self.problem(row, "parent", f"{parent} — сама филиал {main_parent}; "
-                         "привяжите филиал к головной ОО")
+            self.problem(row, "parent", _("{code} is itself a branch of {main}; link the "
+                                          "branch to the main school", code=parent,
+                                          main=main_parent))
         elif rec.get("inn") and main.get("inn") and rec["inn"] != main["inn"]:
-            self.problem(row, "inn", f"филиал носит ИНН головной ОО ({main['inn']}); "
-                         "у филиала свой КПП")
+            self.problem(row, "inn", _("a branch carries its main school's ИНН ({inn}); a "
+                                       "branch has its own КПП", inn=main["inn"]))
 
     def apply(self, stage: Stage) -> None:
         def values(r: dict[str, Any]) -> dict[str, Any]:
@@ -196,16 +206,17 @@ class People(Applier):
         return rec
 
     def check(self, stage: Stage) -> None:
-        self.unique(stage, "email", "человек и роль", "email", "role", "scope")
+        self.unique(stage, "email", N_("person and role"), "email", "role", "scope")
         first = ("SELECT r.n, r.email, f.name, f.n FROM rows r JOIN rows f ON f.n = "
                  "(SELECT MIN(n) FROM rows WHERE email = r.email) WHERE r.name != f.name")
         stage.index("email")
         for row, email, name, first_row in stage.query(first):
-            self.problem(row, "name", f"{email} в строке {first_row} записан как {name!r}")
+            self.problem(row, "name", _("{email} is written as {name} in row {row}",
+                                        email=email, name=repr(name), row=first_row))
         known_regions = codes(self.conn, regions)
         for chunk in stage.chunks():
             wanted: dict[str, list[str]] = defaultdict(list)
-            for _, rec in chunk:
+            for _row, rec in chunk:
                 kind = SCOPE_KIND.get(Role(rec["role"]))
                 if kind and rec["scope"]:
                     wanted[kind].append(rec["scope"])
@@ -217,14 +228,17 @@ class People(Applier):
                 role, scope = Role(rec["role"]), rec["scope"]
                 if role in GLOBAL_ROLES:
                     if scope:
-                        self.problem(row, "scope", f"{role} — общая роль; "
-                                     "оставьте scope пустым")
+                        self.problem(row, "scope", _("{role} is a global role; leave scope "
+                                                     "empty", role=role.value))
                 elif not scope:
-                    self.problem(row, "scope", f"для роли {role} нужен код: "
-                                 f"{KIND_RU[SCOPE_KIND[role]]}")
+                    self.problem(row, "scope", _("the role {role} needs {what}",
+                                                 role=role.value,
+                                                 what=_(SCOPE_CODES[SCOPE_KIND[role]])))
                 elif scope not in scopes[SCOPE_KIND[role]]:
-                    self.problem(row, "scope", f"неизвестный код {scope!r} для роли {role} "
-                                 f"(нужен код: {KIND_RU[SCOPE_KIND[role]]})")
+                    self.problem(row, "scope", _("unknown code {code} for the role {role} "
+                                                 "({what} is needed)", code=repr(scope),
+                                                 role=role.value,
+                                                 what=_(SCOPE_CODES[SCOPE_KIND[role]])))
 
     def apply(self, stage: Stage) -> None:
         firsts = "n IN (SELECT MIN(n) FROM rows GROUP BY email)"

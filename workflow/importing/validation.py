@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Column
 
 from workflow.errors import InvalidInput
+from workflow.i18n import _, ngettext
 
 MAX_CSV_BYTES = 512 * 2**20  # a national registry is ~10 MB; past this a file is not a registry
 MAX_XLSX_BYTES = 20 * 2**20  # the upload limit for a workbook, compressed
@@ -52,7 +53,8 @@ def hidden_character(value: str) -> str | None:
     for i, ch in enumerate(value):
         if unicodedata.category(ch) in _HIDDEN and ch not in "\t\n\r":
             name = unicodedata.name(ch, "")
-            return f"U+{ord(ch):04X}{' ' + name if name else ''} (символ {i + 1})"
+            code = f"U+{ord(ch):04X}{' ' + name if name else ''}"
+            return _("{code} (character {n})", code=code, n=i + 1)
     return None
 
 
@@ -60,9 +62,12 @@ def check_text(value: str, width: int | None) -> str:
     """`value` unless it has hidden characters or passes the column's width (ValueError)."""
     bad = hidden_character(value)
     if bad:
-        raise ValueError(f"недопустимый невидимый или управляющий символ {bad}")
+        raise ValueError(_("an invisible or control character is not allowed: {what}",
+                           what=bad))
     if width is not None and len(value) > width:
-        raise ValueError(f"длиннее {width} символов ({len(value)}): {shorten(value)}")
+        raise ValueError(ngettext("longer than {n} character ({length}): {value}",
+                                  "longer than {n} characters ({length}): {value}", width,
+                                  length=len(value), value=shorten(value)))
     return value
 
 
@@ -81,8 +86,8 @@ def check_argument(name: str, value: str | None, column: Column[Any] | None = No
     try:
         check_text(value, limit)
         if code and not CODE.fullmatch(value):
-            raise ValueError(f"{shorten(value)}: в коде допустимы только буквы, цифры, «-», "
-                             "«_» и «.»")
+            raise ValueError(_("{value}: a code may hold only letters, digits, «-», «_» and "
+                               "«.»", value=shorten(value)))
     except ValueError as exc:
         raise InvalidInput(f"{name}: {exc}") from None
     return value
@@ -127,20 +132,13 @@ class ErrorLog:
                for row, _, col, text in kept]
         more = self.bad_rows() - len({row for row, *_ in kept})
         if more > 0:
-            out.append(f"… и ещё {more} {_rows_word(more)} с ошибками")
+            out.append(ngettext("… and {n} more row with errors", "… and {n} more rows with errors",
+                                more))
         return out
 
     def raise_if_any(self) -> None:
         if self.count:
             raise InvalidInput(self.lines())
-
-
-def _rows_word(n: int) -> str:
-    if n % 10 == 1 and n % 100 != 11:
-        return "строка"
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return "строки"
-    return "строк"
 
 
 __all__ = ["ErrorLog", "check_argument", "check_text", "hidden_character", "shorten"]

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from storage.models import municipalities, schools
+from workflow.i18n import _
 from workflow.importing.columns import Column
 from workflow.importing.stage import Stage
 from workflow.importing.validation import ErrorLog
@@ -51,16 +52,13 @@ def _restore(stage: Stage, name: str, widths: set[int], errors: ErrorLog) -> Non
             f'UPDATE rows SET "{name}" = substr(\'{"0" * width}\' || "{name}", -{width}) '
             f'WHERE "#{name}" = 1 AND length("{name}") < {width} AND "{name}" {_DIGITS}')
         return
-    shown = ", ".join(str(w) for w in sorted(widths)) if widths else "неизвестна"
+    what = _("the code's length is ambiguous ({widths})", widths=", ".join(
+        str(w) for w in sorted(widths))) if widths else _("the code's length is unknown")
     for row, value in stage.query(f'SELECT n, "{name}" FROM rows WHERE "#{name}" = 1 '
                                   "ORDER BY n"):
-        errors.add(row, name, f"код {value} записан в Excel как число: ведущие нули могли "
-                   f"потеряться, а длина кода {_what(shown)}; отформатируйте столбец как "
-                   "текст и введите код полностью")
-
-
-def _what(shown: str) -> str:
-    return "неизвестна" if shown == "неизвестна" else f"неоднозначна ({shown})"
+        errors.add(row, name, _("code {value} was typed in Excel as a number: leading zeros "
+                                "may have been lost, and {what}; format the column as text and "
+                                "enter the code in full", value=value, what=what))
 
 
 def _registry_widths(conn: Connection, family: str) -> set[int]:

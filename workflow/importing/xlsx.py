@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from workflow.errors import InvalidInput
+from workflow.i18n import _
 from workflow.importing.columns import Number
 from workflow.importing.validation import (
     MAX_COLUMNS,
@@ -32,26 +33,31 @@ def check_archive(path: Path, name: str) -> None:
     """
     size = path.stat().st_size
     if size > MAX_XLSX_BYTES:
-        raise InvalidInput(f"{name}: книга XLSX больше {MAX_XLSX_BYTES // MB} МБ "
-                           f"({size // MB} МБ); разделите её или сохраните как CSV")
+        raise InvalidInput(_("{file}: the XLSX workbook is larger than {limit} MB ({size} MB); "
+                             "split it or save it as CSV", file=name,
+                             limit=MAX_XLSX_BYTES // MB, size=size // MB))
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise InvalidInput(f"{name}: не книга XLSX (не читается как zip: {exc})") from None
+        raise InvalidInput(_("{file}: not an XLSX workbook (cannot be read as a zip: {error})",
+                             file=name, error=exc)) from None
     total = sum(i.file_size for i in infos)
     if total > MAX_XLSX_UNPACKED:
-        raise InvalidInput(f"{name}: книга XLSX распаковывается в {total // MB} МБ (больше "
-                           f"{MAX_XLSX_UNPACKED // MB} МБ): её не читаем")
+        raise InvalidInput(_("{file}: the XLSX workbook unpacks to {size} MB (more than "
+                             "{limit} MB): it is not read", file=name, size=total // MB,
+                             limit=MAX_XLSX_UNPACKED // MB))
     for info in infos:
         limit = (MAX_SHARED_STRINGS if info.filename.lower().endswith("sharedstrings.xml")
                  else MAX_XLSX_PART)
         if info.file_size > limit:
-            raise InvalidInput(f"{name}: часть книги {shorten(info.filename)} распаковывается в "
-                               f"{info.file_size // MB} МБ (больше {limit // MB} МБ): "
-                               "её не читаем")
+            raise InvalidInput(_("{file}: the workbook's part {part} unpacks to {size} MB "
+                                 "(more than {limit} MB): it is not read", file=name,
+                                 part=shorten(info.filename), size=info.file_size // MB,
+                                 limit=limit // MB))
     if not any(i.filename == "xl/workbook.xml" for i in infos):
-        raise InvalidInput(f"{name}: не книга XLSX (в архиве нет xl/workbook.xml)")
+        raise InvalidInput(_("{file}: not an XLSX workbook (the archive has no "
+                             "xl/workbook.xml)", file=name))
 
 
 def xlsx_rows(path: Path, name: str) -> Iterator[tuple[int, list[str]]]:
@@ -62,12 +68,13 @@ def xlsx_rows(path: Path, name: str) -> Iterator[tuple[int, list[str]]]:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # zipfile, XML and openpyxl errors: not a workbook we can read
-        raise InvalidInput(f"{name}: книга XLSX не читается "
-                           f"({type(exc).__name__}: {shorten(exc)})") from None
+        error = f"{type(exc).__name__}: {shorten(exc)}"
+        raise InvalidInput(_("{file}: the XLSX workbook cannot be read ({error})", file=name,
+                             error=error)) from None
     number = 0
     try:
         if not book.worksheets:
-            raise InvalidInput(f"{name}: в книге нет листов")
+            raise InvalidInput(_("{file}: the workbook has no sheets", file=name))
         sheet = book.worksheets[0]
         # The sheet's declared dimensions are not trusted: "A1:XFD1048576" over three rows would
         # have openpyxl pad every row to 16,384 cells and add a million empty rows at the end.
@@ -78,8 +85,9 @@ def xlsx_rows(path: Path, name: str) -> Iterator[tuple[int, list[str]]]:
     except InvalidInput:
         raise
     except Exception as exc:  # a missing sheet part, broken XML: name where it stopped
-        raise InvalidInput(f"{name}:{number + 1}: лист книги не читается "
-                           f"({type(exc).__name__}: {shorten(exc)})") from None
+        error = f"{type(exc).__name__}: {shorten(exc)}"
+        raise InvalidInput(_("{file}:{row}: the workbook's sheet cannot be read ({error})",
+                             file=name, row=number + 1, error=error)) from None
     finally:
         book.close()
 

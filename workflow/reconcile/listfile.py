@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workflow.errors import InvalidInput
+from workflow.i18n import _, ngettext
 from workflow.importing.cells import inn_check_digit, ogrn_check_digit
 from workflow.importing.reader import read_table
 
@@ -121,9 +122,9 @@ def read_list(path: Path) -> CoordinatorList:
                 best is None or len(cols) > len(best[2])):
             best = (pos, lines[pos][0], cols)
     if best is None:
-        raise InvalidInput(f"{table.name}: не найдена строка заголовка с наименованием ОО "
-                           "(ожидаются столбцы «ИНН», «КПП», «Полное наименование», "
-                           "«Муниципалитет», «Головная организация»)")
+        raise InvalidInput(_("{file}: no header row with the schools' names found (expected "
+                             "the columns «ИНН», «КПП», «Полное наименование», "
+                             "«Муниципалитет», «Головная организация»)", file=table.name))
     pos, header_row, cols = best
     problems: list[str] = []
     rows: list[ListRow] = []
@@ -132,19 +133,21 @@ def read_list(path: Path) -> CoordinatorList:
         if not any(values.values()):
             continue
         if len(rows) + len(problems) >= MAX_ROWS:
-            raise InvalidInput(f"{table.name}:{number}: больше {MAX_ROWS} строк: это не список "
-                               "школ одного региона")
+            raise InvalidInput(_("{file}:{row}: more than {limit} rows: this is not the list "
+                                 "of one region's schools", file=table.name, row=number,
+                                 limit=MAX_ROWS))
         row = _row(table.name, number, values, problems)
         if row is not None:
             rows.append(row)
         if len(problems) >= MAX_PROBLEMS:
-            problems.append(f"{table.name}: проверка остановлена после {MAX_PROBLEMS} ошибок")
+            problems.append(_("{file}: checking stopped after {n} errors", file=table.name,
+                              n=MAX_PROBLEMS))
             break
     if problems:
         raise InvalidInput(problems)
     if not rows:
-        raise InvalidInput(f"{table.name}: под заголовком (строка {header_row}) нет ни одной "
-                           "школы")
+        raise InvalidInput(_("{file}: not a single school under the header (row {row})",
+                             file=table.name, row=header_row))
     header, above = lines[pos][1], lines[pos - 1][1] if pos else []
     titles = {f: (header[i] if i < len(header) and header[i].strip() else above[i])
               for i, f in cols.items()}
@@ -162,13 +165,14 @@ def _digits(file: str, number: int, field: str, raw: str, problems: list[str]) -
     width = WIDTHS[field]
     if not text.isdigit() or len(text) > width or len(text) < width - 1:
         shown = raw if len(raw) <= 40 else raw[:40] + "…"
-        problems.append(f"{file}:{number}: {FIELD_TITLES[field]}: ожидается {width} цифр, "
-                        f"в ячейке «{shown}»")
+        problems.append(f"{file}:{number}: {FIELD_TITLES[field]}: " + _(
+            "{width} digits expected, the cell holds «{shown}»", width=width, shown=shown))
         return None
     text = text.zfill(width)  # a number cell drops one leading zero (ИНН 07… of region 07)
     if _check_digit(field, text) not in (None, text[-1]):
-        problems.append(f"{file}:{number}: {FIELD_TITLES[field]}: {text}: неверная контрольная "
-                        f"цифра (ожидается {_check_digit(field, text)}), опечатка?")
+        problems.append(f"{file}:{number}: {FIELD_TITLES[field]}: " + _(
+            "{value}: wrong check digit ({digit} expected), a typo?", value=text,
+            digit=_check_digit(field, text)))
         return None
     return text
 
@@ -187,10 +191,13 @@ def _row(file: str, number: int, v: dict[str, str], problems: list[str]) -> List
     digits = {f: _digits(file, number, f, v.get(f, ""), problems) for f in WIDTHS}
     name = v.get("name") or v.get("short_name") or ""
     if not name:
-        problems.append(f"{file}:{number}: наименование: пусто, а строка не пустая")
+        problems.append(f"{file}:{number}: {FIELD_TITLES['name']}: "
+                        + _("empty, but the row is not"))
     for f in ("name", "short_name", "municipality", "parent"):
         if len(v.get(f, "")) > 500:
-            problems.append(f"{file}:{number}: {FIELD_TITLES.get(f, f)}: длиннее 500 знаков")
+            problems.append(f"{file}:{number}: {FIELD_TITLES.get(f, f)}: "
+                            + ngettext("longer than {n} character",
+                                       "longer than {n} characters", 500))
     if len(problems) > before:
         return None
     parent = v.get("parent") or None

@@ -17,6 +17,7 @@ from states.registry import may_accept
 from storage import NewEvent, history, reconciliations, repo
 from storage.models import municipalities, schools
 from workflow.errors import InvalidInput, PermissionDenied, UnknownCode, UsageError
+from workflow.i18n import _, ngettext, reasons
 from workflow.importing.cells import inn_check_digit
 from workflow.reconcile.compare import RegistrySchool, Result, compare
 from workflow.reconcile.listfile import CoordinatorList, ListRow, read_list
@@ -39,11 +40,10 @@ class Reconciliation:
         return len(self.result.items)
 
     def summary(self) -> str:
-        c = self.result.counts()
-        return (f"region {self.region}: reconciliation {self.number} of {self.file}: "
-                f"{c['matched']} matched; add {c['add']}, remove {c['remove']}, relink "
-                f"{c['relink']}, change {c['changed']}, unmatched {c['unmatched']}; "
-                f"{self.open} open")
+        return _("region {region}: reconciliation No. {number} of {file}: matched {matched}; "
+                 "add {add}, remove {remove}, relink {relink}, change {changed}, not matched "
+                 "{unmatched}; open discrepancies: {open}", region=self.region,
+                 number=self.number, file=self.file, open=self.open, **self.result.counts())
 
     def as_json(self) -> dict[str, Any]:
         """`reconcile --json` (CONTRACT): add, remove, relink, unmatched, open; and more."""
@@ -137,7 +137,7 @@ def _permitted(conn: Connection, actor: str, region: str) -> Verdict:
 def accept(services: Any, region: str, reason: str, actor: str, now: datetime) -> str:
     """Accept the open discrepancies of the region's last reconciliation, with a reason."""
     if not (reason or "").strip():
-        raise UsageError("reconcile --accept needs --reason: say why the differences stay")
+        raise UsageError(_("reconcile --accept needs --reason: say why the differences stay"))
     return _act(services, region, actor, now, reason.strip(), entered=False)
 
 
@@ -164,23 +164,28 @@ def _act(services: Any, region: str, actor: str, now: datetime, reason: str | No
         else:
             last = reconciliations.last(conn, region)
             if last is None:
-                raise InvalidInput(f"region {region}: no reconciliation on record; run "
-                                   "`rollout reconcile --region CODE FILE` first")
+                raise InvalidInput(_("region {code}: no reconciliation on record; run "
+                                     "`rollout reconcile --region CODE FILE` first",
+                                     code=region))
             n = len(reconciliations.open_items(last))
             if entered:
                 reconciliations.mark_entered(conn, last["id"], at=now, actor=who)
                 event, text = "RegistryRequestEntered", (
                     f"заявка по сверке № {last['id']} внесена в реестр")
-                message = (f"region {region}: the request of reconciliation {last['id']} is "
-                           "recorded as entered; reconcile again to check the registry")
+                message = _("region {code}: the request of reconciliation No. {number} is "
+                            "recorded as entered; reconcile again to check the registry",
+                            code=region, number=last["id"])
             else:
                 if n == 0:
-                    return (f"region {region}: reconciliation {last['id']} has no open "
-                            "discrepancies; nothing to accept")
+                    return _("region {code}: reconciliation No. {number} has no open "
+                             "discrepancies; nothing to accept", code=region,
+                             number=last["id"])
                 reconciliations.accept(conn, last["id"], at=now, actor=who, reason=reason or "")
                 event, text = "RegistryDiscrepanciesAccepted", reason or ""
-                message = (f"region {region}: {n} discrepancies of reconciliation "
-                           f"{last['id']} accepted")
+                message = ngettext("region {code}: {n} discrepancy of reconciliation No. "
+                                   "{number} accepted", "region {code}: {n} discrepancies of "
+                                   "reconciliation No. {number} accepted", n, code=region,
+                                   number=last["id"])
             history.append(conn, [NewEvent(
                 at=now, event=event, kind="region", code=region, region_code=region,
                 step=STEP, from_state=machine.state, to_state=machine.state, actor=who,
@@ -202,7 +207,7 @@ def _deny(services: Any, region: str, state: str, who: str, verdict: Verdict, tr
             step=STEP, from_state=state, to_state=state, actor=who, reason=verdict.message,
             trigger=f"{trigger} by {who}",
             data={"reasons": [r.as_dict() for r in verdict.reasons]})])
-    raise PermissionDenied(verdict.message)
+    raise PermissionDenied(reasons(verdict))
 
 
 def request_xlsx(items: list[dict[str, Any]]) -> bytes:
