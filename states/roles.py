@@ -34,6 +34,17 @@ ROLE_TITLES = {
     Role.MUNICIPAL_COORDINATOR: "муниципальный координатор",
     Role.SCHOOL_ADMIN: "администратор ОО",
 }
+# the titles in the genitive case, which for these animate titles is also the accusative:
+# «в роли регионального координатора», «назначить администратора ОО»
+ROLE_TITLES_GEN = {
+    Role.SUPPORT: "СТП",
+    Role.PROGRAM_MANAGER: "руководителя программы внедрения",
+    Role.AUDITOR: "аудитора",
+    Role.REGIONAL_COORDINATOR: "регионального координатора",
+    Role.MUNICIPAL_COORDINATOR: "муниципального координатора",
+    Role.SCHOOL_ADMIN: "администратора ОО",
+}
+KIND_TITLES = {"region": "регион", "municipality": "муниципалитет", "school": "школа"}
 COORDINATORS = frozenset({Role.REGIONAL_COORDINATOR, Role.MUNICIPAL_COORDINATOR})
 
 
@@ -69,7 +80,7 @@ class Target:
 
 def _granted(role: Role) -> Verdict:
     """Allowed, naming the role the person acts in (the history records it)."""
-    return Verdict.allow(Reason("granted", f"acting as {role.value}", f"в роли {ROLE_TITLES[role]}",
+    return Verdict.allow(Reason("granted", f"acting as {role.value}", f"в роли {ROLE_TITLES_GEN[role]}",
                                 {"role": role.value}))
 
 
@@ -102,7 +113,8 @@ def may_act(actor: str, grants: list[Grant], target: Target, step: Step) -> Verd
             if step.level == "school" and role is Role.REGIONAL_COORDINATOR:
                 return _granted(role)
     return _denied(actor, f"act on step {step.slug} of {target.kind} {target.code}",
-                   f"{actor}: нет прав на шаг «{step.title}» ({target.kind} {target.code})")
+                   f"{actor}: нет прав на шаг «{step.title}» "
+                   f"({KIND_TITLES.get(target.kind, target.kind)} {target.code})")
 
 
 def may_assign(actor: str, grants: list[Grant], role: str, target: Target) -> Verdict:
@@ -130,7 +142,7 @@ def may_assign(actor: str, grants: list[Grant], role: str, target: Target) -> Ve
         if Role(grant.role) in appointers and target.covered_by(grant):
             return _granted(Role(grant.role))
     return _denied(actor, f"assign {role} on {target.kind} {target.code}",
-                   f"{actor}: нет прав назначить {ROLE_TITLES[wanted]} ({target.code})")
+                   f"{actor}: нет прав назначить {ROLE_TITLES_GEN[wanted]} ({target.code})")
 
 
 def may_send_letter(actor: str, grants: list[Grant], region: Target) -> Verdict:

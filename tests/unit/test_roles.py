@@ -6,7 +6,6 @@ import pytest
 
 from states import (
     GLOBAL_ROLES,
-    ROLE_TITLES,
     ROLES,
     STEPS,
     Grant,
@@ -19,6 +18,7 @@ from states import (
     may_read_history,
     sees_everything,
 )
+from states.roles import KIND_TITLES, ROLE_TITLES_GEN
 
 ACTOR = "person@example.ru"
 SLUGS = [s.slug for s in STEPS]
@@ -99,13 +99,13 @@ def test_may_act_matrix(step: Step, role: str, kind: str, in_scope: bool) -> Non
         if want:
             assert acting_role(verdict) == role
             assert verdict.message == f"acting as {role}"
-            assert verdict.message_ru == f"в роли {ROLE_TITLES[role]}"  # type: ignore[index]
+            assert verdict.message_ru == f"в роли {ROLE_TITLES_GEN[role]}"  # type: ignore[index]
         else:
             assert acting_role(verdict) is None
             assert verdict.message == (f"{ACTOR} may not act on step {step.slug} of "
                                        f"{target.kind} {target.code}")
             assert verdict.message_ru == (f"{ACTOR}: нет прав на шаг «{step.title}» "
-                                          f"({target.kind} {target.code})")
+                                          f"({KIND_TITLES[target.kind]} {target.code})")
 
 
 @pytest.mark.parametrize("step", STEPS, ids=SLUGS)
@@ -183,7 +183,7 @@ def test_may_assign_matrix(wanted: str, actor_role: str, in_scope: bool) -> None
         else:
             assert verdict.message == f"{ACTOR} may not assign {wanted} on {t.kind} {t.code}"
             assert verdict.message_ru == (f"{ACTOR}: нет прав назначить "
-                                          f"{ROLE_TITLES[wanted]} ({t.code})")  # type: ignore[index]
+                                          f"{ROLE_TITLES_GEN[wanted]} ({t.code})")  # type: ignore[index]
 
 
 def test_a_municipal_coordinator_appoints_no_municipal_coordinator_even_its_own() -> None:
