@@ -4,14 +4,14 @@
 scan of the whole history), and the burn-up counts finished steps per step and day from the
 index alone, without reading the events' data.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 """
 
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
