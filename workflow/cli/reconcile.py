@@ -10,12 +10,6 @@ import click
 from workflow.cli.common import AppContext, at_option, echo_json, now, pass_app
 from workflow.errors import UsageError
 
-SECTIONS = (("add", "Добавить (есть в списке региона, нет в реестре)"),
-            ("remove", "Удалить (есть в реестре, нет в списке региона)"),
-            ("relink", "Привязать"),
-            ("changed", "Изменить сведения"),
-            ("unmatched", "Не сопоставлено"))
-
 
 def register(cli: click.Group) -> None:
     cli.add_command(reconcile)
@@ -88,25 +82,6 @@ def _write_request(done: Any, out: Path) -> int:
     return len(rows)
 
 
-def _detail(d: dict[str, Any]) -> str:
-    if d["kind"] == "add":
-        parts = [d["municipality"]["name"] if d.get("municipality") else "",
-                 f"филиал: {d['parent']['name']}" if d.get("parent") else ""]
-        return "; ".join(p for p in parts if p)
-    if d["kind"] == "relink":
-        what = "муниципалитет" if d["what"] == "municipality" else "головная ОО"
-        old = (d["from"] or {}).get("name") or "—"
-        new = (d["to"] or {}).get("name") or "—"
-        return f"{what}: {old} → {new}"
-    if d["kind"] == "changed":
-        return "; ".join(f"{f}: {v['registry'] or '—'} → {v['list']}"
-                         for f, v in d["fields"].items())
-    if d["kind"] == "unmatched":
-        side = f"строка {d['row']}" if d.get("side") == "list" else "реестр"
-        return f"{side}: {d['problem']}"
-    return ""
-
-
 def _print(done: Any) -> None:
     from rich.table import Table
     from rich.text import Text
@@ -120,6 +95,8 @@ def _print(done: Any) -> None:
                   f"совпало {c['matched']}; добавить {c['add']}, удалить {c['remove']}, "
                   f"привязать {c['relink']}, изменить {c['changed']}, "
                   f"не сопоставлено {c['unmatched']}")
+    from workflow.reconcile.present import SECTIONS, detail
+
     for kind, title in SECTIONS:
         items = getattr(r, kind)
         if not items:
@@ -130,7 +107,7 @@ def _print(done: Any) -> None:
         for d in items:
             # Text, not markup: a name with [brackets] is shown as written
             table.add_row(*(Text(x) for x in (d.get("code") or "", d["name"], d.get("inn") or "",
-                                              d.get("kpp") or "", _detail(d))))
+                                              d.get("kpp") or "", detail(d))))
         console.print(table)
     if done.open:
         click.echo(f"Открыто расхождений: {done.open}. Шаг 2 будет выполнен после новой "
