@@ -26,6 +26,7 @@ from states import upload_kinds
 from storage import ConflictError, repo
 from storage import uploads as staged
 from workflow.errors import InvalidInput, PermissionDenied
+from workflow.i18n import _
 from workflow.importing import ImportResult, import_file
 from workflow.importing.validation import MAX_XLSX_BYTES
 from workflow.reconcile import Reconciliation, reconcile
@@ -34,6 +35,11 @@ MAX_UPLOAD_BYTES = MAX_XLSX_BYTES  # 20 MB: a national registry CSV is ~10 MB
 UPLOAD_TTL = timedelta(hours=1)
 CHANNEL = "web"
 SUFFIXES = (".csv", ".xlsx")
+
+
+def _gone() -> str:
+    """The message for an upload that is no longer kept (built when shown, in its language)."""
+    return _("the upload is gone: it was imported already or has expired; upload the file again")
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,7 @@ def safe_name(name: str) -> str:
     base = re.split(r"[\\/]", name or "")[-1].strip()
     base = re.sub(r"[^\w.\- ]", "_", base)[:120].lstrip(".") or "file"
     if not base.lower().endswith(SUFFIXES):
-        raise InvalidInput(f"{base}: загрузите файл CSV или XLSX")
+        raise InvalidInput(_("{file}: upload a CSV or XLSX file", file=base))
     return base
 
 
@@ -69,7 +75,7 @@ def preview(services: Any, email: str, kind: str, name: str, content: bytes, *,
     InvalidInput lists the problems (`FILE:ROW: column: problem`); nothing is kept then."""
     _check_kind(services, email, kind)
     if len(content) > MAX_UPLOAD_BYTES:
-        raise InvalidInput(f"файл больше {MAX_UPLOAD_BYTES // 2**20} МБ")
+        raise InvalidInput(_("the file is larger than {mb} MB", mb=MAX_UPLOAD_BYTES // 2**20))
     file = safe_name(name)
     result = _run(services, email, kind, file, content, now, dry_run=True,
                   remove_missing=remove_missing)
@@ -87,8 +93,7 @@ def pending(services: Any, email: str, upload_id: str, now: datetime) -> dict[st
     with services.db.read() as conn:
         row = staged.find(conn, upload_id, email, now)
     if row is None:
-        raise InvalidInput("загрузка не найдена: она уже импортирована или устарела; "
-                           "загрузите файл ещё раз")
+        raise InvalidInput(_gone())
     row.pop("content")
     return row
 
@@ -99,11 +104,11 @@ def confirm(services: Any, email: str, upload_id: str, now: datetime) -> ImportR
     with services.db.read() as conn:
         row = staged.find(conn, upload_id, email, now)
     if row is None:
-        raise InvalidInput("загрузка не найдена: она уже импортирована или устарела; "
-                           "загрузите файл ещё раз")
+        raise InvalidInput(_gone())
     _check_kind(services, email, row["kind"])
     if hashlib.sha256(row["content"]).hexdigest() != row["sha256"]:
-        raise InvalidInput(f"{row['file']}: сохранённый файл повреждён; загрузите его ещё раз")
+        raise InvalidInput(_("{file}: the kept file is damaged; upload it again",
+                              file=row["file"]))
 
     def take(conn: Connection) -> None:
         if not staged.claim(conn, upload_id, email, now):
@@ -115,14 +120,15 @@ def confirm(services: Any, email: str, upload_id: str, now: datetime) -> ImportR
 
 def _check_kind(services: Any, email: str, kind: str) -> None:
     if kind not in allowed_kinds(services, email):
-        raise PermissionDenied(f"{email}: загрузка файлов вида «{kind}» вам недоступна")
+        raise PermissionDenied(_("{email}: you may not upload {kind} files", email=email,
+                                kind=kind))
 
 
 def reconcile_upload(services: Any, region: str, name: str, content: bytes, actor: str,
                      now: datetime) -> Reconciliation:
     """`rollout reconcile --region CODE FILE --as EMAIL` on an uploaded list."""
     if len(content) > MAX_UPLOAD_BYTES:
-        raise InvalidInput(f"файл больше {MAX_UPLOAD_BYTES // 2**20} МБ")
+        raise InvalidInput(_("the file is larger than {mb} MB", mb=MAX_UPLOAD_BYTES // 2**20))
     with as_file(safe_name(name), content) as path:
         return reconcile(services, region, path, now, actor)
 
