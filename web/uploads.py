@@ -9,10 +9,11 @@ Content-Length above it is refused before reading, and the bytes are counted as 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
@@ -21,8 +22,6 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from notifications.links import machine_url
-from sqlalchemy import select
-
 from storage import ConflictError, repo
 from storage.models import regions
 from web.access import Viewer, viewer_for
@@ -50,7 +49,7 @@ async def read_upload(request: Request, limit: int = MAX_BODY
     if declared.isdigit() and int(declared) > limit:
         raise BadForm(413, f"файл больше {uploads.MAX_UPLOAD_BYTES // 2**20} МБ")
 
-    async def capped() -> AsyncIterator[bytes]:
+    async def capped() -> AsyncGenerator[bytes, None]:
         seen = 0
         async for chunk in request.stream():
             seen += len(chunk)

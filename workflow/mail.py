@@ -52,7 +52,7 @@ def letter_warnings(services: Services, name: str | None = None) -> list[str]:
 
 
 def queue_letter(services: Services, name: str, region: str, now: datetime,
-                 actor: str | None = None) -> str:
+                 actor: str | None = None, channel: str = "cli") -> str:
     """Queue a region's letter (`coordinator` or `registry`); returns its Message-ID.
 
     With an actor, the actor must be the region's regional coordinator or support; the
@@ -71,12 +71,13 @@ def queue_letter(services: Services, name: str, region: str, now: datetime,
             history.append(conn, [NewEvent(
                 at=now, event="LetterQueued", kind="region", code=region, region_code=region,
                 actor=actor, trigger=f"letter {name} --send by {actor}", reason=name,
-                data={"letter": name, "message_id": message_id})])
+                data={"letter": name, "message_id": message_id, "channel": channel})])
             return message_id
     with services.db.write() as conn:  # refused attempts are on record too
         history.append(conn, [NewEvent(at=now, event="ActionDenied", kind="region", code=region,
                                        region_code=region, actor=actor, reason=denied,
-                                       trigger=f"letter {name} --send by {actor}")])
+                                       trigger=f"letter {name} --send by {actor}",
+                                       data={"channel": channel})])
     raise PermissionDenied(denied)
 
 

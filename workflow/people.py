@@ -37,7 +37,7 @@ def appointer(conn: Connection, role: str, scope: str, actor: str) -> tuple[Targ
 
 
 def unassign(services: Any, role: str, scope: str, email: str, actor: str, now: datetime,
-             reason: str | None = None) -> str:
+             reason: str | None = None, channel: str = "cli") -> str:
     """Take `role` on `scope` away from `email`; whoever may appoint to it may remove it.
 
     The steps the appointment completed stay done: a school keeps step 4 while its admin is
@@ -63,7 +63,8 @@ def unassign(services: Any, role: str, scope: str, email: str, actor: str, now: 
                 region_code=target.region, actor=actor, role=acting_role(verdict),
                 reason=f"{role} {email}" + (f": {why}" if why else ""),
                 trigger=f"unassign by {actor}",
-                data={"role": role, "email": email, "reason_given": why})])
+                data={"role": role, "email": email, "reason_given": why,
+                      "channel": channel})])
             return (f"{email} больше не {title} ({target.kind} {target.code}); "
                     "выполненные шаги остаются выполненными")
     with services.db.write() as conn:
@@ -71,5 +72,6 @@ def unassign(services: Any, role: str, scope: str, email: str, actor: str, now: 
             at=now, event="ActionDenied", kind=target.kind, code=target.code,
             region_code=target.region, actor=actor, reason=verdict.message,
             trigger=f"unassign {role} {email} by {actor}",
-            data={"reasons": [r.as_dict() for r in verdict.reasons], "reason_given": why})])
+            data={"reasons": [r.as_dict() for r in verdict.reasons], "reason_given": why,
+                  "channel": channel})])
     raise PermissionDenied(verdict.message_ru)
