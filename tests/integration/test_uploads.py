@@ -44,7 +44,7 @@ def test_preview_writes_nothing_and_confirm_imports_once(region: World) -> None:
         row = conn.execute(select(events.c.actor, events.c.data).where(
             events.c.event == "Imported").order_by(events.c.seq.desc())).first()
     assert row is not None and (row.actor, row.data["channel"]) == (RC, "web")
-    with pytest.raises(InvalidInput, match="уже импортирована или устарела"):
+    with pytest.raises(InvalidInput, match="imported already or has expired"):
         uploads.confirm(region.services, RC, seen.upload_id, region.now)
 
 
@@ -105,6 +105,6 @@ def test_a_confirm_that_loses_the_race_writes_nothing(region: World) -> None:
 
 def test_a_file_that_is_not_csv_or_xlsx_is_refused(region: World) -> None:
     """The name must end in .csv or .xlsx (the reader picks its parser by it)."""
-    with pytest.raises(InvalidInput, match="CSV или XLSX"):
+    with pytest.raises(InvalidInput, match="upload a CSV or XLSX file"):
         uploads.preview(region.services, RC, "people", "people.exe", PEOPLE,
                         remove_missing=False, now=region.now)
