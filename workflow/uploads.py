@@ -74,6 +74,7 @@ def preview(services: Any, email: str, kind: str, name: str, content: bytes, *,
 
     InvalidInput lists the problems (`FILE:ROW: column: problem`); nothing is kept then."""
     _check_kind(services, email, kind)
+    remove_missing = remove_missing and kind == "people"  # the flag is the people file's
     if len(content) > MAX_UPLOAD_BYTES:
         raise InvalidInput(_("the file is larger than {mb} MB", mb=MAX_UPLOAD_BYTES // 2**20))
     file = safe_name(name)
@@ -148,7 +149,7 @@ def _run(services: Any, email: str, kind: str, file: str, content: bytes, now: d
     """The importer on the bytes, under the file's own name (errors quote it)."""
     with as_file(file, content) as path:
         return import_file(services, kind, path, now=now, dry_run=dry_run, actor=email,
-                           channel=CHANNEL, remove_missing=remove_missing and kind == "people",
+                           channel=CHANNEL, remove_missing=remove_missing,
                            claim=claim)
 
 
