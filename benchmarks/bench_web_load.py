@@ -12,9 +12,9 @@ Each client makes a bounded number of requests, one after another:
   school admin to one of their schools and withdraw the appointment, alternately;
 - program managers: the country page and a region's page (pages only).
 
-Run: python benchmarks/bench_web_load.py [--clients 50] [--requests 40] [--out FILE]
-(the dataset is built first if missing: python benchmarks/national_pg.py, ~12 minutes; it lives
-in its own database, so that the benchmark's writer lock never holds up the test suite).
+Run: python benchmarks/bench_web_load.py [--clients 50] [--requests 40] [--think S] [--out FILE]
+(the dataset is built first if missing, by benchmarks/national_pg.py, ~12 minutes; it lives in
+its own database, so that the benchmark's writer lock never holds up the test suite).
 """
 
 from __future__ import annotations
@@ -41,12 +41,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.national import admin_email, coordinator_email  # noqa: E402
+from benchmarks.national_pg import build_dataset, is_built, schema_url  # noqa: E402
 
-SERVER = "postgresql://postgres@127.0.0.1:5432"
-DATABASE = os.environ.get("ROLLOUT_BENCH_DB", "h10b_bench")
-SCHEMA = os.environ.get("ROLLOUT_BENCH_SCHEMA", "bench_h10b")
-URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{DATABASE}?options=-csearch_path%3D{SCHEMA}"
-BARE = f"{SERVER}/{DATABASE}?options=-csearch_path%3D{SCHEMA}"
+URL = schema_url()  # benchmarks/national_pg.py: database rollout_bench, schema national
+BARE = URL.replace("postgresql+psycopg://", "postgresql://")
 PORT = 18080
 
 
@@ -204,8 +202,10 @@ def bare_transition(conn: psycopg.Connection, code: str) -> None:
                      (seq + 1, prev + code))
 
 
-def bare(clients: list[Client], n: int, seed: int) -> dict[str, list[float]]:
-    """The same number of clients as threads, each its own connection, the same mix."""
+def bare(clients: list[Client], n: int, seed: int, think: float = 0.0
+         ) -> dict[str, list[float]]:
+    """The same number of clients as threads, each its own connection, the same mix and the
+    same think time."""
     with psycopg.connect(BARE, autocommit=True) as conn:
         conn.execute("CREATE TABLE IF NOT EXISTS bare_events (seq INTEGER PRIMARY KEY, "
                      "at TIMESTAMPTZ, code TEXT, event TEXT, prev_hash TEXT, hash TEXT)")
@@ -221,6 +221,8 @@ def bare(clients: list[Client], n: int, seed: int) -> dict[str, list[float]]:
         region = next((p.split("/")[2] for p in c.pages if p.startswith("/regions/")), "01")
         with psycopg.connect(BARE, autocommit=True) as conn:
             for k in range(n):
+                if think:
+                    time.sleep(rnd.expovariate(1 / think))
                 t0 = time.perf_counter()
                 if c.actions and rnd.random() < 0.25 and school:
                     bare_transition(conn, school)
@@ -269,6 +271,13 @@ def table(ours: dict[str, list[float]], floor: dict[str, list[float]]) -> list[s
     return lines
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc): the server's own work, which the
+    other jobs on a shared box do not inflate the way they inflate the wall clock."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_up(base: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -295,6 +304,8 @@ def main() -> None:
     if args.serve:
         serve()
         return
+    if not is_built("national"):
+        build_dataset("national")
     s = services()
     s.db.migrate()  # the dataset may predate the newest migrations
     s.db.dispose()
@@ -307,19 +318,22 @@ def main() -> None:
         wait_up(base, proc)
         # warm-up: one page per client kind, outside the figures
         asyncio.run(load(clients[:3], base, 2, args.seed))
+        cpu0 = cpu_seconds(proc.pid)
         ours, errors, wall = asyncio.run(load(clients, base, args.requests, args.seed,
                                               args.think))
+        cpu = cpu_seconds(proc.pid) - cpu0
     finally:
         proc.terminate()
         proc.wait(30)
-    floor = bare(clients, args.requests, args.seed)
+    floor = bare(clients, args.requests, args.seed, args.think)
     total = sum(len(v) for k, v in ours.items() if k in ("page", "action"))
     load_avg = os.getloadavg()
     lines = table(ours, floor) + [
         "",
         f"{args.clients} clients × {args.requests} requests (think time {args.think:g} s) = "
         f"{total} in {wall:.1f} s "
-        f"({total / wall:.0f} requests/s); unexpected answers: {len(errors)}"
+        f"({total / wall:.0f} requests/s); the server's CPU: {cpu:.1f} s, "
+        f"{cpu / total * 1000:.0f} ms a request; unexpected answers: {len(errors)}"
         + (f" (first: {errors[:3]})" if errors else "") + ".",
         f"Load average at the end: {load_avg[0]:.2f} {load_avg[1]:.2f} {load_avg[2]:.2f}.",
     ]

@@ -1,8 +1,13 @@
-"""The national dataset on PostgreSQL, built once into its own schema and kept for the web
-load benchmark (bench_web_load.py): registry and people imported, steps 1-3 walked for every
-region, then the metrics (evidence steps complete by themselves).
+"""The national dataset on PostgreSQL, built once and kept for the web load benchmark
+(bench_web_load.py): registry and people imported, steps 1-3 walked for every region, then the
+metrics (evidence steps complete by themselves). ~12 minutes on the shared box.
 
-Run: python benchmarks/national_pg.py [--schema bench_national] [--scale 1.0] [--rebuild]
+It lives in a database of its own (created if missing): every write on PostgreSQL takes one
+advisory lock per database, so a build or a benchmark in the tests' database would hold the
+test suite up.
+
+Run: python benchmarks/national_pg.py [--database rollout_bench] [--schema national]
+     [--scale 1.0] [--rebuild]
 """
 
 from __future__ import annotations
@@ -23,23 +28,40 @@ from benchmarks.national import load_dataset, walk_regions, write_dataset  # noq
 from workflow.config import build  # noqa: E402
 from workflow.services import Services  # noqa: E402
 
-PG_URL = os.environ.get("ROLLOUT_TEST_PG_URL",
-                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+SERVER = os.environ.get("ROLLOUT_BENCH_PG_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432")
+DATABASE = os.environ.get("ROLLOUT_BENCH_DB", "rollout_bench")
+SCHEMA = os.environ.get("ROLLOUT_BENCH_SCHEMA", "national")
 BUILT_AT = datetime(2026, 9, 1, 7, 0, tzinfo=UTC)
 
 
-def schema_url(schema: str) -> str:
-    return f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
+def db_url(database: str = DATABASE) -> str:
+    return f"{SERVER}/{database}"
 
 
-def services_for(schema: str) -> Services:
+def schema_url(schema: str = SCHEMA, database: str = DATABASE) -> str:
+    return f"{db_url(database)}?options=-csearch_path%3D{schema}"
+
+
+def ensure_database(database: str) -> None:
+    engine = create_engine(db_url("postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"),
+                                {"d": database}).first():
+                conn.execute(text(f'CREATE DATABASE "{database}"'))
+    finally:
+        engine.dispose()
+
+
+def services_for(schema: str, database: str = DATABASE) -> Services:
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = build({"database": {"url": schema_url(schema)}}, Path(tmp))
+        cfg = build({"database": {"url": schema_url(schema, database)}}, Path(tmp))
     return Services(cfg)
 
 
-def is_built(schema: str) -> bool:
-    engine = create_engine(PG_URL)
+def is_built(schema: str, database: str = DATABASE) -> bool:
+    ensure_database(database)
+    engine = create_engine(db_url(database))
     try:
         with engine.connect() as conn:
             return bool(conn.execute(text(
@@ -49,13 +71,14 @@ def is_built(schema: str) -> bool:
         engine.dispose()
 
 
-def build_dataset(schema: str, scale: float = 1.0) -> None:
+def build_dataset(schema: str, scale: float = 1.0, database: str = DATABASE) -> None:
     """Drop and rebuild `schema` with the national dataset; marks it built at the end."""
-    admin = create_engine(PG_URL)
+    ensure_database(database)
+    admin = create_engine(db_url(database))
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    services = services_for(schema)
+    services = services_for(schema, database)
     services.db.migrate()
     with tempfile.TemporaryDirectory() as tmp:
         paths = write_dataset(tmp, seed=1, scale=scale)
@@ -79,14 +102,15 @@ def build_dataset(schema: str, scale: float = 1.0) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--schema", default="bench_national")
+    ap.add_argument("--database", default=DATABASE)
+    ap.add_argument("--schema", default=SCHEMA)
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--rebuild", action="store_true")
     args = ap.parse_args()
-    if is_built(args.schema) and not args.rebuild:
-        print(f"schema {args.schema} is built already (--rebuild to build it again)")
+    if is_built(args.schema, args.database) and not args.rebuild:
+        print(f"{args.database}.{args.schema} is built already (--rebuild to build it again)")
         return
-    build_dataset(args.schema, args.scale)
+    build_dataset(args.schema, args.scale, args.database)
 
 
 if __name__ == "__main__":
