@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from notifications.links import step_url
 from states import STEPS
 from web.access import Viewer
 
@@ -44,6 +45,10 @@ class Urls:
 
     def history_of(self, kind: str, code: str) -> str | None:
         return f"/history?{urlencode({'kind': kind, 'code': code})}"
+
+    def step(self, kind: str, code: str, slug: str) -> str | None:
+        """The page where a step of a region or a school is done (served pages only)."""
+        return step_url("", kind, code, slug)
 
 
 def file_name(prefix: str, code: str) -> str:
@@ -78,6 +83,9 @@ class StaticUrls(Urls):
         return None
 
     def history_of(self, kind: str, code: str) -> str | None:
+        return None
+
+    def step(self, kind: str, code: str, slug: str) -> str | None:
         return None
 
 

@@ -74,4 +74,4 @@ def unassign(services: Any, role: str, scope: str, email: str, actor: str, now: 
             trigger=f"unassign {role} {email} by {actor}",
             data={"reasons": [r.as_dict() for r in verdict.reasons], "reason_given": why,
                   "channel": channel})])
-    raise PermissionDenied(verdict.message_ru)
+    raise PermissionDenied(verdict.message_ru, verdict)
