@@ -102,6 +102,7 @@ def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["when"] = _when
+    env.filters["upfirst"] = lambda text: str(text)[:1].upper() + str(text)[1:]
     env.filters["pct"] = lambda done, total: round(100 * done / total) if total else 0
     env.globals.update(STEPS=STEPS, STATUS_RU=STATUS_RU)
     return env
