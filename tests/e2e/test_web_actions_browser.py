@@ -6,7 +6,6 @@ Screenshots of each page are kept in test-artifacts/ (ignored by git)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +22,8 @@ from workflow.reconcile import reconcile_as_registered
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
+    pytest.mark.skipif(not CHROMIUM.exists(),
+                       reason="needs Debian's chromium at /usr/bin/chromium"),
 ]
 RC02, ADMIN4, SUPPORT = "rc02@example.org", "admin4@example.org", "support@example.org"
 PHONE = {"width": 390, "height": 844}
