@@ -230,3 +230,29 @@ def test_web_and_cli_write_the_same_history_but_the_channel(
 def _seq(services: Any) -> int:
     with services.db.read() as conn:
         return int(conn.execute(select(func.max(events.c.seq))).scalar_one())
+
+
+def test_replace_checks_before_it_writes_and_then_swaps(served: Served) -> None:
+    """Replacing someone who does not hold the role is 422 and appoints nobody; a real
+    replacement appoints the new coordinator and removes the old one, both on record."""
+    base, rollout = served
+    form = {"role": "municipal_coordinator", "scope": "01-002", "email": "m2new@example.org",
+            "name": "Новикова Нина", "reason": "ушла в отпуск", "back": "/"}
+    with httpx.Client(base_url=base) as client:
+        csrf = webkit.sign_in(client, rollout.services, RC01)
+        before = snapshot(rollout)
+        wrong = client.post("/people/replace", data={**form, "csrf": csrf,
+                                                     "old_email": "nobody@example.org"})
+        assert wrong.status_code == 422 and "заменять некого" in wrong.text
+        assert snapshot(rollout) == before
+        ok = client.post("/people/replace", data={**form, "csrf": csrf,
+                                                  "old_email": "mc2@example.org"})
+        assert ok.status_code == 303
+    with rollout.services.db.read() as conn:
+        held = conn.execute(select(assignments.c.email).where(
+            assignments.c.scope == "01-002")).scalars().all()
+        recent = conn.execute(select(events.c.event, events.c.reason).order_by(
+            events.c.seq.desc()).limit(2)).all()
+    assert held == ["m2new@example.org"]
+    assert [e.event for e in recent] == ["PersonUnassigned", "PersonAssigned"]
+    assert recent[0].reason == "municipal_coordinator mc2@example.org: ушла в отпуск"
