@@ -12,6 +12,7 @@ from sqlalchemy import Connection, select
 from notifications import outbox
 from notifications.calendar import due_date, local
 from notifications.errors import MissingData, UnknownLetter
+from notifications.links import machine_url
 from notifications.registry_request import request_rows, write_xlsx
 from notifications.render import Attachment, Rendered, templates
 from notifications.settings import MailSettings
@@ -44,7 +45,6 @@ MATERIALS = {
     "parents": ("инструкция по регистрации законных представителей", "registration_url"),
     "students": ("инструкции по регистрации обучающихся", "registration_url"),
 }
-PAGES = {"region": "regions", "municipality": "municipalities", "school": "schools"}
 PLACEHOLDER_DOMAINS = ("example.org", "example.com", "example.net")
 PLACEHOLDER_TLDS = (".example", ".invalid", ".test", ".localhost")
 
@@ -68,7 +68,7 @@ def links(mail: MailSettings) -> dict[str, Any]:
 
 
 def page(mail: MailSettings, kind: str, code: str) -> str:
-    return f"{mail.base_url.rstrip('/')}/{PAGES[kind]}/{code}"
+    return machine_url(mail.base_url, kind, code)
 
 
 def is_placeholder(email: str) -> bool:

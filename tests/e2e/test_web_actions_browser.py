@@ -156,3 +156,20 @@ def test_support_completes_step_1(browser: Any, site: Any) -> None:
     shot(page, "support-step-1-done")
     assert steps_of(rollout, "region", "77")["coordinator"] == "done"
     context.close()
+
+
+def test_a_coordinators_pages_fit_a_phone_screen(browser: Any, site: Any) -> None:
+    """The home page and the action pages with the longest forms do not scroll sideways at
+    390 px (a regional coordinator's step 3 with two municipalities, a school's step 4)."""
+    base, rollout = site
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    sign_in(page, base, rollout, "rc01@example.org", "rc01-phone")
+    for path, name in (("/", "rc01-home-phone"),
+                       ("/regions/01/steps/municipalities", "rc01-step-3-phone"),
+                       ("/schools/0100003/steps/admins", "rc01-school-step-4-phone"),
+                       ("/regions/01/steps/registry", "rc01-step-2-phone")):
+        page.goto(base + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], path
+        shot(page, name)
+    context.close()
