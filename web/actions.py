@@ -100,6 +100,8 @@ def action(site: Site, run: Run, back: Callable[[Request, dict[str, str]], str]
         try:
             done = await run_in_threadpool(run, viewer, form, now, request)
         except (WorkflowError, ConflictError, OutOfScope, NotFound, BadForm) as exc:
+            if isinstance(exc, UnknownCode | NotFound) and not viewer.sees_all:
+                exc = OutOfScope(str(exc))  # a scoped person learns nothing about other codes
             status, title, details = refusal(exc)
             text = str(exc) if not details else (
                 "Условия шага не выполнены:" if status == 409 else "Действие не разрешено:")

@@ -256,3 +256,25 @@ def test_replace_checks_before_it_writes_and_then_swaps(served: Served) -> None:
     assert held == ["m2new@example.org"]
     assert [e.event for e in recent] == ["PersonUnassigned", "PersonAssigned"]
     assert recent[0].reason == "municipal_coordinator mc2@example.org: ушла в отпуск"
+
+
+def test_each_person_lands_on_what_they_must_do(served: Served) -> None:
+    """A municipal coordinator sees their municipality's schools without an admin (late first,
+    with due dates and the guard's words), not an empty country; a program manager sees the
+    country; an unknown code in an action is 403 for a scoped person, like a page."""
+    base, rollout = served
+    with httpx.Client(base_url=base) as mc:
+        csrf = webkit.sign_in(mc, rollout.services, "mc2@example.org")
+        home = mc.get("/").text
+        assert "Муниципальный координатор: <a href=\"/municipalities/01-002\">Адыгейск</a>" in home
+        assert home.count("4. Назначение администраторов ОО") == 2
+        assert "Лицей &lt;Адыгейск&gt; &amp; Ко (0100003)" in home
+        assert "у школы 0100003 не назначен администратор ОО" in home
+        assert "срок — 26.01.2026" in home and "просрочен" in home
+        assert "0 регионов" not in home and "Ход внедрения по стране" not in home
+        r = mc.post("/schools/NOPE/steps/adoption/complete", data={"csrf": csrf})
+        assert r.status_code == 403
+    with httpx.Client(base_url=base) as pm:
+        webkit.sign_in(pm, rollout.services, "pm@example.org")
+        home = pm.get("/").text
+        assert "Ход внедрения по стране" in home and "Что сделать сейчас" not in home
