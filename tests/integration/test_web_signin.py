@@ -32,8 +32,9 @@ Site = tuple[str, dashkit.Rollout, "Clock"]
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[tuple[str, dashkit.Rollout, Clock]]:
-    rollout = dashkit.seed(tmp_path)
+def site(tmp_path: Path, db_url: str) -> Iterator[tuple[str, dashkit.Rollout, Clock]]:
+    """The seeded rollout served, on SQLite and on PostgreSQL (links and sessions in the DB)."""
+    rollout = dashkit.seed(tmp_path, None if db_url.startswith("sqlite") else db_url)
     clock = Clock()
     with dashkit.running(create_app(rollout.services, clock)) as base:
         yield base, rollout, clock
