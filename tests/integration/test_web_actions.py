@@ -278,3 +278,29 @@ def test_each_person_lands_on_what_they_must_do(served: Served) -> None:
         webkit.sign_in(pm, rollout.services, "pm@example.org")
         home = pm.get("/").text
         assert "Ход внедрения по стране" in home and "Что сделать сейчас" not in home
+
+
+def test_reasons_letters_and_the_messages_after_an_action(served: Served) -> None:
+    """Reopen without a reason is 422 and changes nothing; with one, it is on record; the
+    coordinator letter is queued and recorded; each success says what it did on the page."""
+    base, rollout = served
+    with httpx.Client(base_url=base) as rc:
+        csrf = webkit.sign_in(rc, rollout.services, RC01)
+        before = snapshot(rollout)
+        bare = rc.post("/schools/0100001/steps/adoption/reopen", data={"csrf": csrf})
+        assert bare.status_code == 422 and "Причина" in bare.text
+        assert snapshot(rollout) == before
+        r = rc.post("/schools/0100001/steps/adoption/reopen",
+                    data={"csrf": csrf, "reason": "директор не начал работу в системе"})
+        assert r.headers["location"] == "/schools/0100001/steps/adoption?done=reopen"
+        assert "Шаг открыт заново" in rc.get(r.headers["location"]).text
+        e = last_event(rollout)
+        assert (e.event, e.actor, e.role, e.reason, e.data["channel"]) == (
+            "StepReopened", RC01, "regional_coordinator", "директор не начал работу в системе",
+            "web")
+        sent = rc.post("/regions/01/letters/coordinator", data={"csrf": csrf})
+        assert sent.headers["location"] == "/regions/01/steps/coordinator?done=letter-coordinator"
+        e = last_event(rollout)
+        assert (e.event, e.actor, e.data["letter"], e.data["channel"]) == (
+            "LetterQueued", RC01, "coordinator", "web")
+        assert "поставлено в очередь отправки" in rc.get(sent.headers["location"]).text
