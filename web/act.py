@@ -53,20 +53,24 @@ def routes(site: Site) -> list[Route]:
 
     def people_action(verb: str) -> Handler:
         def run(viewer: Viewer, form: dict[str, str], now: datetime, request: Request) -> Done:
-            from workflow.people import unassign
+            from workflow.people import replace, unassign
 
             role, scope = field(form, "role", limit=40), field(form, "scope", limit=40)
-            back = safe_local(form.get("back"))
-            if verb in ("assign", "replace"):
-                services.assign(role, scope, field(form, "email", limit=254),
-                                field(form, "name", limit=300), viewer.email, now,
-                                position=field(form, "position", False, 300) or None,
-                                phone=field(form, "phone", False, 60) or None, channel=WEB)
-            if verb in ("unassign", "replace"):
-                old = field(form, "old_email" if verb == "replace" else "email", limit=254)
-                unassign(services, role, scope, old, viewer.email, now,
-                         field(form, "reason", required=False) or None, channel=WEB)
-            return Done(back, verb)
+            reason = field(form, "reason", required=False) or None
+            if verb == "unassign":
+                unassign(services, role, scope, field(form, "email", limit=254), viewer.email,
+                         now, reason, channel=WEB)
+                return Done(safe_local(form.get("back")), verb)
+            email, name = field(form, "email", limit=254), field(form, "name", limit=300)
+            details = {"position": field(form, "position", False, 300) or None,
+                       "phone": field(form, "phone", False, 60) or None}
+            if verb == "assign":
+                services.assign(role, scope, email, name, viewer.email, now, channel=WEB,
+                                **details)
+            else:
+                replace(services, role, scope, field(form, "old_email", limit=254), email, name,
+                        viewer.email, now, reason, channel=WEB, **details)
+            return Done(safe_local(form.get("back")), verb)
         return action(site, run, _form_back)
 
     def send_letter(viewer: Viewer, form: dict[str, str], now: datetime,

@@ -57,7 +57,10 @@ def safe_local(target: str | None, default: str = "/") -> str:
 
 def refusal(exc: Exception) -> tuple[int, str, list[str]]:
     """The HTTP status, the title and the details (the verdict's figures) of a refusal."""
-    if isinstance(exc, PermissionDenied | OutOfScope):
+    if isinstance(exc, PermissionDenied):
+        verdict = exc.verdict
+        return 403, "Нет прав на это действие", [r.ru for r in verdict.reasons] if verdict else []
+    if isinstance(exc, OutOfScope):
         return 403, "Нет прав на это действие", []
     if isinstance(exc, GuardRefused):
         return 409, "Действие отклонено", [r.ru for r in exc.verdict.reasons]
@@ -97,8 +100,11 @@ def action(site: Site, run: Run, back: Callable[[Request, dict[str, str]], str]
         try:
             done = await run_in_threadpool(run, viewer, form, now, request)
         except (WorkflowError, ConflictError, OutOfScope, NotFound, BadForm) as exc:
+            if isinstance(exc, UnknownCode | NotFound) and not viewer.sees_all:
+                exc = OutOfScope(str(exc))  # a scoped person learns nothing about other codes
             status, title, details = refusal(exc)
-            text = "Условия шага не выполнены:" if details else str(exc)
+            text = str(exc) if not details else (
+                "Условия шага не выполнены:" if status == 409 else "Действие не разрешено:")
             return site.message(viewer, now, status, title, text, back=page, details=details)
         target = safe_local(done.to)
         sep = "&" if "?" in target else "?"

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from notifications.links import step_url
 from states import STEPS
 from web.access import Viewer
 
@@ -44,6 +45,10 @@ class Urls:
 
     def history_of(self, kind: str, code: str) -> str | None:
         return f"/history?{urlencode({'kind': kind, 'code': code})}"
+
+    def step(self, kind: str, code: str, slug: str) -> str | None:
+        """The page where a step of a region or a school is done (served pages only)."""
+        return step_url("", kind, code, slug)
 
 
 def file_name(prefix: str, code: str) -> str:
@@ -80,6 +85,9 @@ class StaticUrls(Urls):
     def history_of(self, kind: str, code: str) -> str | None:
         return None
 
+    def step(self, kind: str, code: str, slug: str) -> str | None:
+        return None
+
 
 def _when(value: Any, tz: str = "Europe/Moscow", with_time: bool = True) -> str:
     """An ISO string or datetime shown in local time, the Russian way (31.12.2026 09:00)."""
@@ -94,6 +102,7 @@ def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["when"] = _when
+    env.filters["upfirst"] = lambda text: str(text)[:1].upper() + str(text)[1:]
     env.filters["pct"] = lambda done, total: round(100 * done / total) if total else 0
     env.globals.update(STEPS=STEPS, STATUS_RU=STATUS_RU)
     return env

@@ -74,4 +74,26 @@ def unassign(services: Any, role: str, scope: str, email: str, actor: str, now: 
             trigger=f"unassign {role} {email} by {actor}",
             data={"reasons": [r.as_dict() for r in verdict.reasons], "reason_given": why,
                   "channel": channel})])
-    raise PermissionDenied(verdict.message_ru)
+    raise PermissionDenied(verdict.message_ru, verdict)
+
+
+def replace(services: Any, role: str, scope: str, old_email: str, email: str, name: str,
+            actor: str, now: datetime, reason: str | None = None, channel: str = "cli",
+            **details: str | None) -> str:
+    """Appoint `email` in place of `old_email`: checked first (the old one holds the role, the
+    actor may appoint), then the appointment and the removal, each recorded as on its own."""
+    if role not in ROLES:
+        raise UsageError(f"--role {role!r}: roles are {', '.join(ROLES)}")
+    old, who = old_email.strip().lower(), actor.strip().lower()
+    with services.db.read() as conn:
+        target, verdict = appointer(conn, role, scope, who)
+        held = conn.execute(select(assignments.c.id).where(
+            assignments.c.email == old, assignments.c.role == role,
+            assignments.c.scope == target.code)).scalar()
+    if verdict and held is None:
+        raise InvalidInput(f"{old} не {ROLE_TITLES[Role(role)]} ({target.kind} {target.code}): "
+                           "заменять некого")
+    if old == email.strip().lower():
+        raise InvalidInput(f"{old}: новый ответственный тот же, что и прежний")
+    message = services.assign(role, scope, email, name, actor, now, channel=channel, **details)
+    return message + "; " + unassign(services, role, scope, old, actor, now, reason, channel)

@@ -122,7 +122,7 @@ class Services:
             role = acting_role(permitted)
             if not permitted:
                 refusal = _Refusal("ActionDenied", permitted,
-                                   PermissionDenied(reasons(permitted)))
+                                   PermissionDenied(reasons(permitted), permitted))
             else:
                 verdict = self._order(trigger, step, row.statuses)
                 if verdict:
@@ -237,7 +237,7 @@ class Services:
                 region_code=target.region, actor=actor, reason=refusal.message,
                 trigger=f"assign {role} {email} by {actor}",
                 data={"reasons": [r.as_dict() for r in refusal.reasons], "channel": channel})])
-        raise PermissionDenied(reasons(refusal))
+        raise PermissionDenied(reasons(refusal), refusal)
 
     def _appoint(self, conn: Connection, now: datetime, role: str, target: Target, email: str,
                  name: str, actor: str, actor_role: str | None,

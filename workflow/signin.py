@@ -25,6 +25,7 @@ from workflow.i18n import _
 
 MOSCOW = "Europe/Moscow"
 WINDOW = timedelta(hours=1)  # the rate limits count the link requests of the last hour
+KEEP = timedelta(days=1)  # links, sessions and requests expired longer ago are deleted
 
 
 class RateLimited(WorkflowError):
@@ -55,6 +56,7 @@ def request_link(services: Any, email: str, client: str, now: datetime) -> bool:
         if per_address >= web.links_per_address or per_client >= web.links_per_client:
             raise RateLimited(_("too many sign-in link requests; try again in an hour"))
         sessions.log_request(conn, address, client, now)
+        sessions.prune(conn, now - KEEP)
         person = repo.person(conn, address)
         if person is None:
             return False
