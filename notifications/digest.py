@@ -13,6 +13,7 @@ from sqlalchemy import Connection, insert, select
 from notifications import outbox
 from notifications.calendar import business_days_open, local
 from notifications.directory import Directory
+from notifications.links import machine_url
 from notifications.policy import MOSCOW
 from notifications.render import templates
 from notifications.russian import quote
@@ -29,8 +30,9 @@ DIGEST_STEP = "digest"  # reminder_keys row per recipient and ISO week: one dige
 DIGEST_ACTOR = "weekly digest"  # who records the auditors' anchor
 
 
-def digest_context(conn: Connection, now: datetime, policies: Mapping[str, StepPolicy]
-                   ) -> dict[str, Any]:
+def digest_context(conn: Connection, now: datetime, policies: Mapping[str, StepPolicy],
+                   base_url: str = "") -> dict[str, Any]:
+    """What the digest says, with links to the country page and to each lagging region's."""
     d = Directory.load(conn)
     by_statuses: Counter[str] = Counter()
     region_state: dict[str, str] = {}
@@ -52,7 +54,8 @@ def digest_context(conn: Connection, now: datetime, policies: Mapping[str, StepP
     finished = finished_counts(by_statuses.items())
     steps = [{"number": s.number, "title": s.title, "done": finished[s.slug]} for s in STEPS]
     lagging = [{"code": code, "name": d.regions[code].name if code in d.regions else code,
-                "late": k, "state": _state_title(region_state.get(code))}
+                "late": k, "state": _state_title(region_state.get(code)),
+                "url": machine_url(base_url, "region", code)}
                for code, k in late.most_common(10)]
     week = week_changes(conn, now, policies)
     week["since_date"] = local(week["since"], MOSCOW).strftime("%d.%m.%Y")
@@ -60,6 +63,7 @@ def digest_context(conn: Connection, now: datetime, policies: Mapping[str, StepP
         r["last_date"] = local(r["last"], MOSCOW).strftime("%d.%m.%Y") if r["last"] else None
     return {"date": local(now, MOSCOW).strftime("%d.%m.%Y"), "steps": steps, "lagging": lagging,
             "week": week,
+            "home": base_url.rstrip("/") + "/",
             "totals": {"regions": len(d.regions), "schools": n,
                        "finished": sum(k for st, k in by_statuses.items()
                                        if set(st) <= {"D", "S"})},
@@ -88,7 +92,7 @@ def queue_digest(db: Database, now: datetime, mail: MailSettings,
                 for e, n in holders.get((role, ""), []) if e not in had]
         if not todo:
             return 0
-        ctx = digest_context(conn, now, policies)
+        ctx = digest_context(conn, now, policies, mail.base_url)
         anchor = (str(anchors_mod.record(conn, now, DIGEST_ACTOR))
                   if any(role == "auditor" for _, _, role in todo) else None)
         t = templates(mail.templates_dir)

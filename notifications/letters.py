@@ -12,6 +12,7 @@ from sqlalchemy import Connection, select
 from notifications import outbox
 from notifications.calendar import due_date, local
 from notifications.errors import MissingData, UnknownLetter
+from notifications.links import machine_url, step_url
 from notifications.registry_request import request_rows, write_xlsx
 from notifications.render import Attachment, Rendered, templates
 from notifications.settings import MailSettings
@@ -45,7 +46,6 @@ MATERIALS = {
     "parents": ("инструкция по регистрации законных представителей", "registration_url"),
     "students": ("инструкции по регистрации обучающихся", "registration_url"),
 }
-PAGES = {"region": "regions", "municipality": "municipalities", "school": "schools"}
 PLACEHOLDER_DOMAINS = ("example.org", "example.com", "example.net")
 PLACEHOLDER_TLDS = (".example", ".invalid", ".test", ".localhost")
 
@@ -69,7 +69,18 @@ def links(mail: MailSettings) -> dict[str, Any]:
 
 
 def page(mail: MailSettings, kind: str, code: str) -> str:
-    return f"{mail.base_url.rstrip('/')}/{PAGES[kind]}/{code}"
+    return machine_url(mail.base_url, kind, code)
+
+
+def first_step_url(mail: MailSettings, scope_kind: str, scope_code: str, region_code: str,
+                   slug: str) -> str:
+    """Where a newly appointed person does a first step: the step's page on the region or the
+    school; a municipal coordinator appoints school admins from the municipality's page."""
+    if step_by_slug(slug).level == "region":
+        return step_url(mail.base_url, "region", region_code, slug)
+    if scope_kind == "school":
+        return step_url(mail.base_url, "school", scope_code, slug)
+    return machine_url(mail.base_url, scope_kind, scope_code)
 
 
 def is_placeholder(email: str) -> bool:
@@ -180,7 +191,8 @@ def appointment_context(conn: Connection, mail: MailSettings, now: datetime, *, 
         step = step_by_slug(slug)
         sla = (policies or {}).get(slug, step.policy).sla_days
         steps.append({"number": step.number, "title": step.title, "todo": step.todo,
-                      "slug": slug, "sla_days": sla, "due": due_date(today, sla)})
+                      "slug": slug, "sla_days": sla, "due": due_date(today, sla),
+                      "url": first_step_url(mail, scope_kind, scope_code, region_code, slug)})
     who = person(conn, appointed_by) if appointed_by else None
     found = person(conn, email)
     return {"person": found or {"name": name, "email": email},

@@ -17,6 +17,7 @@ from notifications import outbox
 from notifications.calendar import business_days_between, due_date, local, open_cutoff
 from notifications.directory import Directory, late_reasons
 from notifications.letters import links
+from notifications.links import step_url
 from notifications.policy import Recipient, due_levels, escalation_chain, in_window, period
 from notifications.render import templates
 from notifications.settings import MailSettings, ReminderSettings
@@ -179,7 +180,7 @@ def queue_reminders(conn: Connection, now: datetime, mail: MailSettings,
                     line = Late(m.id, target, step.slug, level, since_text, days,
                                 policy.sla_days, owners if level else "",
                                 period(since_local, days, threshold, reminders.repeat_every_days),
-                                f"/{'schools' if m.kind == 'school' else 'regions'}/{m.code}",
+                                step_url("", m.kind, m.code, step.slug),
                                 due_date(since_local.date(), policy.sla_days)
                                 .strftime("%d.%m.%Y"))
                 people[email] = person

@@ -158,6 +158,29 @@ def may_send_letter(actor: str, grants: list[Grant], region: Target) -> Verdict:
                    "координатор или СТП")
 
 
+# Who uploads which import file on the web; the operator imports any kind from the command line.
+UPLOADERS: dict[str, frozenset[Role]] = {
+    "people": COORDINATORS,
+    "metrics": COORDINATORS,
+    "schools": frozenset({Role.SUPPORT}),
+}
+
+
+def upload_kinds(grants: list[Grant]) -> list[str]:
+    """The import kinds a person may upload on the web, in UPLOADERS' order."""
+    held = {Role(g.role) for g in grants}
+    return [kind for kind, roles in UPLOADERS.items() if held & roles]
+
+
+def may_load_metrics(actor: str, grants: list[Grant], school: Target) -> Verdict:
+    """May a person upload a school's counts? A coordinator whose scope covers the school."""
+    for grant in grants:
+        if Role(grant.role) in COORDINATORS and school.covered_by(grant):
+            return _granted(Role(grant.role))
+    return _denied(actor, f"load metrics of school {school.code}",
+                   f"школа {school.code} вне вашей зоны ответственности")
+
+
 def may_read(grants: list[Grant], target: Target) -> bool:
     """Does any of the person's grants let them see `target`?"""
     return any(target.covered_by(g) for g in grants)

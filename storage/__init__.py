@@ -1,6 +1,6 @@
 """Persistence: SQLAlchemy models, the database, repositories and the hash-chained history."""
 
-from storage import history, models, repo
+from storage import history, models, repo, sessions
 from storage.db import Database
 from storage.errors import (
     ChainBroken,
@@ -24,4 +24,5 @@ __all__ = [
     "history",
     "models",
     "repo",
+    "sessions",
 ]

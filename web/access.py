@@ -24,6 +24,7 @@ class Viewer:
     name: str
     grants: tuple[Grant, ...]
     contacts: bool = True  # may see e-mails and phones of the people inside their scope
+    csrf: str | None = None  # a browser session's form token; None: read-only (API token)
 
     @property
     def sees_all(self) -> bool:
@@ -85,12 +86,15 @@ def authenticate(conn: Connection, token: str | None, now: datetime) -> Viewer |
     if not token:
         return None
     email = tokens.email_for(conn, token, now)
-    if email is None:
-        return None
+    return viewer_for(conn, email) if email else None
+
+
+def viewer_for(conn: Connection, email: str, csrf: str | None = None) -> Viewer | None:
+    """The person with this e-mail and their grants (None if nobody has it any more)."""
     person = repo.person(conn, email)
     if person is None:
         return None
-    return Viewer(email, person["name"], tuple(repo.grants(conn, email)))
+    return Viewer(email, person["name"], tuple(repo.grants(conn, email)), csrf=csrf)
 
 
 def shows_contact(conn: Connection, viewer: Viewer, scope: str | None,

@@ -1,8 +1,9 @@
-"""`rollout serve`: the pages and the JSON API on Starlette, read-only, behind personal tokens.
+"""`rollout serve`: the pages, the actions and the JSON API on Starlette.
 
-Every request is authenticated (a Bearer token or the sign-in cookie), scoped by the person's
-grants, and answered with the security headers below. Handlers are plain functions: Starlette
-runs them in its thread pool, so the synchronous database calls never block the event loop.
+Every request is authenticated (a Bearer token, or the session a sign-in link opened), scoped
+by the person's grants, and answered with the security headers below. Page handlers are plain
+functions: Starlette runs them in its thread pool, so the synchronous database calls never
+block the event loop.
 """
 
 from __future__ import annotations
@@ -10,23 +11,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from web import api, exports, trends, views
-from web.access import Viewer, authenticate
+from web import act, api, exports, signin, todo, trends, uploads, views
+from web.access import Viewer
 from web.errors import DashboardError, NotFound, NotSignedIn, OutOfScope
 from web.history import Query, search
-from web.pages import Urls, render, stylesheet
+from web.pages import render, stylesheet
+from web.session import TOKEN_COOKIE
+from web.site import Site
 from web.tables import CountryQuery
 
-COOKIE = "rollout_token"
-MAX_FORM = 4096  # bytes: the sign-in form holds one token
+COOKIE = TOKEN_COOKIE  # the first release's cookie name, still read for the read-only pages
 SECURITY_HEADERS = [
     (b"content-security-policy",
      b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; "
@@ -64,66 +65,46 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def token_of(request: Request) -> str | None:
-    auth = request.headers.get("authorization", "")
-    scheme, _, value = auth.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return request.cookies.get(COOKIE)
-
-
-def safe_next(target: str | None) -> str:
-    """Only a local path may follow the sign-in (no open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
-
-
 def create_app(services: Any, clock: Callable[[], datetime]) -> Starlette:
     """The web app over `services`; `clock()` gives the moment each page shows."""
-    urls = Urls()
-    policies = services.policies
+    site = Site(services, clock)
+    urls, policies = site.urls, services.policies
 
     def viewer_of(request: Request) -> Viewer:
-        with services.db.read() as conn:
-            viewer = authenticate(conn, token_of(request), clock())
+        viewer = site.viewer(request, clock())
         if viewer is None:
             raise NotSignedIn()
         return viewer
 
     def page(request: Request, build: Callable[[Any, Viewer, datetime], tuple[str, dict]]
              ) -> Response:
+        viewer: Viewer | None = None
         try:
             viewer = viewer_of(request)
             now = clock()
             with services.db.read() as conn:
                 template, ctx = build(conn, viewer, now)
-            return HTMLResponse(render(template, viewer, urls, now, **ctx))
+            return HTMLResponse(render(template, viewer, urls, now,
+                                       done=request.query_params.get("done", ""), **ctx))
         except NotSignedIn:
-            return signin_form(request, status=401)
+            return signed_out(request)
         except DashboardError as exc:
-            return error_page(exc, viewer if "viewer" in locals() else None)
+            return error_page(exc, viewer)
+
+    def signed_out(request: Request) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return signin.signin_form(site, request, 401, next_url=target)
 
     def error_page(exc: Exception, viewer: Viewer | None) -> Response:
         if isinstance(exc, OutOfScope):
             status, title, text = 403, "Нет доступа", "Эта страница вне вашей зоны ответственности."
         else:
             status, title, text = 404, "Не найдено", "Такого региона, муниципалитета или школы нет."
-        return HTMLResponse(render("error.html", viewer, urls, clock(), title=title,
-                                   message=text), status_code=status)
-
-    def signin_form(request: Request, status: int = 200, error: str = "",
-                    next_url: str | None = None) -> Response:
-        target = next_url or (request.url.path + (f"?{request.url.query}"
-                                                   if request.url.query else ""))
-        return HTMLResponse(render("signin.html", None, urls, clock(), error=error,
-                                   next=safe_next(target if target != "/signin" else "/")),
-                            status_code=status)
+        return site.message(viewer, clock(), status, title, text)
 
     def home(request: Request) -> Response:
         query = CountryQuery.parse(request.query_params)
-        return page(request, lambda conn, v, now: (
-            "country.html", views.country(conn, v, now, policies, query)))
+        return page(request, lambda conn, v, now: home_page(conn, v, now, policies, query))
 
     def export(request: Request) -> Response:
         """The country table as on screen (same query string), as XLSX or CSV."""
@@ -133,7 +114,7 @@ def create_app(services: Any, clock: Callable[[], datetime]) -> Starlette:
         try:
             viewer = viewer_of(request)
         except NotSignedIn:
-            return signin_form(request, status=401)
+            return signed_out(request)
         now = clock()
         with services.db.read() as conn:
             ctx = views.country(conn, viewer, now, policies,
@@ -154,7 +135,7 @@ def create_app(services: Any, clock: Callable[[], datetime]) -> Starlette:
                     ctx = views.group(conn, viewer, now, policies, kind, code,
                                       every_school=True)
             except NotSignedIn:
-                return signin_form(request, status=401)
+                return signed_out(request)
             except DashboardError as exc:
                 return error_page(exc, None)
             return exports.response(exports.SCHOOL_HEADER, exports.school_rows(ctx), fmt,
@@ -178,49 +159,31 @@ def create_app(services: Any, clock: Callable[[], datetime]) -> Starlette:
         return page(request, lambda conn, v, now: (
             "school.html", views.school(conn, v, now, policies, code)))
 
+    def step_page(kind: str) -> Callable[[Request], Response]:
+        def handler(request: Request) -> Response:
+            code, step = request.path_params["code"], request.path_params["step"]
+            return page(request, lambda conn, v, now: ("step.html", todo.step_page(
+                conn, v, now, policies, kind, code, step)))
+        return handler
+
     def history_page(request: Request) -> Response:
         p = request.query_params
         query = Query(kind=p.get("kind", "school"), code=p.get("code", "").strip(),
                       event=p.get("event", ""), actor=p.get("actor", "").strip())
         return page(request, lambda conn, v, now: ("history.html", search(conn, v, query)))
 
-    async def signin(request: Request) -> Response:
-        if request.method == "GET":
-            return signin_form(request, next_url=request.query_params.get("next", "/"))
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_FORM:
-                return Response("form too large", status_code=413, media_type="text/plain")
-        form = parse_qs(body.decode("utf-8", "replace"), max_num_fields=10)
-        token = (form.get("token") or [""])[0].strip()
-        next_url = safe_next((form.get("next") or ["/"])[0])
-        with services.db.read() as conn:
-            viewer = authenticate(conn, token, clock())
-        if viewer is None:
-            return signin_form(request, status=401, next_url=next_url,
-                               error="Ключ не подошёл: он неверен, отозван или истёк.")
-        response = RedirectResponse(next_url, status_code=303)
-        response.set_cookie(COOKIE, token, httponly=True, secure=True, samesite="strict",
-                            path="/", max_age=12 * 3600)
-        return response
-
-    def signout(request: Request) -> Response:
-        response = RedirectResponse("/signin", status_code=303)
-        response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="strict")
-        return response
-
     def css(request: Request) -> Response:
         return Response(stylesheet(), media_type="text/css")
 
     routes = [
         Route("/", home),
-        Route("/signin", signin, methods=["GET", "POST"]),
-        Route("/signout", signout, methods=["POST"]),
+        *signin.routes(site),
         Route("/static/style.css", css),
         Route("/regions/{code}", group_page("region")),
+        Route("/regions/{code}/steps/{step}", step_page("region")),
         Route("/municipalities/{code}", group_page("municipality")),
         Route("/schools/{code}", school_page),
+        Route("/schools/{code}/steps/{step}", step_page("school")),
         Route("/history", history_page),
         Route("/export/regions.{fmt}", export),
         Route("/export/regions/{code}/schools.{fmt}", export_schools("region")),
@@ -229,11 +192,23 @@ def create_app(services: Any, clock: Callable[[], datetime]) -> Starlette:
             "trends.html", trends.page(conn, v, now, policies)))),
         Route("/regions/{code}/trends", lambda r: page(r, lambda conn, v, now: (
             "trends.html", trends.page(conn, v, now, policies, r.path_params["code"])))),
+        *act.routes(site),
+        *uploads.routes(site),
         *api.routes(services, viewer_of, clock),
     ]
     app = Starlette(routes=routes)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def home_page(conn: Any, viewer: Viewer, now: datetime, policies: Any,
+              query: CountryQuery | None = None) -> tuple[str, dict]:
+    """Everyone lands on what they must do now; those who see the country also see it."""
+    ctx = todo.home(conn, viewer, now, policies)
+    if viewer.sees_all:
+        ctx |= views.country(conn, viewer, now, policies, query)
+        return "country.html", ctx
+    return "home.html", ctx
 
 
 __all__ = ["COOKIE", "SECURITY_HEADERS", "create_app"]

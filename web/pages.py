@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from notifications.russian import plural
+from notifications.links import step_url
 from states import STEPS
 from web import cartogram
 from web.access import Viewer
@@ -60,11 +61,16 @@ class Urls:
         """The schools holding a region's (municipality's) step back, as `fmt`."""
         base = self.region(code) if kind == "region" else self.municipality(code)
         return f"/export{base}/schools.{fmt}"
+
     def late_page(self, base: str | None, number: int) -> str | None:
         return f"{base}?{urlencode({'late': number})}#late" if base else None
 
     def trends(self, region: str | None = None) -> str | None:
         return f"/regions/{quote(region, safe='')}/trends" if region else "/trends"
+
+    def step(self, kind: str, code: str, slug: str) -> str | None:
+        """The page where a step of a region or a school is done (served pages only)."""
+        return step_url("", kind, code, slug)
 
 
 def file_name(prefix: str, code: str) -> str:
@@ -113,6 +119,9 @@ class StaticUrls(Urls):
     def trends(self, region: str | None = None) -> str | None:
         return file_name("trends", region) if region else "trends.html"
 
+    def step(self, kind: str, code: str, slug: str) -> str | None:
+        return None
+
 
 def _when(value: Any, tz: str = "Europe/Moscow", with_time: bool = True) -> str:
     """An ISO string or datetime shown in local time, the Russian way (31.12.2026 09:00)."""
@@ -134,6 +143,7 @@ def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["when"] = _when
+    env.filters["upfirst"] = lambda text: str(text)[:1].upper() + str(text)[1:]
     env.filters["pct"] = lambda done, total: round(100 * done / total) if total else 0
     env.filters["event_ru"] = _event_ru
     env.filters["plural"] = plural

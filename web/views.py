@@ -204,6 +204,7 @@ def group(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[str
         "line": charts.progress_line(line), "line_points": line[-10:], "people": people,
         "role_titles": {r.value: t for r, t in ROLE_TITLES.items()}, "region_tz": tz,
         "may_see_region": viewer.may_see(Target("region", region_code, region_code)),
+        "region_steps": status["steps"],
     }
 
 

@@ -37,10 +37,21 @@ SHAPE: dict[str, Any] = {
              "smtp": {"host": None, "port": None, "starttls": None, "tls": None,
                       "timeout_s": None}},
     "reminders": {"window": None, "repeat_every_days": None},
-    "web": {"base_url": None},
+    "web": {"base_url": None, "link_minutes": None, "session_hours": None,
+            "links_per_address": None, "links_per_client": None},
     "steps": {s.slug: {"sla_days": None, "escalate_after_days": None, "threshold": None,
                        "region_share": None, "after": None} for s in STEPS},
 }
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """`web:` — sign-in links, sessions and the rate limits of link requests (per hour)."""
+
+    link_minutes: int = 20  # a sign-in link works this long, once
+    session_hours: int = 12  # a session ends this long after sign-in (or at sign-out)
+    links_per_address: int = 5  # link requests per e-mail address per hour
+    links_per_client: int = 20  # link requests per client (IP address) per hour
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,7 @@ class Config:
     reminders: ReminderSettings = ReminderSettings()
     steps: Mapping[str, StepPolicy] = field(default_factory=default_policies)
     base_url: str = "http://127.0.0.1:8080"  # links in e-mails and sign-in links point here
+    web: WebSettings = WebSettings()
 
 
 def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
@@ -142,9 +154,17 @@ def build(raw: Any, base: Path, path: Path | None = None,
     if not re.match(r"^https?://[^\s/]+", base_url):
         raise ConfigInvalid(where + _("web.base_url: {url} is not an http(s) address like "
                                       "https://rollout.example.ru", url=repr(base_url)))
+    d_web = WebSettings()
+    web = WebSettings(
+        link_minutes=r.int("web.link_minutes", d_web.link_minutes, low=1, high=24 * 60),
+        session_hours=r.int("web.session_hours", d_web.session_hours, low=1, high=24 * 30),
+        links_per_address=r.int("web.links_per_address", d_web.links_per_address, low=1,
+                                high=1000),
+        links_per_client=r.int("web.links_per_client", d_web.links_per_client, low=1,
+                               high=100000))
     return Config(base_dir=base, path=path, database_url=_database_url(url, base),
                   synchronous=r.choice("database.synchronous", "NORMAL", ("NORMAL", "FULL")),
-                  mail=mail, reminders=reminders, steps=steps, base_url=base_url)
+                  mail=mail, reminders=reminders, steps=steps, base_url=base_url, web=web)
 
 
 def _check_shape(raw: Any, shape: dict[str, Any], prefix: str, where: str) -> None:

@@ -123,6 +123,8 @@ class Change:
         self._dirty: dict[int, MachineRow] = {}
         self.events: list[NewEvent] = []
         self.transitions = 0
+        # How the person acting reached us ("cli", "web"): kept in the data of their events
+        self.channel: str | None = None
         # Per region, the school steps that some of its schools finished or unfinished in this
         # change: only those can move the region's aggregate steps.
         self._moved: dict[str, set[str]] = {}
@@ -156,6 +158,8 @@ class Change:
                           if m.region_code != region or k[0] == "region"}
 
     def record(self, **fields: Any) -> None:
+        if self.channel and fields.get("actor") not in (None, SYSTEM):
+            fields["data"] = {**(fields.get("data") or {}), "channel": self.channel}
         self.events.append(NewEvent(at=self.now, **fields))
 
     def flush(self) -> None:

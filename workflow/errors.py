@@ -28,6 +28,10 @@ class GuardRefused(WorkflowError, ValueError):
 class PermissionDenied(WorkflowError, PermissionError):
     """Unknown actor, wrong role or out of scope (exit 4)."""
 
+    def __init__(self, message: str, verdict: Verdict | None = None) -> None:
+        self.verdict = verdict  # the refusal with its reasons in both languages, when known
+        super().__init__(message)
+
 
 class InvalidInput(WorkflowError, ValueError):
     """A file, the configuration or an argument was rejected; nothing was written (exit 6)."""

@@ -22,10 +22,10 @@ from notifications.letters import (
 from notifications.relay import Delivery, deliver
 from notifications.reminders import PassSummary, run_pass
 from notifications.service import Schedule, run_service
-from states import Target, may_send_letter
+from states import Reason, Target, Verdict, may_send_letter
 from storage import NewEvent, history, repo
 from workflow.errors import InvalidInput, PermissionDenied, UnknownCode, UsageError
-from workflow.i18n import error_text, translate
+from workflow.i18n import error_text, reasons, translate
 from workflow.services import Services
 
 
@@ -53,7 +53,7 @@ def letter_warnings(services: Services, name: str | None = None) -> list[str]:
 
 
 def queue_letter(services: Services, name: str, region: str, now: datetime,
-                 actor: str | None = None) -> str:
+                 actor: str | None = None, channel: str = "cli") -> str:
     """Queue a region's letter (`coordinator` or `registry`); returns its Message-ID.
 
     With an actor, the actor must be the region's regional coordinator or support; the
@@ -72,13 +72,14 @@ def queue_letter(services: Services, name: str, region: str, now: datetime,
             history.append(conn, [NewEvent(
                 at=now, event="LetterQueued", kind="region", code=region, region_code=region,
                 actor=actor, trigger=f"letter {name} --send by {actor}", reason=name,
-                data={"letter": name, "message_id": message_id})])
+                data={"letter": name, "message_id": message_id, "channel": channel})])
             return message_id
     with services.db.write() as conn:  # refused attempts are on record too
         history.append(conn, [NewEvent(at=now, event="ActionDenied", kind="region", code=region,
-                                       region_code=region, actor=actor, reason=denied,
-                                       trigger=f"letter {name} --send by {actor}")])
-    raise PermissionDenied(denied)
+                                       region_code=region, actor=actor, reason=denied.message,
+                                       trigger=f"letter {name} --send by {actor}",
+                                       data={"channel": channel})])
+    raise PermissionDenied(reasons(denied), denied)
 
 
 def _known_region(conn: Connection, region: str) -> None:
@@ -86,12 +87,14 @@ def _known_region(conn: Connection, region: str) -> None:
         raise UnknownCode("region", region)
 
 
-def _may_send(conn: Connection, actor: str, region: str) -> str | None:
+def _may_send(conn: Connection, actor: str, region: str) -> Verdict | None:
+    """None if `actor` may send the region's letters, else the refusal."""
     grants = repo.actor_grants(conn, actor)
     if grants is None:
-        return f"unknown actor {actor!r}"
+        return Verdict.deny(Reason("unknown_actor", f"unknown actor {actor!r}",
+                                   f"неизвестный пользователь {actor}"))
     verdict = may_send_letter(actor, grants, Target("region", region, region))
-    return None if verdict else verdict.message
+    return None if verdict else verdict
 
 
 def remind(services: Services, now: datetime, dry_run: bool = False) -> PassSummary:

@@ -41,6 +41,8 @@ from workflow.errors import GuardRefused, InvalidInput, PermissionDenied, Unknow
 from workflow.i18n import _, kind_name, ngettext, reasons
 from workflow.people import appointer
 
+CLI, WEB = "cli", "web"  # the channels a person acts through, kept in their events' data
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -81,28 +83,28 @@ class Services:
 
     # -- acting on a step -------------------------------------------------------------------
     def advance(self, kind: str, code: str, step: str, actor: str, now: datetime,
-                reason: str | None = None) -> Outcome:
+                reason: str | None = None, channel: str = CLI) -> Outcome:
         """Complete the current step `step` of a region or a school."""
-        return self._act("complete", kind, code, step, actor, now, reason)
+        return self._act("complete", kind, code, step, actor, now, reason, channel)
 
     def skip(self, kind: str, code: str, step: str, actor: str, now: datetime,
-             reason: str) -> Outcome:
+             reason: str, channel: str = CLI) -> Outcome:
         """Skip an optional step, with a reason on record."""
         if kind != "region":
             raise UsageError(_("skip acts on a region (--region CODE); its schools follow it"))
         if not (reason or "").strip():
             raise UsageError(_("skip needs --reason: say why the step is not needed"))
-        return self._act("skip", kind, code, step, actor, now, reason)
+        return self._act("skip", kind, code, step, actor, now, reason, channel)
 
     def reopen(self, kind: str, code: str, step: str, actor: str, now: datetime,
-               reason: str) -> Outcome:
+               reason: str, channel: str = CLI) -> Outcome:
         """Make a finished step current again; the steps that come after it become pending."""
         if not (reason or "").strip():
             raise UsageError(_("reopen needs --reason: say why the step is reopened"))
-        return self._act("reopen", kind, code, step, actor, now, reason)
+        return self._act("reopen", kind, code, step, actor, now, reason, channel)
 
     def _act(self, trigger: str, kind: str, code: str, slug: str, actor: str, now: datetime,
-             reason: str | None) -> Outcome:
+             reason: str | None, channel: str = CLI) -> Outcome:
         try:
             step = step_by_slug(slug)
         except KeyError:
@@ -112,6 +114,7 @@ class Services:
         refusal: _Refusal | None = None
         with self.db.write() as conn:
             ch = self.change(conn, now)
+            ch.channel = channel
             target = repo.target(conn, kind, code)
             row = ch.machine(kind, code) if target else None
             if target is None or row is None:
@@ -120,7 +123,7 @@ class Services:
             role = acting_role(permitted)
             if not permitted:
                 refusal = _Refusal("ActionDenied", permitted,
-                                   PermissionDenied(reasons(permitted)))
+                                   PermissionDenied(reasons(permitted), permitted))
             else:
                 verdict = self._order(trigger, step, row.statuses)
                 if verdict:
@@ -137,7 +140,7 @@ class Services:
                                    _done_message(trigger, kind, code, step.slug, row.state,
                                                  ch.transitions))
         self._record_refusal(kind, code, row.region_code, step.slug, row.state, actor,
-                             refusal, reason, trigger, now)
+                             refusal, reason, trigger, now, channel)
         raise refusal.error
 
     def _permission(self, conn: Connection, actor: str, target: Target, step: Any) -> Verdict:
@@ -193,7 +196,7 @@ class Services:
 
     def _record_refusal(self, kind: str, code: str, region: str, step: str, state: str,
                         actor: str, refusal: _Refusal, reason: str | None, trigger: str,
-                        now: datetime) -> None:
+                        now: datetime, channel: str = CLI) -> None:
         """Refused attempts are on record too, in a transaction of their own."""
         with self.db.write() as conn:
             history.append(conn, [NewEvent(
@@ -201,12 +204,12 @@ class Services:
                 from_state=state, to_state=state, actor=actor, role=refusal.role,
                 reason=refusal.verdict.message, trigger=f"{trigger} by {actor}",
                 data={"reasons": [r.as_dict() for r in refusal.verdict.reasons],
-                      "reason_given": reason})])
+                      "reason_given": reason, "channel": channel})])
 
     # -- appointing people ------------------------------------------------------------------
     def assign(self, role: str, scope: str, email: str, name: str, actor: str, now: datetime,
                position: str | None = None, phone: str | None = None,
-               organisation: str | None = None) -> str:
+               organisation: str | None = None, channel: str = CLI) -> str:
         """Appoint a person to a role on a scope (steps 1, 3 and 4); evidence may follow."""
         if role not in ROLES:
             raise UsageError(_("--role {role!r}: roles are {roles}", role=role,
@@ -227,18 +230,19 @@ class Services:
             else:
                 details = {"position": position, "organisation": organisation, "phone": phone}
                 message = self._appoint(conn, now, role, target, email, name, actor,
-                                        acting_role(verdict), details)
+                                        acting_role(verdict), details, channel)
                 return message
         with self.db.write() as conn:
             history.append(conn, [NewEvent(
                 at=now, event="ActionDenied", kind=target.kind, code=target.code,
                 region_code=target.region, actor=actor, reason=refusal.message,
-                trigger=f"assign {role} {email} by {actor}")])
-        raise PermissionDenied(reasons(refusal))
+                trigger=f"assign {role} {email} by {actor}",
+                data={"reasons": [r.as_dict() for r in refusal.reasons], "channel": channel})])
+        raise PermissionDenied(reasons(refusal), refusal)
 
     def _appoint(self, conn: Connection, now: datetime, role: str, target: Target, email: str,
                  name: str, actor: str, actor_role: str | None,
-                 details: dict[str, str | None]) -> str:
+                 details: dict[str, str | None], channel: str = CLI) -> str:
         details = {k: " ".join(v.split()) for k, v in details.items() if v and v.strip()}
         existing = repo.person(conn, email)
         if existing is None:
@@ -254,6 +258,7 @@ class Services:
         conn.execute(insert(assignments).values(email=email, role=role, scope=target.code,
                                                 since=now))
         ch = self.change(conn, now)
+        ch.channel = channel
         ch.record(event="PersonAssigned", kind=target.kind, code=target.code,
                   region_code=target.region, actor=actor, role=actor_role,
                   trigger=f"assign by {actor}",
@@ -335,7 +340,7 @@ def machine_status(conn: Connection, kind: str, code: str, policies: Any) -> dic
         out["schools_done"] = dict(facts.schools_done)
         out["municipalities"] = facts.municipalities
         scopes = [code]
-    out["people"] = _people(conn, scopes)
+    out["people"] = assigned_people(conn, scopes)
     bounced = broken_contacts(conn, [p["email"] for p in out["people"]])
     for p in out["people"]:
         p["broken"] = any(b["email"] == p["email"] for b in bounced)
@@ -344,7 +349,7 @@ def machine_status(conn: Connection, kind: str, code: str, policies: Any) -> dic
     return out
 
 
-def _people(conn: Connection, scopes: list[str]) -> list[dict[str, Any]]:
+def assigned_people(conn: Connection, scopes: list[str]) -> list[dict[str, Any]]:
     q = (select(assignments.c.role, assignments.c.scope, people.c.email, people.c.name)
          .join(people, people.c.email == assignments.c.email)
          .where(assignments.c.scope.in_(scopes)).order_by(assignments.c.id))

@@ -3,6 +3,7 @@
 from alembic import context
 
 import storage.outbox  # noqa: F401 - their tables join the metadata
+import storage.sessions  # noqa: F401
 import storage.tokens  # noqa: F401
 from storage.models import metadata
 

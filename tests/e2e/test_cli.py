@@ -335,3 +335,21 @@ def test_assign_arguments_keep_the_import_limits(loaded: Path, capsys: pytest.Ca
     r = run(capsys, "assign", "--role", "school_admin", *(x for kv in args.items() for x in kv),
             "--as", "rc@kbr.ru", "--at", AT)
     assert r.code == 6 and message in r.err
+
+
+def test_import_people_remove_missing(loaded: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--remove-missing` takes a role from whoever the file no longer lists on its (role,
+    scope), says so, and leaves roles the file does not mention; without it nothing goes."""
+    write(loaded / "new-rc.csv", [["email", "name", "role", "scope"],
+                                  ["rc2@kbr.ru", "Петров П.П.", "regional_coordinator", "07"]])
+    r = run(capsys, "import", "people", "new-rc.csv", "--at", AT)
+    assert r.code == 0 and "removed" not in r.out
+    r = run(capsys, "import", "people", "new-rc.csv", "--remove-missing", "--at", AT)
+    assert r.code == 0, r.err
+    assert "removed: regional_coordinator 07 rc@kbr.ru" in r.out
+    assert "1 role(s) removed" in r.out
+    status = json.loads(run(capsys, "status", "--region", "07", "--json").out)
+    emails = {p["email"] for p in status["people"]}
+    assert "rc@kbr.ru" not in emails and "rc2@kbr.ru" in emails
+    r = run(capsys, "import", "regions", "regions.csv", "--remove-missing", "--at", AT)
+    assert r.code == 2

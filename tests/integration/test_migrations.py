@@ -52,6 +52,7 @@ def test_tables_match_the_migrations(db_url: str) -> None:
 
     import storage.outbox
     import storage.tokens
+    import storage.uploads  # noqa: F401  (its table joins the metadata)
     from storage.models import metadata
 
     assert storage.outbox.outbox.metadata is storage.tokens.access_tokens.metadata is metadata

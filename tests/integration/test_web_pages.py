@@ -36,16 +36,27 @@ def test_a_page_without_a_token_shows_the_sign_in_form(client: httpx.Client) -> 
     assert 'name="next" value="/regions/01"' in r.text
 
 
-def test_signing_in_sets_a_strict_http_only_secure_cookie(
+def form_token(client: httpx.Client) -> str:
+    """The sign-in form's token (its cookie stays in the client)."""
+    found = re.search(r'name="csrf" value="([^"]+)"', client.get("/signin").text)
+    assert found
+    return found.group(1)
+
+
+def test_signing_in_by_token_opens_a_session_with_an_http_only_lax_cookie(
         client: httpx.Client, rollout: dashkit.Rollout) -> None:
-    """A good token redirects to the page asked for and sets the cookie; a bad one does not."""
+    """A good token redirects to the page asked for and opens a session (the cookie holds the
+    session, never the token); a bad one does not; over plain HTTP the cookie is not Secure."""
     r = client.post("/signin", data={"token": rollout.tokens["pm@example.org"],
-                                     "next": "/regions/01"})
+                                     "next": "/regions/01", "csrf": form_token(client)})
     assert r.status_code == 303 and r.headers["location"] == "/regions/01"
     cookie = r.headers["set-cookie"].lower()
-    assert "httponly" in cookie and "samesite=strict" in cookie and "secure" in cookie
-    bad = client.post("/signin", data={"token": "nope.nope", "next": "/"})
-    assert bad.status_code == 401 and "set-cookie" not in bad.headers
+    assert cookie.startswith("rollout_session=") and rollout.tokens["pm@example.org"] not in cookie
+    assert "httponly" in cookie and "samesite=lax" in cookie and "secure" not in cookie
+    client.cookies.delete("rollout_session")
+    bad = client.post("/signin", data={"token": "nope.nope", "next": "/",
+                                       "csrf": form_token(client)})
+    assert bad.status_code == 401 and "rollout_session" not in bad.headers.get("set-cookie", "")
     assert "Ключ не подошёл" in bad.text
 
 
@@ -53,8 +64,9 @@ def test_sign_in_never_redirects_off_site(client: httpx.Client, rollout: dashkit
     """`next` pointing elsewhere falls back to the home page."""
     for target in ("https://evil.example", "//evil.example", "/\\evil.example"):
         r = client.post("/signin", data={"token": rollout.tokens["pm@example.org"],
-                                         "next": target})
+                                         "next": target, "csrf": form_token(client)})
         assert r.headers["location"] == "/"
+    client.cookies.delete("rollout_session")
 
 
 def test_every_answer_carries_the_security_headers(client: httpx.Client,

@@ -90,9 +90,12 @@ def _adopt_step_definition(cfg: Any, db: Any) -> None:
 @click.argument("kind", type=click.Choice(KINDS))
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Check and report what would change; write nothing.")
+@click.option("--remove-missing", is_flag=True,
+              help="people: remove the roles on the file's scopes that the file no longer lists.")
 @at_option
 @pass_app
-def import_(app: AppContext, kind: str, file: str, dry_run: bool, at: str | None) -> None:
+def import_(app: AppContext, kind: str, file: str, dry_run: bool, remove_missing: bool,
+            at: str | None) -> None:
     """Import KIND (regions, municipalities, schools, people, metrics) from a CSV or XLSX FILE.
 
     All or nothing: a file with any bad row writes nothing and lists every bad row as
@@ -101,9 +104,11 @@ def import_(app: AppContext, kind: str, file: str, dry_run: bool, at: str | None
     from workflow.importing import import_file
 
     result = import_file(app.services, kind, file, now=now(at), dry_run=dry_run,
-                         progress=sys.stderr.isatty())
+                         progress=sys.stderr.isatty(), remove_missing=remove_missing)
     for notice in result.notices:  # columns ignored, a header found below a title
         click.echo(notice, err=True)
+    for removal in result.removed:
+        click.echo(_("removed: {what}", what=removal))
     click.echo(result.summary())
 
 

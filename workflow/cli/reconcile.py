@@ -11,11 +11,6 @@ from workflow.cli.common import AppContext, at_option, echo_json, now, pass_app
 from workflow.errors import UsageError
 from workflow.i18n import N_, _
 
-SECTIONS = (("add", N_("Add (in the region's list, not in the registry)")),
-            ("remove", N_("Remove (in the registry, not in the region's list)")),
-            ("relink", N_("Relink")),
-            ("changed", N_("Change details")),
-            ("unmatched", N_("Not matched")))
 COLUMNS = (N_("Code"), N_("Name"), N_("INN"), N_("KPP"), N_("Details"))
 
 
@@ -92,25 +87,6 @@ def _write_request(done: Any, out: Path) -> int:
     return len(rows)
 
 
-def _detail(d: dict[str, Any]) -> str:
-    if d["kind"] == "add":
-        parts = [d["municipality"]["name"] if d.get("municipality") else "",
-                 _("branch of: {name}", name=d["parent"]["name"]) if d.get("parent") else ""]
-        return "; ".join(p for p in parts if p)
-    if d["kind"] == "relink":
-        what = _("municipality") if d["what"] == "municipality" else _("main school")
-        old = (d["from"] or {}).get("name") or "—"
-        new = (d["to"] or {}).get("name") or "—"
-        return f"{what}: {old} → {new}"
-    if d["kind"] == "changed":
-        return "; ".join(f"{f}: {v['registry'] or '—'} → {v['list']}"
-                         for f, v in d["fields"].items())
-    if d["kind"] == "unmatched":
-        side = _("row {row}", row=d["row"]) if d.get("side") == "list" else _("registry")
-        return f"{side}: {d['problem']}"
-    return ""
-
-
 def _print(done: Any) -> None:
     from rich.table import Table
     from rich.text import Text
@@ -124,6 +100,8 @@ def _print(done: Any) -> None:
                  "matched {matched}; add {add}, remove {remove}, relink {relink}, change "
                  "{changed}, not matched {unmatched}", number=done.number, region=done.region,
                  file=done.file, **c))
+    from workflow.reconcile.present import SECTIONS, detail
+
     for kind, title in SECTIONS:
         items = getattr(r, kind)
         if not items:
@@ -134,7 +112,7 @@ def _print(done: Any) -> None:
         for d in items:
             # Text, not markup: a name with [brackets] is shown as written
             table.add_row(*(Text(x) for x in (d.get("code") or "", d["name"], d.get("inn") or "",
-                                              d.get("kpp") or "", _detail(d))))
+                                              d.get("kpp") or "", detail(d))))
         console.print(table)
     if done.open:
         click.echo(_("Open discrepancies: {n}. Step 2 is done after a new reconciliation "

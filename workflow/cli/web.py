@@ -1,4 +1,4 @@
-"""Dashboard commands: `dashboard --out DIR`, `serve`, `token create|revoke`.
+"""Web commands: `dashboard --out DIR`, `serve`, `token create|revoke`.
 
 The dashboard package is imported inside the commands, so the rest of the CLI runs without the
 web extras; `serve` is the one place that reads the wall clock for the pages, per request.
@@ -42,9 +42,15 @@ def dashboard(app: AppContext, out_dir: str, at: str | None) -> None:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--proxy-headers", is_flag=True,
+              help="Behind a reverse proxy: take the client address and the scheme (https) "
+                   "from X-Forwarded-For and X-Forwarded-Proto.")
+@click.option("--forwarded-allow-ips", default="127.0.0.1", show_default=True, metavar="IPS",
+              help="With --proxy-headers: the proxies trusted to send them (comma-separated).")
 @pass_app
-def serve(app: AppContext, host: str, port: int) -> None:
-    """Serve the dashboard and its JSON API to people with a token (read-only)."""
+def serve(app: AppContext, host: str, port: int, proxy_headers: bool,
+          forwarded_allow_ips: str) -> None:
+    """Serve the pages, the sign-in by e-mail link, the actions and the JSON API."""
     try:
         import uvicorn
 
@@ -57,7 +63,8 @@ def serve(app: AppContext, host: str, port: int) -> None:
     url = f"http://{host}:{port}/"
     click.echo(_("serving the dashboard on {url} (Ctrl+C stops it)", url=url))
     uvicorn.run(create_app(app.services, wall_clock), host=host, port=port,
-                log_level="info", server_header=False, proxy_headers=False)
+                log_level="info", server_header=False, proxy_headers=proxy_headers,
+                forwarded_allow_ips=forwarded_allow_ips)
 
 
 @click.group()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from workflow.errors import InvalidInput
+from sqlalchemy import Connection
+
+from workflow.errors import InvalidInput, UsageError
 from workflow.i18n import _, ngettext
 from workflow.importing.apply import OPERATOR, Applier
 from workflow.importing.columns import (
@@ -20,6 +22,7 @@ from workflow.importing.columns import (
     q,
     resolve,
 )
+from workflow.importing.permissions import check_rows
 from workflow.importing.reader import Table, column_letter, read_table, sha256
 from workflow.importing.registry import APPLIERS
 from workflow.importing.stage import Record, Stage
@@ -41,11 +44,15 @@ class ImportResult:
     transitions: int
     dry_run: bool
     notices: tuple[str, ...] = field(default=())
+    assigned: int = 0  # people: roles given
+    removed: tuple[str, ...] = field(default=())  # people: "role scope email" taken away
 
     def record_text(self) -> str:
         """The summary as the history keeps it: one language, whoever ran the import."""
         head = f"{self.file}: {self.rows} {self.kind} row(s): {self.created} created, " \
                f"{self.updated} updated, {self.unchanged} unchanged"
+        if self.removed:
+            head += f"; {len(self.removed)} role(s) removed"
         if self.transitions:
             head += f"; {self.transitions} step(s) completed as a result"
         return head + ("  (dry run: nothing was written)" if self.dry_run else "")
@@ -55,6 +62,8 @@ class ImportResult:
         head = _("{file}: {n} {kind} row(s): ", n=self.rows, file=self.file, kind=self.kind) + \
             _("{created} created, {updated} updated, {unchanged} unchanged",
               created=self.created, updated=self.updated, unchanged=self.unchanged)
+        if self.removed:
+            head += _("; {n} role(s) removed", n=len(self.removed))
         if self.transitions:
             head += _("; {n} step(s) completed as a result", n=self.transitions)
         return head + (_("  (dry run: nothing was written)") if self.dry_run else "")
@@ -66,15 +75,23 @@ class _DryRun(Exception):
 
 
 def import_file(services: Any, kind: str, path: str | Path, *, now: datetime,
-                dry_run: bool = False, progress: bool = False) -> ImportResult:
+                dry_run: bool = False, progress: bool = False, actor: str = OPERATOR,
+                channel: str = "cli", remove_missing: bool = False,
+                claim: Callable[[Connection], None] | None = None) -> ImportResult:
     """Check every row of the file, then write it in one transaction (or nothing).
 
     The rows stream from the file into a Stage on disk; a rejected file lists its first 100
-    problems by row and counts the rest.
+    problems by row and counts the rest. `actor` other than the operator is a person uploading
+    on the web: each row is also checked against what that person may do (permissions.py).
+    `remove_missing` (people): the roles on the file's (role, scope) pairs that the file no
+    longer lists are removed. `claim(conn)` runs first inside the import's transaction (the web
+    consumes its staged upload there, so that a second confirm is a conflict).
     """
     if kind not in APPLIERS:
         raise InvalidInput(_("unknown import kind {kind}; kinds are {kinds}", kind=repr(kind),
                              kinds=", ".join(KINDS)))
+    if remove_missing and kind != "people":
+        raise UsageError(_("--remove-missing applies to people only"))
     path = Path(path)
     table = read_table(path, lambda cells: header_score(kind, cells))
     errors = ErrorLog(table.name)
@@ -87,8 +104,11 @@ def import_file(services: Any, kind: str, path: str | Path, *, now: datetime,
     stage = Stage([c.name for c in COLUMNS[kind]] + flags(header.columns.values()))
     try:
         with services.db.write() as conn:
+            if claim is not None:
+                claim(conn)
             ch = services.change(conn, now)
-            applier = APPLIERS[kind](ch, {c for c in columns}, errors, table.name)
+            applier = APPLIERS[kind](ch, {c for c in columns}, errors, table.name, actor=actor,
+                                     remove_missing=remove_missing)
             rows = stage_rows(table, header.columns, header.blank, errors, stage, applier,
                               progress)
             if not rows:
@@ -97,16 +117,20 @@ def import_file(services: Any, kind: str, path: str | Path, *, now: datetime,
             restore_codes(conn, stage, header.columns.values(), errors)
             # Every bad row in one report: a bad cell must not hide a bad reference elsewhere.
             applier.check(stage)
+            if actor != OPERATOR:
+                applier.verdicts = check_rows(conn, kind, stage, actor, errors)
             errors.raise_if_any()
             applier.apply(stage)
             result = ImportResult(kind, table.name, rows, applier.created, applier.updated,
-                                  applier.unchanged, ch.transitions, dry_run, notices)
-            if applier.created or applier.updated or applier.assigned:
-                ch.record(event="Imported", actor=OPERATOR, reason=result.record_text(),
+                                  applier.unchanged, ch.transitions, dry_run, notices,
+                                  applier.assigned, tuple(applier.removed))
+            if applier.created or applier.updated or applier.assigned or applier.removed:
+                ch.record(event="Imported", actor=actor, reason=result.record_text(),
                           trigger=f"import {kind} {table.name}",
                           data={"kind": kind, "file": table.name, "sha256": sha256(path),
                                 "rows": rows, "created": applier.created,
                                 "updated": applier.updated, "unchanged": applier.unchanged,
+                                "channel": channel, "removed": len(applier.removed),
                                 **getattr(applier, "history_data", {})})
             ch.flush()
             if dry_run:

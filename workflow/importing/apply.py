@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from states import Verdict
 from storage import repo
 from storage.bulk import insert_rows
 from storage.models import metrics, regions, schools
@@ -33,12 +34,16 @@ class Applier(ABC):
     key = "code"
     fields: tuple[str, ...] = ()
 
-    def __init__(self, ch: Change, present: set[str], errors: ErrorLog, source: str = ""
-                 ) -> None:
+    def __init__(self, ch: Change, present: set[str], errors: ErrorLog, source: str = "", *,
+                 actor: str = OPERATOR, remove_missing: bool = False) -> None:
         self.ch, self.conn, self.present, self.errors = ch, ch.conn, present, errors
         self.source = source  # the file's name, for the history's triggers
+        self.actor, self.remove_missing = actor, remove_missing
         self.created = self.updated = self.unchanged = 0
         self.assigned = 0
+        self.removed: list[str] = []  # people: "role scope email" of each role taken away
+        # A person's upload: the verdict that allowed each (role, scope), for the history
+        self.verdicts: dict[tuple[str, str], Verdict] = {}
 
     def problem(self, row: int, column: str, text: str) -> None:
         self.errors.add(row, column, text)

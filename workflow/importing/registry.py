@@ -7,12 +7,13 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from states import FINISHED, GLOBAL_ROLES, SCOPE_KIND, Role
+from states import FINISHED, GLOBAL_ROLES, SCOPE_KIND, Role, acting_role
 from storage import repo
 from storage.models import assignments, municipalities, people, regions, schools
 from workflow.engine import new_machine_rows
 from workflow.i18n import N_, _
 from workflow.importing.apply import OPERATOR, Applier, Metrics, Regions, codes, lookup
+from workflow.importing.removals import remove_missing
 from workflow.importing.stage import Record, Stage
 
 # The code a role's scope needs, as a phrase: "a region's code".
@@ -250,6 +251,8 @@ class People(Applier):
         admins: dict[str, list[str]] = defaultdict(list)
         for chunk in stage.chunks():
             self._assign(chunk, admins)
+        if self.remove_missing:
+            remove_missing(self, stage)
         self.settle(admins, "people")
 
     def _assign(self, chunk: list[Record], admins: dict[str, list[str]]) -> None:
@@ -275,9 +278,12 @@ class People(Applier):
             kind = SCOPE_KIND.get(Role(a["role"]))
             region = {"region": a["scope"], "school": region_of.get(a["scope"]),
                       "municipality": muni_region.get(a["scope"])}.get(kind or "")
+            verdict = self.verdicts.get((a["role"], a["scope"]))
             self.ch.record(event="PersonAssigned", kind=kind, code=a["scope"] or None,
-                           region_code=region, actor=OPERATOR, reason=f"{a['role']} {a['email']}",
-                           trigger="import people", data={"role": a["role"], "email": a["email"]})
+                           region_code=region, actor=self.actor,
+                           role=acting_role(verdict) if verdict is not None else None,
+                           reason=f"{a['role']} {a['email']}", trigger="import people",
+                           data={"role": a["role"], "email": a["email"]})
             if a["role"] == "school_admin":
                 admins[region_of[a["scope"]]].append(a["scope"])
         self.ch.flush()
