@@ -80,8 +80,8 @@ class Target:
 
 def _granted(role: Role) -> Verdict:
     """Allowed, naming the role the person acts in (the history records it)."""
-    return Verdict.allow(Reason("granted", f"acting as {role.value}", f"в роли {ROLE_TITLES_GEN[role]}",
-                                {"role": role.value}))
+    return Verdict.allow(Reason("granted", f"acting as {role.value}",
+                                f"в роли {ROLE_TITLES_GEN[role]}", {"role": role.value}))
 
 
 def acting_role(verdict: Verdict) -> str | None:

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from notifications.russian import plural
 from notifications.links import step_url
+from notifications.russian import plural
 from states import STEPS
 from web import cartogram
 from web.access import Viewer

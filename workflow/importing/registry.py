@@ -12,7 +12,7 @@ from storage import repo
 from storage.models import assignments, municipalities, people, regions, schools
 from workflow.engine import new_machine_rows
 from workflow.i18n import N_, _
-from workflow.importing.apply import OPERATOR, Applier, Metrics, Regions, codes, lookup
+from workflow.importing.apply import Applier, Metrics, Regions, codes, lookup
 from workflow.importing.removals import remove_missing
 from workflow.importing.stage import Record, Stage
 
