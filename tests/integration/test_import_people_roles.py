@@ -92,7 +92,7 @@ def test_a_coordinators_upload_is_held_to_what_they_may_appoint(staffed: World) 
     lines = err.value.problems
     assert lines[0] == ("люди.csv:3: role: rc@region07.ru: глобальные роли назначает оператор "
                         "через импорт людей")
-    assert lines[1] == "люди.csv:4: role: rc@region07.ru: нет прав назначить администратор ОО (X1)"
+    assert lines[1] == "люди.csv:4: role: rc@region07.ru: нет прав назначить администратора ОО (X1)"
     assert len(lines) == 2
     assert held(staffed, "S2") == [("adm2@s2.ru", "school_admin")]
 
