@@ -208,7 +208,7 @@ def home_page(conn: Any, viewer: Viewer, now: datetime, policies: Any,
     if viewer.sees_all:
         ctx |= views.country(conn, viewer, now, policies, query)
         return "country.html", ctx
-    return "home.html", ctx
+    return "home.html", ctx | {"week": views.week_of(conn, viewer, now, policies)}
 
 
 __all__ = ["COOKIE", "SECURITY_HEADERS", "create_app"]

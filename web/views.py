@@ -76,6 +76,14 @@ def country(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[s
             "scopes": [] if viewer.sees_all else scope_links(conn, viewer)}
 
 
+def week_of(conn: Connection, viewer: Viewer, now: datetime,
+            policies: Mapping[str, StepPolicy]) -> dict[str, Any] | None:
+    """What changed this week in the regions of a person's appointments (None: no region)."""
+    found = (repo.scope_target(conn, scope) for _, scope in viewer.scopes())
+    regions_of = {t.region for t in found if t is not None}
+    return week_changes(conn, now, policies, regions_of) if regions_of else None
+
+
 def regions_late(conn: Connection, viewer: Viewer, now: datetime,
                  policies: Mapping[str, StepPolicy]) -> dict[str, Any]:
     """The viewer's report, each region with its lateness, district and share of steps done."""

@@ -232,9 +232,12 @@ def _seq(services: Any) -> int:
         return int(conn.execute(select(func.max(events.c.seq))).scalar_one())
 
 
-def test_replace_checks_before_it_writes_and_then_swaps(served: Served) -> None:
-    """Replacing someone who does not hold the role is 422 and appoints nobody; a real
-    replacement appoints the new coordinator and removes the old one, both on record."""
+def test_replace_checks_before_it_writes_and_then_swaps(served: Served,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replacing someone who does not hold the role is 422 (said in Russian) and appoints
+    nobody; a real replacement appoints the new coordinator and removes the old one, both on
+    record."""
+    monkeypatch.delenv("ROLLOUT_LANG")
     base, rollout = served
     form = {"role": "municipal_coordinator", "scope": "01-002", "email": "m2new@example.org",
             "name": "Новикова Нина", "reason": "ушла в отпуск", "back": "/"}

@@ -138,7 +138,9 @@ def test_a_coordinator_sees_and_exports_only_their_region(nation) -> None:
                                             "since": nationkit.NOW}])
     token = create_token(services, "rc14@example.org", nationkit.NOW)
     who = {"Authorization": f"Bearer {token}"}
-    assert ROW.findall(client.get("/", headers=who).text) == ["14"]
+    home = client.get("/", headers=who).text  # their own work, not the country's table
+    assert "Что сделать сейчас" in home and ROW.findall(home) == []
+    assert client.get("/regions/77", headers=who).status_code == 403
     raw = client.get("/export/regions.csv", headers=who).content.decode("utf-8-sig")
     assert [r[0] for r in csv.reader(io.StringIO(raw), delimiter=";")][1:] == ["14"]
     assert [t["code"] for t in client.get("/api/map", headers=who).json()["tiles"]] == ["14"]
