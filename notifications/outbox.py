@@ -42,13 +42,24 @@ def message_row(rendered: Rendered, to: Sequence[tuple[str | None, str]], *, sen
             "region_code": region_code, "sender": sender,
             "recipients": recipients(to, cc, reply_to),
             "subject": rendered.subject, "body_text": rendered.text, "body_html": rendered.html,
-            "attachments": {"files": files} if files else None, "created_at": now,
+            "attachments": {"files": files} if files else None, "context": None,
+            "created_at": now,
+            "status": QUEUED, "attempts": 0, "next_attempt_at": now}
+
+
+def deferred_row(kind: str, context: dict[str, Any], to: Sequence[tuple[str | None, str]], *,
+                 sender: str, now: datetime) -> dict[str, Any]:
+    """The outbox row for a letter rendered at delivery (notifications/deferred.py): its
+    context instead of its subject and bodies; its Message-ID and Date fixed here, once."""
+    return {"message_id": new_message_id(sender, kind), "kind": kind, "region_code": None,
+            "sender": sender, "recipients": recipients(to), "subject": "", "body_text": "",
+            "body_html": "", "attachments": None, "context": context, "created_at": now,
             "status": QUEUED, "attempts": 0, "next_attempt_at": now}
 
 
 # Columns that are usually the same for every message of a batch (converted once, not per row)
-_SHARED = ("kind", "region_code", "sender", "attachments", "created_at", "status", "attempts",
-           "next_attempt_at")
+_SHARED = ("kind", "region_code", "sender", "subject", "body_text", "body_html", "attachments",
+           "context", "created_at", "status", "attempts", "next_attempt_at")
 
 
 def enqueue(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -84,6 +95,11 @@ def claim(conn: Connection, now: datetime, owner: str, limit: int, lease_s: floa
 
 def _mine(row_id: int, owner: str) -> Any:
     return and_(outbox.c.id == row_id, outbox.c.lease_owner == owner, outbox.c.status == QUEUED)
+
+
+def set_subject(conn: Connection, row_id: int, owner: str, subject: str) -> None:
+    """The subject of a letter rendered at delivery, kept for `outbox list`."""
+    conn.execute(update(outbox).where(_mine(row_id, owner)).values(subject=subject))
 
 
 def mark_sent(conn: Connection, row_id: int, owner: str, now: datetime,

@@ -1,11 +1,11 @@
-"""The reminder pass: queue, in one transaction, the reminders and escalations that are due."""
+"""The reminder pass: work out, then queue in short chunks, the reminders and escalations due."""
 
 from __future__ import annotations
 
 import gc
 import logging
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -15,10 +15,9 @@ from sqlalchemy import Connection, and_, false, or_, select
 
 from notifications import outbox
 from notifications.calendar import business_days_between, due_date, local, open_cutoff
+from notifications.deferred import Line, line, pack, render_stored
 from notifications.directory import Directory, late_reasons
-from notifications.letters import links
 from notifications.policy import Recipient, due_levels, escalation_chain, in_window, period
-from notifications.render import templates
 from notifications.settings import MailSettings, ReminderSettings
 from states import STEPS, StepPolicy, step_by_slug
 from storage import Database, NewEvent, history
@@ -28,6 +27,7 @@ from storage.outbox import reminder_keys
 
 log = logging.getLogger("rollout.mail")
 SYSTEM = "system"
+CHUNK = 2000  # letters per write transaction of a pass (a national pass: ~19 of them)
 
 
 class Late(NamedTuple):
@@ -79,12 +79,20 @@ class PassSummary:
 
 
 def run_pass(db: Database, now: datetime, mail: MailSettings, reminders: ReminderSettings,
-             policies: Mapping[str, StepPolicy], *, dry_run: bool = False) -> PassSummary:
-    """One reminder pass at `now`, in one exclusive write transaction (so passes serialize)."""
-    with db.write() as conn, _no_gc_pauses():
-        summary = queue_reminders(conn, now, mail, reminders, policies, dry_run=dry_run)
-        if dry_run:
-            conn.rollback()
+             policies: Mapping[str, StepPolicy], *, dry_run: bool = False,
+             chunk: int = CHUNK, after_chunk: Callable[[int], None] | None = None
+             ) -> PassSummary:
+    """One reminder pass at `now`: worked out in a read transaction, then queued in chunks of
+    about `chunk` letters, each in its own short write transaction (the writer lock is never
+    held for long). Each chunk writes its letters, their reminder keys and a history event
+    together, so a pass that dies between chunks, run again, queues exactly what is missing.
+    `after_chunk(n)` is called after the n-th chunk (1-based) has committed.
+    """
+    with _no_gc_pauses():
+        with db.read() as conn:
+            summary, plan = plan_pass(conn, now, reminders, policies, dry_run=dry_run)
+        if plan is not None:
+            queue_letters(db, now, mail, reminders, plan, summary, chunk, after_chunk)
     log.info("reminder pass at %s: %s", now.isoformat(timespec="minutes"), summary.summary())
     return summary
 
@@ -93,9 +101,9 @@ def run_pass(db: Database, now: datetime, mail: MailSettings, reminders: Reminde
 def _no_gc_pauses() -> Iterator[None]:
     """The cyclic collector off for one pass, back on afterwards.
 
-    A national pass allocates millions of short-lived objects (rows, contexts, rendered
-    letters) beside a large live registry: the collector ran ten full collections over all of
-    it per pass, a third of the pass. Reference counting frees nearly everything anyway.
+    A national pass allocates millions of short-lived objects (rows, contexts, letters)
+    beside a large live registry: the collector ran ten full collections over all of it per
+    pass, a third of the pass. Reference counting frees nearly everything anyway.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -106,9 +114,10 @@ def _no_gc_pauses() -> Iterator[None]:
             gc.enable()
 
 
-def queue_reminders(conn: Connection, now: datetime, mail: MailSettings,
-                    reminders: ReminderSettings, policies: Mapping[str, StepPolicy], *,
-                    dry_run: bool = False) -> PassSummary:
+def plan_pass(conn: Connection, now: datetime, reminders: ReminderSettings,
+              policies: Mapping[str, StepPolicy], *, dry_run: bool = False
+              ) -> tuple[PassSummary, Plan | None]:
+    """What a pass at `now` owes whom (reads only); `None` for a dry run or nothing owed."""
     summary = PassSummary(at=now, dry_run=dry_run)
     d = Directory.load(conn)
     owed: dict[str, list[Late]] = defaultdict(list)
@@ -143,7 +152,7 @@ def queue_reminders(conn: Connection, now: datetime, mail: MailSettings,
         for level, threshold in due:
             if level >= len(chain):
                 break
-            line: Late | None = None
+            entry: Late | None = None
             for person in chain[level]:
                 email = person.email
                 if email in told:
@@ -160,31 +169,38 @@ def queue_reminders(conn: Connection, now: datetime, mail: MailSettings,
                 if not ok:
                     summary.outside_window += 1
                     continue
-                if line is None:  # one line per (machine, level), shared by its recipients
+                if entry is None:  # one line per (machine, level), shared by its recipients
                     if level and not owners:
                         owners = ", ".join(p.name for p in chain[0])
-                    line = Late(m.id, target, step.slug, level, since_text, days,
+                    entry = Late(m.id, target, step.slug, level, since_text, days,
                                 policy.sla_days, owners if level else "",
                                 period(since_local, days, threshold, reminders.repeat_every_days),
                                 f"/{'schools' if m.kind == 'school' else 'regions'}/{m.code}",
                                 due_date(since_local.date(), policy.sla_days)
                                 .strftime("%d.%m.%Y"))
                 people[email] = person
-                owed[email].append(line)
+                owed[email].append(entry)
     _drop_already_sent(conn, owed, summary)
+    _count(owed, summary)
+    if dry_run or not owed:
+        return summary, None
     reasons: dict[tuple[int, str], tuple[str, ...]] = {}
+    lines: dict[tuple[int, str, int], Line] = {}
 
-    def missing(key: tuple[int, str]) -> tuple[str, ...]:
-        """The guard's figures, computed only for what is actually sent (not for repeats)."""
-        if key not in reasons:
-            reasons[key] = late_reasons(conn, d, *late_machines[key])
-        return reasons[key]
+    def line_of(it: Late) -> Line:
+        """The line as templates see it; the guard's figures computed only for what is sent."""
+        key = (it.machine_id, it.step, it.level)
+        found = lines.get(key)
+        if found is None:
+            missing = reasons.get(key[:2])
+            if missing is None:
+                missing = reasons[key[:2]] = late_reasons(conn, d, *late_machines[key[:2]])
+            found = lines[key] = line(it.target, it.step, it.since, it.days_open, it.sla_days,
+                                      missing, it.owner_names, it.path, it.due)
+        return found
 
-    if not dry_run:
-        _queue(conn, owed, people, now, mail, reminders, summary, missing)
-    else:
-        _count(owed, summary)
-    return summary
+    letters = {email: _letter(people[email], items, line_of) for email, items in owed.items()}
+    return summary, Plan(owed, letters)
 
 
 def _candidates(d: Directory, now: datetime, policies: Mapping[str, StepPolicy]) -> Any:
@@ -210,16 +226,19 @@ def _candidates(d: Directory, now: datetime, policies: Mapping[str, StepPolicy])
             .order_by(machines.c.id, open_steps.c.step))
 
 
-def _drop_already_sent(conn: Connection, owed: dict[str, list[Late]], summary: PassSummary
-                       ) -> None:
-    """Drop the lines an earlier pass covered: one query for the keys of this pass's periods."""
-    periods = sorted({it.period for items in owed.values() for it in items})
-    if not periods:
+def _drop_already_sent(conn: Connection, owed: dict[str, list[Late]], summary: PassSummary,
+                       *, by_email: bool = False) -> None:
+    """Drop the lines an earlier pass covered: one query for the keys of this pass's periods
+    (or, `by_email`, of these recipients: a chunk's check, through the e-mail index)."""
+    column = reminder_keys.c.email if by_email else reminder_keys.c.period
+    values = sorted(owed) if by_email else sorted({it.period for items in owed.values()
+                                                   for it in items})
+    if not values:
         return
     seen: set[tuple[int, str, str, str]] = set()
-    for i in range(0, len(periods), 5000):  # one query unless there are thousands of periods
+    for i in range(0, len(values), 5000):  # one query unless there are thousands of values
         q = select(reminder_keys.c.machine_id, reminder_keys.c.step, reminder_keys.c.email,
-                   reminder_keys.c.period).where(reminder_keys.c.period.in_(periods[i:i + 5000]))
+                   reminder_keys.c.period).where(column.in_(values[i:i + 5000]))
         seen.update(tuple(r) for r in conn.execute(q))
     if not seen:
         return
@@ -242,74 +261,101 @@ def _count(owed: dict[str, list[Late]], summary: PassSummary) -> None:
             summary.escalations += 1
 
 
-def _queue(conn: Connection, owed: dict[str, list[Late]], people: dict[str, Recipient],
-           now: datetime, mail: MailSettings, reminders: ReminderSettings,
-           summary: PassSummary, missing: Any) -> None:
-    """One message per recipient listing everything owed; a key per line, in one transaction."""
-    render = templates(mail.templates_dir).batch()
-    contexts: dict[tuple[int, str, int], Line] = {}
+class Letter(NamedTuple):
+    """One recipient's letter of a pass: its lines (own, then escalated) and its keys."""
 
-    def context(it: Late) -> Line:
-        key = (it.machine_id, it.step, it.level)
-        found = contexts.get(key)
-        if found is None:
-            found = contexts[key] = _context(it, missing((it.machine_id, it.step)))
-        return found
+    person: Recipient
+    items: list[Late]  # sorted: own lines first, by target and step
+    lines: list[Line]  # the same order
 
-    rows: list[dict[str, Any]] = []
-    keys: list[dict[str, Any]] = []
-    sender, repeat, urls = mail.sender, reminders.repeat_every_days, links(mail)
-    for email in sorted(owed):
-        items = sorted(owed[email], key=_order)
-        own = [context(it) for it in items if it.level == 0]
-        escalated = [context(it) for it in items if it.level > 0]
-        person = people[email]
-        rendered = render("reminder" if own else "escalation",
-                          {"person": {"name": person.name, "email": email,
-                                      "role": person.role}, "own": own,
-                           "escalated": escalated, "repeat_every_days": repeat, "links": urls})
-        row = outbox.message_row(rendered, [(person.name, email)], sender=sender, now=now)
-        rows.append(row)
-        message_id = row["message_id"]
-        keys.extend({"machine_id": it.machine_id, "step": it.step, "email": email,
-                     "period": it.period, "level": it.level, "message_id": message_id}
-                    for it in items)
-    _count(owed, summary)
-    if not rows:
-        return
-    outbox.enqueue(conn, rows)
-    insert_rows(conn, reminder_keys, keys, {"created_at": now})
-    history.append(conn, [NewEvent(
-        at=now, event="RemindersQueued", actor=SYSTEM, trigger="reminder pass",
-        reason=summary.summary(),
-        data={"reminders": summary.reminders, "escalations": summary.escalations,
-              "items": summary.items, "recipients": len(summary.recipients)})])
+
+def _letter(person: Recipient, items: list[Late], line_of: Callable[[Late], Line]) -> Letter:
+    items = sorted(items, key=_order)
+    return Letter(person, items, [line_of(it) for it in items])
+
+
+@dataclass
+class Plan:
+    owed: dict[str, list[Late]]  # email -> the lines still owed (after the keys on record)
+    letters: dict[str, Letter]
+
+
+def queue_letters(db: Database, now: datetime, mail: MailSettings, reminders: ReminderSettings,
+                  plan: Plan, summary: PassSummary, chunk: int = CHUNK,
+                  after_chunk: Callable[[int], None] | None = None) -> None:
+    """Queue the plan's letters in chunks, each with its keys and a history event.
+
+    Each chunk checks again, in its own transaction, which of its recipients' lines a
+    concurrent pass has queued meanwhile (the UNIQUE keys would refuse them), so the counts
+    are what this pass queued. Letters are stored as contexts (deferred.py): the first of
+    each template is rendered here, so a broken template stops the pass before it queues.
+    """
+    repeat = reminders.repeat_every_days
+    for kind in ("reminder", "escalation"):
+        first = next((x for x in plan.letters.values()
+                      if _kind(list(zip(x.items, x.lines, strict=True))) == kind), None)
+        if first is not None:
+            render_stored(_packed(first.person, list(zip(first.items, first.lines,
+                                                         strict=True)), repeat), mail)
+    summary.reminders = summary.escalations = summary.items = 0
+    summary.recipients = []
+    parts = _parts(sorted(plan.owed), plan.owed, chunk)
+    for n, part in enumerate(parts, 1):
+        with db.write() as conn:
+            owed = {email: plan.owed[email] for email in part}
+            _drop_already_sent(conn, owed, summary, by_email=True)
+            done = PassSummary(at=now)
+            rows: list[dict[str, Any]] = []
+            keys: list[dict[str, Any]] = []
+            for email in sorted(owed):
+                letter = plan.letters[email]
+                fresh = set(owed[email])
+                kept = [(it, ln) for it, ln in zip(letter.items, letter.lines, strict=True)
+                        if it in fresh]
+                row = outbox.deferred_row(
+                    _kind(kept), _packed(letter.person, kept, repeat),
+                    [(letter.person.name, email)], sender=mail.sender, now=now)
+                rows.append(row)
+                keys.extend({"machine_id": it.machine_id, "step": it.step, "email": email,
+                             "period": it.period, "level": it.level,
+                             "message_id": row["message_id"]} for it, _ in kept)
+            _count(owed, done)
+            if rows:
+                outbox.enqueue(conn, rows)
+                insert_rows(conn, reminder_keys, keys, {"created_at": now})
+                history.append(conn, [NewEvent(
+                    at=now, event="RemindersQueued", actor=SYSTEM, trigger="reminder pass",
+                    reason=f"part {n} of {len(parts)}: {done.summary()}",
+                    data={"reminders": done.reminders, "escalations": done.escalations,
+                          "items": done.items, "recipients": len(done.recipients),
+                          "part": n, "parts": len(parts)})])
+        _count(owed, summary)
+        if after_chunk is not None:
+            after_chunk(n)
+
+
+def _parts(emails: list[str], owed: dict[str, list[Late]], chunk: int) -> list[list[str]]:
+    """Recipients in chunks of about `chunk` letters or `chunk` × 5 lines, whichever first."""
+    parts: list[list[str]] = [[]]
+    lines = 0
+    for email in emails:
+        if parts[-1] and (len(parts[-1]) >= chunk or lines >= chunk * 5):
+            parts.append([])
+            lines = 0
+        parts[-1].append(email)
+        lines += len(owed[email])
+    return parts
+
+
+def _kind(kept: list[tuple[Late, Line]]) -> str:
+    return "reminder" if kept[0][0].level == 0 else "escalation"  # own lines sort first
+
+
+def _packed(person: Recipient, kept: list[tuple[Late, Line]], repeat: int) -> dict[str, Any]:
+    return pack({"name": person.name, "email": person.email, "role": person.role},
+                [ln for it, ln in kept if it.level == 0],
+                [ln for it, ln in kept if it.level > 0], repeat)
 
 
 def _order(it: Late) -> tuple[int, str, int]:
     return (it.level, it.target, step_by_slug(it.step).number)
-
-
-@dataclass(frozen=True)
-class Line:
-    """One line of a reminder as templates see it (attributes: Jinja's fast lookup path)."""
-
-    target: str
-    step: str
-    step_number: int
-    step_title: str
-    since: str
-    days_open: int
-    sla_days: int
-    missing: tuple[str, ...]
-    todo: str
-    owner_text: str
-    owner_names: str
-    path: str
-    due: str
-
-
-def _context(it: Late, missing: tuple[str, ...]) -> Line:
-    step = step_by_slug(it.step)
-    return Line(it.target, step.slug, step.number, step.title, it.since, it.days_open,
-                it.sla_days, missing, step.todo, step.owner_text, it.owner_names, it.path, it.due)

@@ -49,6 +49,9 @@ outbox = Table(
     required("body_text", Text),
     required("body_html", Text),
     optional("attachments", JSON),  # {"files": [{"filename", "mime", "text"}]}
+    # A letter rendered at delivery (reminders, escalations): what it says, as data; its
+    # subject and bodies are empty until the relay renders them (notifications/deferred.py)
+    optional("context", JSON),
     required("created_at", UtcDateTime),
     required("status", String(8), default=QUEUED),
     required("attempts", Integer, default=0),
@@ -67,7 +70,7 @@ reminder_keys = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     required("machine_id", Integer),
     required("step", String(32)),
-    required("email", String(254)),
+    required("email", String(254), index=True),
     required("period", String(40), index=True),  # "<since date>#<n>"
     required("level", Integer),
     required("message_id", String(255)),  # the outbox message that carried it
