@@ -9,6 +9,7 @@ Date are fixed when the message is queued, as before, so a retry sends the same 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -46,12 +47,25 @@ def line(target: str, slug: str, since: str, days_open: int, sla_days: int,
                 missing, step.todo, step.owner_text, owner_names, path, due)
 
 
+def _row(x: Line) -> list[Any]:
+    """A line as stored: what the step's slug does not already say."""
+    return [x.target, x.step, x.since, x.days_open, x.sla_days, x.missing, x.owner_names,
+            x.path, x.due]
+
+
 def pack(person: Mapping[str, str], own: Sequence[Line], escalated: Sequence[Line],
-         repeat_every_days: int) -> dict[str, Any]:
-    """The stored context of one letter (JSON): lists, not objects, to keep it small."""
-    return {"v": VERSION, "person": [person["name"], person["email"], person["role"]],
-            "own": [list(x) for x in own], "escalated": [list(x) for x in escalated],
-            "repeat_every_days": repeat_every_days}
+         repeat_every_days: int) -> str:
+    """The stored context of one letter: compact JSON, lists rather than objects, the
+    step's title and instructions left to its slug, Cyrillic as UTF-8 (not \\u escapes)."""
+    return json.dumps({"v": VERSION, "person": [person["name"], person["email"], person["role"]],
+                       "own": [_row(x) for x in own], "escalated": [_row(x) for x in escalated],
+                       "repeat_every_days": repeat_every_days},
+                      ensure_ascii=False, separators=(",", ":"))
+
+
+def load(text: str) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads(text)
+    return found
 
 
 def unpack(stored: Mapping[str, Any], urls: Mapping[str, Any]) -> dict[str, Any]:
@@ -59,7 +73,8 @@ def unpack(stored: Mapping[str, Any], urls: Mapping[str, Any]) -> dict[str, Any]
     name, email, role = stored["person"]
 
     def lines(rows: list[list[Any]]) -> list[Line]:
-        return [Line._make([*r[:7], tuple(r[7]), *r[8:]]) for r in rows]
+        return [line(t, slug, since, days, sla, tuple(missing), owners, path, due)
+                for t, slug, since, days, sla, missing, owners, path, due in rows]
 
     return {"person": {"name": name, "email": email, "role": role},
             "own": lines(stored["own"]), "escalated": lines(stored["escalated"]),
@@ -70,8 +85,9 @@ def template_of(stored: Mapping[str, Any]) -> str:
     return "reminder" if stored["own"] else "escalation"
 
 
-def render_stored(stored: Mapping[str, Any], mail: MailSettings) -> Rendered:
+def render_stored(text: str, mail: MailSettings) -> Rendered:
     """Render a stored context now, with the configured templates (one letter)."""
+    stored = load(text)
     return templates(mail.templates_dir).render(template_of(stored), unpack(stored, links(mail)))
 
 
@@ -88,9 +104,10 @@ class Renderer:
         """The row with its subject and bodies (a copy; rows without a context as they are).
 
         Raises TemplateBroken or TemplateMissing when an override template fails."""
-        stored = row.get("context")
-        if stored is None:
+        text = row.get("context")
+        if text is None:
             return dict(row)
+        stored = load(text)
         if self._render is None:
             self._render = templates(self.mail.templates_dir).batch()
         rendered = self._render(template_of(stored), unpack(stored, self._urls))

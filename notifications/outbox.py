@@ -47,7 +47,7 @@ def message_row(rendered: Rendered, to: Sequence[tuple[str | None, str]], *, sen
             "status": QUEUED, "attempts": 0, "next_attempt_at": now}
 
 
-def deferred_row(kind: str, context: dict[str, Any], to: Sequence[tuple[str | None, str]], *,
+def deferred_row(kind: str, context: str, to: Sequence[tuple[str | None, str]], *,
                  sender: str, now: datetime) -> dict[str, Any]:
     """The outbox row for a letter rendered at delivery (notifications/deferred.py): its
     context instead of its subject and bodies; its Message-ID and Date fixed here, once."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, false, or_, select
+from sqlalchemy import Connection, and_, false, or_, select, tuple_
 
 from notifications import outbox
 from notifications.calendar import business_days_between, due_date, local, open_cutoff
@@ -126,6 +126,14 @@ def plan_pass(conn: Connection, now: datetime, reminders: ReminderSettings,
     window_ok: dict[str, bool] = {}
     today: dict[str, date] = {}
     opened: dict[tuple[datetime, str], tuple[int, datetime, str]] = {}
+    dues: dict[tuple[date, int], str] = {}
+
+    def due_text(since: date, sla_days: int) -> str:  # a few distinct values per pass
+        found = dues.get((since, sla_days))
+        if found is None:
+            found = dues[(since, sla_days)] = due_date(since, sla_days).strftime("%d.%m.%Y")
+        return found
+
     bounced, broken = d.bounced, summary.broken_contacts
     for m in conn.execute(_candidates(d, now, policies)):
         step = step_by_slug(m.step)
@@ -176,8 +184,7 @@ def plan_pass(conn: Connection, now: datetime, reminders: ReminderSettings,
                                 policy.sla_days, owners if level else "",
                                 period(since_local, days, threshold, reminders.repeat_every_days),
                                 f"/{'schools' if m.kind == 'school' else 'regions'}/{m.code}",
-                                due_date(since_local.date(), policy.sla_days)
-                                .strftime("%d.%m.%Y"))
+                                due_text(since_local.date(), policy.sla_days))
                 people[email] = person
                 owed[email].append(entry)
     _drop_already_sent(conn, owed, summary)
@@ -227,19 +234,23 @@ def _candidates(d: Directory, now: datetime, policies: Mapping[str, StepPolicy])
 
 
 def _drop_already_sent(conn: Connection, owed: dict[str, list[Late]], summary: PassSummary,
-                       *, by_email: bool = False) -> None:
-    """Drop the lines an earlier pass covered: one query for the keys of this pass's periods
-    (or, `by_email`, of these recipients: a chunk's check, through the e-mail index)."""
-    column = reminder_keys.c.email if by_email else reminder_keys.c.period
-    values = sorted(owed) if by_email else sorted({it.period for items in owed.values()
-                                                   for it in items})
-    if not values:
-        return
+                       *, exact: bool = False) -> None:
+    """Drop the lines an earlier pass covered: one query for the keys of this pass's periods,
+    or (`exact`, a chunk's check) the keys of these very lines, through the UNIQUE index."""
     seen: set[tuple[int, str, str, str]] = set()
-    for i in range(0, len(values), 5000):  # one query unless there are thousands of values
-        q = select(reminder_keys.c.machine_id, reminder_keys.c.step, reminder_keys.c.email,
-                   reminder_keys.c.period).where(column.in_(values[i:i + 5000]))
-        seen.update(tuple(r) for r in conn.execute(q))
+    cols = (reminder_keys.c.machine_id, reminder_keys.c.step, reminder_keys.c.email,
+            reminder_keys.c.period)
+    if exact:
+        wanted = [(it.machine_id, it.step, email, it.period)
+                  for email, items in owed.items() for it in items]
+        for i in range(0, len(wanted), 2000):  # 4 parameters each: under SQLite's limit
+            q = select(*cols).where(tuple_(*cols).in_(wanted[i:i + 2000]))
+            seen.update(tuple(r) for r in conn.execute(q))
+    else:
+        periods = sorted({it.period for items in owed.values() for it in items})
+        for i in range(0, len(periods), 5000):  # one query unless there are thousands
+            q = select(*cols).where(reminder_keys.c.period.in_(periods[i:i + 5000]))
+            seen.update(tuple(r) for r in conn.execute(q))
     if not seen:
         return
     for email in list(owed):
@@ -303,7 +314,7 @@ def queue_letters(db: Database, now: datetime, mail: MailSettings, reminders: Re
     for n, part in enumerate(parts, 1):
         with db.write() as conn:
             owed = {email: plan.owed[email] for email in part}
-            _drop_already_sent(conn, owed, summary, by_email=True)
+            _drop_already_sent(conn, owed, summary, exact=True)
             done = PassSummary(at=now)
             rows: list[dict[str, Any]] = []
             keys: list[dict[str, Any]] = []
@@ -351,7 +362,7 @@ def _kind(kept: list[tuple[Late, Line]]) -> str:
     return "reminder" if kept[0][0].level == 0 else "escalation"  # own lines sort first
 
 
-def _packed(person: Recipient, kept: list[tuple[Late, Line]], repeat: int) -> dict[str, Any]:
+def _packed(person: Recipient, kept: list[tuple[Late, Line]], repeat: int) -> str:
     return pack({"name": person.name, "email": person.email, "role": person.role},
                 [ln for it, ln in kept if it.level == 0],
                 [ln for it, ln in kept if it.level > 0], repeat)

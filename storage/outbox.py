@@ -51,7 +51,7 @@ outbox = Table(
     optional("attachments", JSON),  # {"files": [{"filename", "mime", "text"}]}
     # A letter rendered at delivery (reminders, escalations): what it says, as data; its
     # subject and bodies are empty until the relay renders them (notifications/deferred.py)
-    optional("context", JSON),
+    optional("context", Text),  # JSON, compact and in UTF-8
     required("created_at", UtcDateTime),
     required("status", String(8), default=QUEUED),
     required("attempts", Integer, default=0),
@@ -70,7 +70,7 @@ reminder_keys = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     required("machine_id", Integer),
     required("step", String(32)),
-    required("email", String(254), index=True),
+    required("email", String(254)),
     required("period", String(40), index=True),  # "<since date>#<n>"
     required("level", Integer),
     required("message_id", String(255)),  # the outbox message that carried it
