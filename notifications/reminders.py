@@ -13,15 +13,13 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, false, or_, select, tuple_
 
-from notifications import outbox
 from notifications.calendar import business_days_between, due_date, local, open_cutoff
-from notifications.deferred import Line, line, pack, render_stored
+from notifications.deferred import Line, line
 from notifications.directory import Directory, late_reasons
 from notifications.policy import Recipient, due_levels, escalation_chain, in_window, period
 from notifications.settings import MailSettings, ReminderSettings
 from states import STEPS, StepPolicy, step_by_slug
-from storage import Database, NewEvent, history
-from storage.bulk import insert_rows
+from storage import Database
 from storage.models import machines, open_steps
 from storage.outbox import reminder_keys
 
@@ -92,6 +90,8 @@ def run_pass(db: Database, now: datetime, mail: MailSettings, reminders: Reminde
         with db.read() as conn:
             summary, plan = plan_pass(conn, now, reminders, policies, dry_run=dry_run)
         if plan is not None:
+            from notifications.reminder_queue import queue_letters  # it builds on this module
+
             queue_letters(db, now, mail, reminders, plan, summary, chunk, after_chunk)
     log.info("reminder pass at %s: %s", now.isoformat(timespec="minutes"), summary.summary())
     return summary
@@ -187,8 +187,8 @@ def plan_pass(conn: Connection, now: datetime, reminders: ReminderSettings,
                                 due_text(since_local.date(), policy.sla_days))
                 people[email] = person
                 owed[email].append(entry)
-    _drop_already_sent(conn, owed, summary)
-    _count(owed, summary)
+    drop_already_sent(conn, owed, summary)
+    count(owed, summary)
     if dry_run or not owed:
         return summary, None
     reasons: dict[tuple[int, str], tuple[str, ...]] = {}
@@ -233,7 +233,7 @@ def _candidates(d: Directory, now: datetime, policies: Mapping[str, StepPolicy])
             .order_by(machines.c.id, open_steps.c.step))
 
 
-def _drop_already_sent(conn: Connection, owed: dict[str, list[Late]], summary: PassSummary,
+def drop_already_sent(conn: Connection, owed: dict[str, list[Late]], summary: PassSummary,
                        *, exact: bool = False) -> None:
     """Drop the lines an earlier pass covered: one query for the keys of this pass's periods,
     or (`exact`, a chunk's check) the keys of these very lines, through the UNIQUE index."""
@@ -262,7 +262,7 @@ def _drop_already_sent(conn: Connection, owed: dict[str, list[Late]], summary: P
             del owed[email]
 
 
-def _count(owed: dict[str, list[Late]], summary: PassSummary) -> None:
+def count(owed: dict[str, list[Late]], summary: PassSummary) -> None:
     for email, items in owed.items():
         summary.recipients.append(email)
         summary.items += len(items)
@@ -289,83 +289,6 @@ def _letter(person: Recipient, items: list[Late], line_of: Callable[[Late], Line
 class Plan:
     owed: dict[str, list[Late]]  # email -> the lines still owed (after the keys on record)
     letters: dict[str, Letter]
-
-
-def queue_letters(db: Database, now: datetime, mail: MailSettings, reminders: ReminderSettings,
-                  plan: Plan, summary: PassSummary, chunk: int = CHUNK,
-                  after_chunk: Callable[[int], None] | None = None) -> None:
-    """Queue the plan's letters in chunks, each with its keys and a history event.
-
-    Each chunk checks again, in its own transaction, which of its recipients' lines a
-    concurrent pass has queued meanwhile (the UNIQUE keys would refuse them), so the counts
-    are what this pass queued. Letters are stored as contexts (deferred.py): the first of
-    each template is rendered here, so a broken template stops the pass before it queues.
-    """
-    repeat = reminders.repeat_every_days
-    for kind in ("reminder", "escalation"):
-        first = next((x for x in plan.letters.values()
-                      if _kind(list(zip(x.items, x.lines, strict=True))) == kind), None)
-        if first is not None:
-            render_stored(_packed(first.person, list(zip(first.items, first.lines,
-                                                         strict=True)), repeat), mail)
-    summary.reminders = summary.escalations = summary.items = 0
-    summary.recipients = []
-    parts = _parts(sorted(plan.owed), plan.owed, chunk)
-    for n, part in enumerate(parts, 1):
-        with db.write() as conn:
-            owed = {email: plan.owed[email] for email in part}
-            _drop_already_sent(conn, owed, summary, exact=True)
-            done = PassSummary(at=now)
-            rows: list[dict[str, Any]] = []
-            keys: list[dict[str, Any]] = []
-            for email in sorted(owed):
-                letter = plan.letters[email]
-                fresh = set(owed[email])
-                kept = [(it, ln) for it, ln in zip(letter.items, letter.lines, strict=True)
-                        if it in fresh]
-                row = outbox.deferred_row(
-                    _kind(kept), _packed(letter.person, kept, repeat),
-                    [(letter.person.name, email)], sender=mail.sender, now=now)
-                rows.append(row)
-                keys.extend({"machine_id": it.machine_id, "step": it.step, "email": email,
-                             "period": it.period, "level": it.level,
-                             "message_id": row["message_id"]} for it, _ in kept)
-            _count(owed, done)
-            if rows:
-                outbox.enqueue(conn, rows)
-                insert_rows(conn, reminder_keys, keys, {"created_at": now})
-                history.append(conn, [NewEvent(
-                    at=now, event="RemindersQueued", actor=SYSTEM, trigger="reminder pass",
-                    reason=f"part {n} of {len(parts)}: {done.summary()}",
-                    data={"reminders": done.reminders, "escalations": done.escalations,
-                          "items": done.items, "recipients": len(done.recipients),
-                          "part": n, "parts": len(parts)})])
-        _count(owed, summary)
-        if after_chunk is not None:
-            after_chunk(n)
-
-
-def _parts(emails: list[str], owed: dict[str, list[Late]], chunk: int) -> list[list[str]]:
-    """Recipients in chunks of about `chunk` letters or `chunk` × 5 lines, whichever first."""
-    parts: list[list[str]] = [[]]
-    lines = 0
-    for email in emails:
-        if parts[-1] and (len(parts[-1]) >= chunk or lines >= chunk * 5):
-            parts.append([])
-            lines = 0
-        parts[-1].append(email)
-        lines += len(owed[email])
-    return parts
-
-
-def _kind(kept: list[tuple[Late, Line]]) -> str:
-    return "reminder" if kept[0][0].level == 0 else "escalation"  # own lines sort first
-
-
-def _packed(person: Recipient, kept: list[tuple[Late, Line]], repeat: int) -> str:
-    return pack({"name": person.name, "email": person.email, "role": person.role},
-                [ln for it, ln in kept if it.level == 0],
-                [ln for it, ln in kept if it.level > 0], repeat)
 
 
 def _order(it: Late) -> tuple[int, str, int]:
