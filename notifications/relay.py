@@ -16,10 +16,8 @@ from datetime import datetime
 from sqlalchemy.exc import DBAPIError
 
 from notifications import outbox
-from notifications.deferred import Renderer
-from notifications.errors import TemplateBroken, TemplateMissing, Unbuildable
-from notifications.message import prepare
-from notifications.sender import Outcome, Sender, make_sender
+from notifications.building import Builder
+from notifications.sender import Sender, make_sender
 from notifications.settings import MailSettings
 from storage import Database
 
@@ -59,13 +57,15 @@ async def deliver_async(db: Database, settings: MailSettings,
     clock = now if callable(now) else (lambda: now)
     n = connections or (settings.smtp.connections if settings.transport == "smtp" else 1)
     senders = [make_sender(settings) for _ in range(max(1, n))]
-    run = _Run(db, clock, owner or relay_owner(), limit, batch, stop, Renderer(settings))
+    run = _Run(db, clock, owner or relay_owner(), limit, batch, stop,
+               Builder(settings, min(len(senders), os.cpu_count() or 1)))
     try:
         outcomes = await asyncio.gather(*(run.worker(s, first=i == 0)
                                           for i, s in enumerate(senders)),
                                         return_exceptions=True)
     finally:
         run.give_back()
+        run.build.close()
         await asyncio.gather(*(s.close() for s in senders), return_exceptions=True)
     for outcome in outcomes:  # the server cannot be used as configured, or a bug
         if isinstance(outcome, BaseException):
@@ -78,8 +78,8 @@ class _Run:
 
     def __init__(self, db: Database, clock: Callable[[], datetime], owner: str,
                  limit: int | None, batch: int, stop: threading.Event | None,
-                 render: Renderer) -> None:
-        self.db, self.clock, self.owner, self.render = db, clock, owner, render
+                 build: Builder) -> None:
+        self.db, self.clock, self.owner, self.build = db, clock, owner, build
         self.limit, self.batch, self.stop = limit, batch, stop
         self.pending: deque[dict] = deque()
         self.claimed = 0
@@ -103,7 +103,7 @@ class _Run:
                 row = self.pending.popleft()
                 try:
                     lost = await _deliver_one(self.db, sender, row, self.clock(), self.owner,
-                                              self.done, self.render)
+                                              self.done, self.build)
                 except BaseException:
                     # The server cannot be used as configured (or a bug): give the leases back
                     # at once rather than leaving the messages stuck until the leases expire.
@@ -125,6 +125,8 @@ class _Run:
             rows = outbox.claim(conn, self.clock(), self.owner, want, LEASE_S)
         self.claimed += len(rows)
         self.pending.extend(rows)
+        if len(rows) == self.batch and len(rows) < self.claimed:  # a backlog: both cores
+            self.build.use_workers()
         return bool(rows)
 
     def give_back(self) -> None:
@@ -133,21 +135,17 @@ class _Run:
 
 
 async def _deliver_one(db: Database, sender: Sender, row: dict, now: datetime, owner: str,
-                       done: Delivery, render: Renderer) -> bool:
+                       done: Delivery, build: Builder) -> bool:
     to = ", ".join(a for _, a in row["recipients"]["to"])
     what = f"#{row['id']} {row['kind']} to {to}"
-    subject = None  # a letter rendered now: its subject is stored with the mark
-    try:
-        if row.get("context") is not None:
-            row = render(row)
-            subject = row["subject"]
-        ready = prepare(row)
-    except Unbuildable as exc:  # nobody to send it to: this message fails, the others go on
-        result = Outcome("permanent", exc.reason, exc.refused)
-    except (TemplateBroken, TemplateMissing) as exc:  # an override the operator can fix
-        result = Outcome("temporary", str(exc))
+    ready = await build(row)
+    subject = ready.subject  # a letter rendered now: its subject is stored with the mark
+    if ready.failure is not None:
+        result = ready.failure
     else:
-        result = await sender.send(ready.message, ready.envelope_from, ready.rcpts, row["id"])
+        body = ready.payload if ready.payload is not None else ready.message
+        assert body is not None
+        result = await sender.send(body, ready.envelope_from, ready.rcpts, row["id"])
         # The server's refusals name envelope addresses; broken contacts are the stored ones.
         refused = {ready.stored.get(a, a): why for a, why in result.refused.items()}
         result = replace(result, refused={**ready.refused, **refused})

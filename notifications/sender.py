@@ -43,11 +43,22 @@ class Sender(ABC):
     name = "sender"
 
     @abstractmethod
-    async def send(self, msg: EmailMessage, envelope_from: str, rcpts: list[str],
-                   row_id: int) -> Outcome: ...
+    async def send(self, msg: EmailMessage | bytes, envelope_from: str, rcpts: list[str],
+                   row_id: int) -> Outcome:
+        """Send `msg` (or its bytes from `smtp_payload`, for SMTP senders)."""
 
     async def close(self) -> None:  # noqa: B027 - optional for senders without a connection
         pass
+
+
+def needs_smtputf8(envelope_from: str, rcpts: list[str]) -> bool:
+    return not (envelope_from.isascii() and all(r.isascii() for r in rcpts))
+
+
+def smtp_payload(msg: EmailMessage, envelope_from: str, rcpts: list[str]) -> bytes:
+    """The message as SMTP sends it (RFC 6532 UTF-8 headers only when the envelope needs it)."""
+    return msg.as_bytes(policy=SMTPUTF8_POLICY if needs_smtputf8(envelope_from, rcpts)
+                        else SMTP_POLICY)
 
 
 def _answer(code: int, message: str) -> str:
@@ -99,9 +110,9 @@ class SmtpSender(Sender):
                 "сервер с TLS (mail.smtp.tls: true, порт 465) или mail.smtp.starttls: false "
                 "без учётных данных")
 
-    async def send(self, msg: EmailMessage, envelope_from: str, rcpts: list[str],
+    async def send(self, msg: EmailMessage | bytes, envelope_from: str, rcpts: list[str],
                    row_id: int) -> Outcome:
-        utf8 = not (envelope_from.isascii() and all(r.isascii() for r in rcpts))
+        utf8 = needs_smtputf8(envelope_from, rcpts)
         try:
             smtp = await self._connected()
             if utf8 and smtp.is_ehlo_or_helo_needed:
@@ -119,7 +130,7 @@ class SmtpSender(Sender):
                    "до @; через этот сервер письмо не доставить")
             return Outcome("permanent", why, {a: why for a in rcpts if not a.isascii()})
         try:
-            payload = msg.as_bytes(policy=SMTPUTF8_POLICY if utf8 else SMTP_POLICY)
+            payload = msg if isinstance(msg, bytes) else smtp_payload(msg, envelope_from, rcpts)
             refused, _ = await smtp.sendmail(envelope_from, rcpts, payload,
                                              mail_options=["SMTPUTF8"] if utf8 else None)
         except aiosmtplib.SMTPRecipientsRefused as exc:
@@ -165,8 +176,9 @@ class FileSender(Sender):
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    async def send(self, msg: EmailMessage, envelope_from: str, rcpts: list[str],
+    async def send(self, msg: EmailMessage | bytes, envelope_from: str, rcpts: list[str],
                    row_id: int) -> Outcome:
+        assert isinstance(msg, EmailMessage)  # files are never built in workers
         return self._write(msg, envelope_from, rcpts, row_id)  # local: not worth a thread
 
     def _write(self, msg: EmailMessage, envelope_from: str, rcpts: list[str],
