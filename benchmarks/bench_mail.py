@@ -140,7 +140,9 @@ def load(db: Database, scale: float) -> int:
 
 def one_pass(path: Path) -> dict[str, Any]:
     out = subprocess.run([sys.executable, "-c", PASS, f"sqlite:///{path}", AT.isoformat()],
-                         cwd=ROOT, capture_output=True, text=True, check=True)
+                         cwd=ROOT, capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"the pass failed: {out.stderr}")
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -227,6 +229,8 @@ def measure(scale: float, runs: int, tmp: Path) -> dict[str, Any]:
     db.migrate()
     n_schools = load(db, scale)
     db.dispose()
+    with sqlite3.connect(pristine) as conn:  # everything in the main file, to copy it whole
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     work = tmp / f"run-{scale}.db"
     passes = []
     for _ in range(runs):

@@ -91,6 +91,11 @@ def render_stored(text: str, mail: MailSettings) -> Rendered:
     return templates(mail.templates_dir).render(template_of(stored), unpack(stored, links(mail)))
 
 
+def subject_of(text: str, mail: MailSettings) -> str:
+    """The subject a stored context will be sent with (for `outbox list` before it is)."""
+    return render_stored(text, mail).subject
+
+
 class Renderer:
     """Fills in the subject and bodies of rows stored as contexts (the relay's, per run:
     the template files are checked once, not per message)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from base64 import b64encode
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -161,12 +161,15 @@ def record_bounces(conn: Connection, refused: dict[str, str], row_id: int, now: 
         conn.execute(insert(bounces).values(email=addr, at=now, error=error, outbox_id=row_id))
 
 
-def listing(conn: Connection, status: str | None = None, limit: int | None = None
-            ) -> list[dict[str, Any]]:
-    """Messages for `outbox list`, newest first: id, to, subject, status, attempts, ..."""
+def listing(conn: Connection, status: str | None = None, limit: int | None = None,
+            subject_of: Callable[[str], str] | None = None) -> list[dict[str, Any]]:
+    """Messages for `outbox list`, newest first: id, to, subject, status, attempts, ...
+
+    A letter rendered at delivery and not sent yet has no subject stored: `subject_of` gets
+    its context and renders one (`deferred.subject_of`; without it, the subject is empty)."""
     q = select(outbox.c.id, outbox.c.message_id, outbox.c.kind, outbox.c.recipients,
-               outbox.c.subject, outbox.c.status, outbox.c.attempts, outbox.c.created_at,
-               outbox.c.next_attempt_at, outbox.c.sent_at, outbox.c.last_error
+               outbox.c.subject, outbox.c.context, outbox.c.status, outbox.c.attempts,
+               outbox.c.created_at, outbox.c.next_attempt_at, outbox.c.sent_at, outbox.c.last_error
                ).order_by(outbox.c.id.desc())
     if status:
         q = q.where(outbox.c.status == status)
@@ -176,6 +179,9 @@ def listing(conn: Connection, status: str | None = None, limit: int | None = Non
     for r in conn.execute(q):
         d = dict(r._mapping)
         d["to"] = [a for _, a in d.pop("recipients")["to"]]
+        context = d.pop("context")
+        if not d["subject"] and context is not None and subject_of is not None:
+            d["subject"] = subject_of(context)
         out.append(d)
     return out
 
