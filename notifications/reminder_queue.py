@@ -48,7 +48,7 @@ def queue_letters(db: Database, now: datetime, mail: MailSettings, reminders: Re
     for n, part in enumerate(parts, 1):
         with db.write() as conn:
             owed = {email: plan.owed[email] for email in part}
-            drop_already_sent(conn, owed, summary, exact=True)
+            drop_already_sent(conn, owed, summary, after_key=plan.last_key)
             done = PassSummary(at=now)
             rows: list[dict[str, Any]] = []
             keys: list[dict[str, Any]] = []

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, false, or_, select, tuple_
+from sqlalchemy import Connection, and_, false, func, or_, select
 
 from notifications.calendar import business_days_between, due_date, local, open_cutoff
 from notifications.deferred import Line, line
@@ -187,6 +187,7 @@ def plan_pass(conn: Connection, now: datetime, reminders: ReminderSettings,
                                 due_text(since_local.date(), policy.sla_days))
                 people[email] = person
                 owed[email].append(entry)
+    last_key = conn.execute(select(func.max(reminder_keys.c.id))).scalar() or 0
     drop_already_sent(conn, owed, summary)
     count(owed, summary)
     if dry_run or not owed:
@@ -207,7 +208,7 @@ def plan_pass(conn: Connection, now: datetime, reminders: ReminderSettings,
         return found
 
     letters = {email: _letter(people[email], items, line_of) for email, items in owed.items()}
-    return summary, Plan(owed, letters)
+    return summary, Plan(owed, letters, last_key)
 
 
 def _candidates(d: Directory, now: datetime, policies: Mapping[str, StepPolicy]) -> Any:
@@ -234,17 +235,18 @@ def _candidates(d: Directory, now: datetime, policies: Mapping[str, StepPolicy])
 
 
 def drop_already_sent(conn: Connection, owed: dict[str, list[Late]], summary: PassSummary,
-                       *, exact: bool = False) -> None:
-    """Drop the lines an earlier pass covered: one query for the keys of this pass's periods,
-    or (`exact`, a chunk's check) the keys of these very lines, through the UNIQUE index."""
+                       *, after_key: int | None = None) -> None:
+    """Drop the lines an earlier pass covered: one query for the keys of this pass's periods;
+    or, `after_key` (a chunk's check), the keys of these recipients written since the plan
+    was made (the key ids above `after_key`: normally none, or this pass's own)."""
     seen: set[tuple[int, str, str, str]] = set()
     cols = (reminder_keys.c.machine_id, reminder_keys.c.step, reminder_keys.c.email,
             reminder_keys.c.period)
-    if exact:
-        wanted = [(it.machine_id, it.step, email, it.period)
-                  for email, items in owed.items() for it in items]
-        for i in range(0, len(wanted), 2000):  # 4 parameters each: under SQLite's limit
-            q = select(*cols).where(tuple_(*cols).in_(wanted[i:i + 2000]))
+    if after_key is not None:
+        emails = sorted(owed)
+        for i in range(0, len(emails), 5000):
+            q = select(*cols).where(reminder_keys.c.id > after_key,
+                                    reminder_keys.c.email.in_(emails[i:i + 5000]))
             seen.update(tuple(r) for r in conn.execute(q))
     else:
         periods = sorted({it.period for items in owed.values() for it in items})
@@ -289,6 +291,7 @@ def _letter(person: Recipient, items: list[Late], line_of: Callable[[Late], Line
 class Plan:
     owed: dict[str, list[Late]]  # email -> the lines still owed (after the keys on record)
     letters: dict[str, Letter]
+    last_key: int  # the newest reminder key when the plan was made
 
 
 def _order(it: Late) -> tuple[int, str, int]:

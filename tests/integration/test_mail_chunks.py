@@ -137,3 +137,24 @@ def test_letters_rendered_at_delivery_are_the_letters_the_pass_rendered(tmp_path
         subjects = [r["subject"] for r in outbox_mod.listing(conn)]
     assert all(s.startswith(("Напоминание: ", "Контроль исполнения: ")) for s in subjects)
     db.dispose()
+
+
+def test_a_pass_overtaken_between_its_chunks_queues_nothing_twice(tmp_path: Path) -> None:
+    """Another pass runs whole between two chunks of a first one (the first had already
+    worked out what to send): the first one's later chunks find those lines queued, skip them
+    and count them as already sent; every recipient has one letter."""
+    db = new_db(tmp_path)
+    seed(db, schools_n=7)
+    other: list = []
+
+    def overtaken(n: int) -> None:
+        if n == 1:
+            other.append(run_pass(db, DAY17, mail_settings(tmp_path), REMINDERS, POLICIES))
+
+    first = run_pass(db, DAY17, mail_settings(tmp_path), REMINDERS, POLICIES, chunk=2,
+                     after_chunk=overtaken)
+    total = len(letters(db))
+    assert first.reminders + first.escalations == 2 and first.already_sent > 0
+    assert other[0].reminders + other[0].escalations == total - 2
+    assert len({to for to, _ in letters(db)}) == total > 4
+    db.dispose()
