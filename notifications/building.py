@@ -1,24 +1,21 @@
-"""From a claimed outbox row to what a sender sends: rendered (if stored as a context), built
-and, for SMTP, serialised; in the relay's process, or in worker processes during a backlog.
+"""From a claimed outbox row to what a sender sends: rendered (if stored as a context) and
+built; a row that cannot be built is that message's outcome, never the relay's failure.
 
 Building and serialising a message (the `email` package folding Cyrillic headers) is most of
-a relay's CPU; one process delivers over N connections no faster than it builds. With a
-backlog the relay builds in `workers` processes (both cores), the sessions stay in its own.
+a relay's CPU. Building in worker processes was measured (release 0.3) and was slower on the
+shared 2-core box than building here: the SMTP sessions and the marks wait for the CPU anyway.
 """
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from multiprocessing import get_context
 from typing import Any
 
 from notifications.deferred import Renderer
 from notifications.errors import TemplateBroken, TemplateMissing, Unbuildable
 from notifications.message import prepare
-from notifications.sender import Outcome, smtp_payload
+from notifications.sender import Outcome
 from notifications.settings import MailSettings
 
 
@@ -31,12 +28,11 @@ class Built:
     rcpts: list[str] = field(default_factory=list)  # envelope form (A-label domains)
     stored: dict[str, str] = field(default_factory=dict)  # envelope form -> as stored
     refused: dict[str, str] = field(default_factory=dict)  # left out, and why
-    message: EmailMessage | None = None
-    payload: bytes | None = None  # the message as SMTP sends it (built in a worker)
+    message: EmailMessage | None = None  # None: `failure` says why
     failure: Outcome | None = None  # cannot be built: this message's outcome
 
 
-def build_row(row: dict[str, Any], render: Renderer, serialise: bool = False) -> Built:
+def build_row(row: dict[str, Any], render: Renderer) -> Built:
     subject = None
     try:
         if row.get("context") is not None:
@@ -47,45 +43,15 @@ def build_row(row: dict[str, Any], render: Renderer, serialise: bool = False) ->
         return Built(subject, failure=Outcome("permanent", exc.reason, exc.refused))
     except (TemplateBroken, TemplateMissing) as exc:  # an override the operator can fix
         return Built(subject, failure=Outcome("temporary", str(exc)))
-    if serialise:
-        return Built(subject, ready.envelope_from, ready.rcpts, ready.stored, ready.refused,
-                     payload=smtp_payload(ready.message, ready.envelope_from, ready.rcpts))
     return Built(subject, ready.envelope_from, ready.rcpts, ready.stored, ready.refused,
                  message=ready.message)
 
 
-_RENDERERS: dict[MailSettings, Renderer] = {}  # in a worker process: one per configuration
-
-
-def build_in_worker(row: dict[str, Any], mail: MailSettings) -> Built:
-    render = _RENDERERS.get(mail)
-    if render is None:
-        render = _RENDERERS[mail] = Renderer(mail)
-    return build_row(row, render, serialise=True)
-
-
 class Builder:
-    """Builds rows in this process, or in `workers` processes once `use_workers` is called."""
+    """Builds rows for one relay run (template files checked once per run, not per message)."""
 
-    def __init__(self, mail: MailSettings, workers: int) -> None:
-        self.mail = mail
+    def __init__(self, mail: MailSettings) -> None:
         self.render = Renderer(mail)
-        self.workers = workers
-        self.pool: ProcessPoolExecutor | None = None
-
-    def use_workers(self) -> None:
-        """A backlog: build in worker processes from now on (SMTP only; spawned, not forked,
-        since the service runs threads)."""
-        if self.pool is None and self.workers > 1 and self.mail.transport == "smtp":
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
 
     async def __call__(self, row: dict[str, Any]) -> Built:
-        if self.pool is None:
-            return build_row(row, self.render)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, build_in_worker, row, self.mail)
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
+        return build_row(row, self.render)

@@ -58,14 +58,13 @@ async def deliver_async(db: Database, settings: MailSettings,
     n = connections or (settings.smtp.connections if settings.transport == "smtp" else 1)
     senders = [make_sender(settings) for _ in range(max(1, n))]
     run = _Run(db, clock, owner or relay_owner(), limit, batch, stop,
-               Builder(settings, min(len(senders), os.cpu_count() or 1)))
+               Builder(settings))
     try:
         outcomes = await asyncio.gather(*(run.worker(s, first=i == 0)
                                           for i, s in enumerate(senders)),
                                         return_exceptions=True)
     finally:
         run.give_back()
-        run.build.close()
         await asyncio.gather(*(s.close() for s in senders), return_exceptions=True)
     for outcome in outcomes:  # the server cannot be used as configured, or a bug
         if isinstance(outcome, BaseException):
@@ -125,8 +124,6 @@ class _Run:
             rows = outbox.claim(conn, self.clock(), self.owner, want, LEASE_S)
         self.claimed += len(rows)
         self.pending.extend(rows)
-        if len(rows) == self.batch and len(rows) < self.claimed:  # a backlog: both cores
-            self.build.use_workers()
         return bool(rows)
 
     def give_back(self) -> None:
@@ -143,9 +140,8 @@ async def _deliver_one(db: Database, sender: Sender, row: dict, now: datetime, o
     if ready.failure is not None:
         result = ready.failure
     else:
-        body = ready.payload if ready.payload is not None else ready.message
-        assert body is not None
-        result = await sender.send(body, ready.envelope_from, ready.rcpts, row["id"])
+        assert ready.message is not None
+        result = await sender.send(ready.message, ready.envelope_from, ready.rcpts, row["id"])
         # The server's refusals name envelope addresses; broken contacts are the stored ones.
         refused = {ready.stored.get(a, a): why for a, why in result.refused.items()}
         result = replace(result, refused={**ready.refused, **refused})

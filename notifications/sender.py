@@ -43,9 +43,8 @@ class Sender(ABC):
     name = "sender"
 
     @abstractmethod
-    async def send(self, msg: EmailMessage | bytes, envelope_from: str, rcpts: list[str],
-                   row_id: int) -> Outcome:
-        """Send `msg` (or its bytes from `smtp_payload`, for SMTP senders)."""
+    async def send(self, msg: EmailMessage, envelope_from: str, rcpts: list[str],
+                   row_id: int) -> Outcome: ...
 
     async def close(self) -> None:  # noqa: B027 - optional for senders without a connection
         pass
@@ -110,7 +109,7 @@ class SmtpSender(Sender):
                 "сервер с TLS (mail.smtp.tls: true, порт 465) или mail.smtp.starttls: false "
                 "без учётных данных")
 
-    async def send(self, msg: EmailMessage | bytes, envelope_from: str, rcpts: list[str],
+    async def send(self, msg: EmailMessage, envelope_from: str, rcpts: list[str],
                    row_id: int) -> Outcome:
         utf8 = needs_smtputf8(envelope_from, rcpts)
         try:
@@ -130,7 +129,7 @@ class SmtpSender(Sender):
                    "до @; через этот сервер письмо не доставить")
             return Outcome("permanent", why, {a: why for a in rcpts if not a.isascii()})
         try:
-            payload = msg if isinstance(msg, bytes) else smtp_payload(msg, envelope_from, rcpts)
+            payload = smtp_payload(msg, envelope_from, rcpts)
             refused, _ = await smtp.sendmail(envelope_from, rcpts, payload,
                                              mail_options=["SMTPUTF8"] if utf8 else None)
         except aiosmtplib.SMTPRecipientsRefused as exc:
@@ -176,9 +175,8 @@ class FileSender(Sender):
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    async def send(self, msg: EmailMessage | bytes, envelope_from: str, rcpts: list[str],
+    async def send(self, msg: EmailMessage, envelope_from: str, rcpts: list[str],
                    row_id: int) -> Outcome:
-        assert isinstance(msg, EmailMessage)  # files are never built in workers
         return self._write(msg, envelope_from, rcpts, row_id)  # local: not worth a thread
 
     def _write(self, msg: EmailMessage, envelope_from: str, rcpts: list[str],
