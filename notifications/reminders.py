@@ -25,7 +25,7 @@ from storage.outbox import reminder_keys
 
 log = logging.getLogger("rollout.mail")
 SYSTEM = "system"
-CHUNK = 2000  # letters per write transaction of a pass (a national pass: ~19 of them)
+CHUNK = 2000  # letters (or 5× as many lines) per write transaction of a pass (national: 28)
 
 
 class Late(NamedTuple):
