@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import timedelta
 from email import message_from_bytes
 from pathlib import Path
@@ -157,4 +158,28 @@ def test_a_pass_overtaken_between_its_chunks_queues_nothing_twice(tmp_path: Path
     assert first.reminders + first.escalations == 2 and first.already_sent > 0
     assert other[0].reminders + other[0].escalations == total - 2
     assert len({to for to, _ in letters(db)}) == total > 4
+    db.dispose()
+
+
+def test_an_override_broken_after_queueing_defers_until_it_is_fixed(tmp_path: Path) -> None:
+    """Reminders queued with working templates; then the operator's override of the reminder
+    breaks: delivery defers them naming the file and line (nothing half-sent, nothing failed
+    for good); once the file is fixed they go out."""
+    db = new_db(tmp_path)
+    seed(db, schools_n=2)
+    run_pass(db, DAY17 - timedelta(days=7), mail_settings(tmp_path), REMINDERS, POLICIES)
+    overrides = tmp_path / "templates"
+    overrides.mkdir()
+    (overrides / "reminder.txt.j2").write_text("{% set subject = 'Тема' %}\n{{ nobody.name }}\n",
+                                               encoding="utf-8")
+    broken = replace(mail_settings(tmp_path, transport="file"), templates_dir=overrides)
+    first = deliver(db, broken, DAY17)
+    assert (first.sent, first.deferred, first.failed) == (0, 2, 0)
+    assert "reminder.txt.j2, строка 2" in first.lines[0]
+    (overrides / "reminder.txt.j2").write_text("{% set subject = 'Тема' %}\n{{ person.name }}\n",
+                                               encoding="utf-8")
+    later = deliver(db, broken, DAY17 + timedelta(hours=2))
+    assert later.sent == 2
+    sent = sorted((tmp_path / "mail").glob("*.eml"))
+    assert len(sent) == 2 and b"Subject: =?utf-8?b?" in sent[0].read_bytes()
     db.dispose()
