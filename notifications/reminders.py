@@ -127,6 +127,7 @@ def plan_pass(conn: Connection, now: datetime, reminders: ReminderSettings,
     today: dict[str, date] = {}
     opened: dict[tuple[datetime, str], tuple[int, datetime, str]] = {}
     dues: dict[tuple[date, int], str] = {}
+    periods: dict[str, str] = {}
 
     def due_text(since: date, sla_days: int) -> str:  # a few distinct values per pass
         found = dues.get((since, sla_days))
@@ -156,7 +157,7 @@ def plan_pass(conn: Connection, now: datetime, reminders: ReminderSettings,
         told: set[str] = set()
         late_machines[(m.id, step.slug)] = (m, step, policy)
         target = d.label(m.kind, m.code)
-        owners = ""
+        owners = path = ""
         for level, threshold in due:
             if level >= len(chain):
                 break
@@ -180,11 +181,13 @@ def plan_pass(conn: Connection, now: datetime, reminders: ReminderSettings,
                 if entry is None:  # one line per (machine, level), shared by its recipients
                     if level and not owners:
                         owners = ", ".join(p.name for p in chain[0])
+                    if not path:
+                        path = f"/{'schools' if m.kind == 'school' else 'regions'}/{m.code}"
+                    when = period(since_local, days, threshold, reminders.repeat_every_days)
                     entry = Late(m.id, target, step.slug, level, since_text, days,
-                                policy.sla_days, owners if level else "",
-                                period(since_local, days, threshold, reminders.repeat_every_days),
-                                f"/{'schools' if m.kind == 'school' else 'regions'}/{m.code}",
-                                due_text(since_local.date(), policy.sla_days))
+                                 policy.sla_days, owners if level else "",
+                                 periods.setdefault(when, when),  # one string per period
+                                 path, due_text(since_local.date(), policy.sla_days))
                 people[email] = person
                 owed[email].append(entry)
     last_key = conn.execute(select(func.max(reminder_keys.c.id))).scalar() or 0
