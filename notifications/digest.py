@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, or_, select
 
 from notifications import outbox
 from notifications.calendar import business_days_open, local
@@ -23,11 +23,12 @@ from states import STEPS, StepPolicy, step_by_slug
 from states.graph import finished_counts
 from storage import Database
 from storage import anchors as anchors_mod
-from storage.models import machines, open_steps
+from storage.models import assignments, machines, open_steps, people
 from storage.outbox import reminder_keys
 
 DIGEST_STEP = "digest"  # reminder_keys row per recipient and ISO week: one digest a week
-DIGEST_ACTOR = "weekly digest"  # who records the auditors' anchor
+DIGEST_ACTOR = "weekly digest"
+ROLES = ("program_manager", "auditor")  # who gets the digest  # who records the auditors' anchor
 
 
 def digest_context(conn: Connection, now: datetime, policies: Mapping[str, StepPolicy],
@@ -84,15 +85,15 @@ def queue_digest(db: Database, now: datetime, mail: MailSettings,
     it in their mailboxes is what proves later that the history was not cut or rewritten."""
     year, week, _ = local(now, MOSCOW).isocalendar()
     period = f"{year}-W{week:02d}"
-    with db.write() as conn:
-        holders = Directory.load(conn).holders
-        had = set(conn.execute(select(reminder_keys.c.email).where(
-            reminder_keys.c.step == DIGEST_STEP, reminder_keys.c.period == period)).scalars())
-        todo = [(e, n, role) for role in ("program_manager", "auditor")
-                for e, n in holders.get((role, ""), []) if e not in had]
+    with db.read() as conn:  # the figures: a read over every machine, no writer lock held
+        todo = _todo(conn, period)
         if not todo:
             return 0
         ctx = digest_context(conn, now, policies, mail.base_url)
+    with db.write() as conn:  # then a short write; a digest queued meanwhile is not repeated
+        todo = _todo(conn, period)
+        if not todo:
+            return 0
         anchor = (str(anchors_mod.record(conn, now, DIGEST_ACTOR))
                   if any(role == "auditor" for _, _, role in todo) else None)
         t = templates(mail.templates_dir)
@@ -105,3 +106,17 @@ def queue_digest(db: Database, now: datetime, mail: MailSettings,
                 machine_id=0, step=DIGEST_STEP, email=email, period=period, level=0,
                 message_id=row["message_id"], created_at=now))
         return len(todo)
+
+
+def _todo(conn: Connection, period: str) -> list[tuple[str, str, str]]:
+    """(email, name, role) of the program managers and auditors without this week's digest."""
+    had = set(conn.execute(select(reminder_keys.c.email).where(
+        reminder_keys.c.step == DIGEST_STEP, reminder_keys.c.period == period)).scalars())
+    q = (select(assignments.c.role, people.c.email, people.c.name)
+         .join(people, people.c.email == assignments.c.email)
+         .where(assignments.c.role.in_(ROLES),
+                or_(assignments.c.scope == "", assignments.c.scope.is_(None)))
+         .order_by(assignments.c.id))
+    found = conn.execute(q).all()
+    return [(r.email, r.name, role) for role in ROLES for r in found
+            if r.role == role and r.email not in had]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from base64 import b64encode
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,13 +42,24 @@ def message_row(rendered: Rendered, to: Sequence[tuple[str | None, str]], *, sen
             "region_code": region_code, "sender": sender,
             "recipients": recipients(to, cc, reply_to),
             "subject": rendered.subject, "body_text": rendered.text, "body_html": rendered.html,
-            "attachments": {"files": files} if files else None, "created_at": now,
+            "attachments": {"files": files} if files else None, "context": None,
+            "created_at": now,
+            "status": QUEUED, "attempts": 0, "next_attempt_at": now}
+
+
+def deferred_row(kind: str, context: str, to: Sequence[tuple[str | None, str]], *,
+                 sender: str, now: datetime) -> dict[str, Any]:
+    """The outbox row for a letter rendered at delivery (notifications/deferred.py): its
+    context instead of its subject and bodies; its Message-ID and Date fixed here, once."""
+    return {"message_id": new_message_id(sender, kind), "kind": kind, "region_code": None,
+            "sender": sender, "recipients": recipients(to), "subject": "", "body_text": "",
+            "body_html": "", "attachments": None, "context": context, "created_at": now,
             "status": QUEUED, "attempts": 0, "next_attempt_at": now}
 
 
 # Columns that are usually the same for every message of a batch (converted once, not per row)
-_SHARED = ("kind", "region_code", "sender", "attachments", "created_at", "status", "attempts",
-           "next_attempt_at")
+_SHARED = ("kind", "region_code", "sender", "subject", "body_text", "body_html", "attachments",
+           "context", "created_at", "status", "attempts", "next_attempt_at")
 
 
 def enqueue(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -84,6 +95,11 @@ def claim(conn: Connection, now: datetime, owner: str, limit: int, lease_s: floa
 
 def _mine(row_id: int, owner: str) -> Any:
     return and_(outbox.c.id == row_id, outbox.c.lease_owner == owner, outbox.c.status == QUEUED)
+
+
+def set_subject(conn: Connection, row_id: int, owner: str, subject: str) -> None:
+    """The subject of a letter rendered at delivery, kept for `outbox list`."""
+    conn.execute(update(outbox).where(_mine(row_id, owner)).values(subject=subject))
 
 
 def mark_sent(conn: Connection, row_id: int, owner: str, now: datetime,
@@ -145,12 +161,15 @@ def record_bounces(conn: Connection, refused: dict[str, str], row_id: int, now: 
         conn.execute(insert(bounces).values(email=addr, at=now, error=error, outbox_id=row_id))
 
 
-def listing(conn: Connection, status: str | None = None, limit: int | None = None
-            ) -> list[dict[str, Any]]:
-    """Messages for `outbox list`, newest first: id, to, subject, status, attempts, ..."""
+def listing(conn: Connection, status: str | None = None, limit: int | None = None,
+            subject_of: Callable[[str], str] | None = None) -> list[dict[str, Any]]:
+    """Messages for `outbox list`, newest first: id, to, subject, status, attempts, ...
+
+    A letter rendered at delivery and not sent yet has no subject stored: `subject_of` gets
+    its context and renders one (`deferred.subject_of`; without it, the subject is empty)."""
     q = select(outbox.c.id, outbox.c.message_id, outbox.c.kind, outbox.c.recipients,
-               outbox.c.subject, outbox.c.status, outbox.c.attempts, outbox.c.created_at,
-               outbox.c.next_attempt_at, outbox.c.sent_at, outbox.c.last_error
+               outbox.c.subject, outbox.c.context, outbox.c.status, outbox.c.attempts,
+               outbox.c.created_at, outbox.c.next_attempt_at, outbox.c.sent_at, outbox.c.last_error
                ).order_by(outbox.c.id.desc())
     if status:
         q = q.where(outbox.c.status == status)
@@ -160,6 +179,9 @@ def listing(conn: Connection, status: str | None = None, limit: int | None = Non
     for r in conn.execute(q):
         d = dict(r._mapping)
         d["to"] = [a for _, a in d.pop("recipients")["to"]]
+        context = d.pop("context")
+        if not d["subject"] and context is not None and subject_of is not None:
+            d["subject"] = subject_of(context)
         out.append(d)
     return out
 

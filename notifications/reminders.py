@@ -1,35 +1,33 @@
-"""The reminder pass: queue, in one transaction, the reminders and escalations that are due."""
+"""The reminder pass: work out, then queue in short chunks, the reminders and escalations due."""
 
 from __future__ import annotations
 
 import gc
 import logging
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, false, or_, select
+from sqlalchemy import Connection, and_, false, func, or_, select
 
-from notifications import outbox
 from notifications.calendar import business_days_between, due_date, local, open_cutoff
+from notifications.deferred import Line, line
 from notifications.directory import Directory, late_reasons
-from notifications.letters import links
 from notifications.links import step_url
 from notifications.policy import Recipient, due_levels, escalation_chain, in_window, period
-from notifications.render import templates
 from notifications.settings import MailSettings, ReminderSettings
 from states import STEPS, StepPolicy, step_by_slug
-from storage import Database, NewEvent, history
-from storage.bulk import insert_rows
+from storage import Database
 from storage.models import machines, open_steps
 from storage.outbox import reminder_keys
 from storage.text import Phrase, Plural
 
 log = logging.getLogger("rollout.mail")
 SYSTEM = "system"
+CHUNK = 2000  # letters (or 5× as many lines) per write transaction of a pass (national: 28)
 
 
 class Late(NamedTuple):
@@ -92,12 +90,22 @@ class PassSummary:
 
 
 def run_pass(db: Database, now: datetime, mail: MailSettings, reminders: ReminderSettings,
-             policies: Mapping[str, StepPolicy], *, dry_run: bool = False) -> PassSummary:
-    """One reminder pass at `now`, in one exclusive write transaction (so passes serialize)."""
-    with db.write() as conn, _no_gc_pauses():
-        summary = queue_reminders(conn, now, mail, reminders, policies, dry_run=dry_run)
-        if dry_run:
-            conn.rollback()
+             policies: Mapping[str, StepPolicy], *, dry_run: bool = False,
+             chunk: int = CHUNK, after_chunk: Callable[[int], None] | None = None
+             ) -> PassSummary:
+    """One reminder pass at `now`: worked out in a read transaction, then queued in chunks of
+    about `chunk` letters, each in its own short write transaction (the writer lock is never
+    held for long). Each chunk writes its letters, their reminder keys and a history event
+    together, so a pass that dies between chunks, run again, queues exactly what is missing.
+    `after_chunk(n)` is called after the n-th chunk (1-based) has committed.
+    """
+    with _no_gc_pauses():
+        with db.read() as conn:
+            summary, plan = plan_pass(conn, now, reminders, policies, dry_run=dry_run)
+        if plan is not None:
+            from notifications.reminder_queue import queue_letters  # it builds on this module
+
+            queue_letters(db, now, mail, reminders, plan, summary, chunk, after_chunk)
     log.info(Phrase("reminder pass at {at}: {summary}", at=now.isoformat(timespec="minutes"),
                     summary=summary.summary()))
     return summary
@@ -107,9 +115,9 @@ def run_pass(db: Database, now: datetime, mail: MailSettings, reminders: Reminde
 def _no_gc_pauses() -> Iterator[None]:
     """The cyclic collector off for one pass, back on afterwards.
 
-    A national pass allocates millions of short-lived objects (rows, contexts, rendered
-    letters) beside a large live registry: the collector ran ten full collections over all of
-    it per pass, a third of the pass. Reference counting frees nearly everything anyway.
+    A national pass allocates millions of short-lived objects (rows, contexts, letters)
+    beside a large live registry: the collector ran ten full collections over all of it per
+    pass, a third of the pass. Reference counting frees nearly everything anyway.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -120,9 +128,10 @@ def _no_gc_pauses() -> Iterator[None]:
             gc.enable()
 
 
-def queue_reminders(conn: Connection, now: datetime, mail: MailSettings,
-                    reminders: ReminderSettings, policies: Mapping[str, StepPolicy], *,
-                    dry_run: bool = False) -> PassSummary:
+def plan_pass(conn: Connection, now: datetime, reminders: ReminderSettings,
+              policies: Mapping[str, StepPolicy], *, dry_run: bool = False
+              ) -> tuple[PassSummary, Plan | None]:
+    """What a pass at `now` owes whom (reads only); `None` for a dry run or nothing owed."""
     summary = PassSummary(at=now, dry_run=dry_run)
     d = Directory.load(conn)
     owed: dict[str, list[Late]] = defaultdict(list)
@@ -131,6 +140,15 @@ def queue_reminders(conn: Connection, now: datetime, mail: MailSettings,
     window_ok: dict[str, bool] = {}
     today: dict[str, date] = {}
     opened: dict[tuple[datetime, str], tuple[int, datetime, str]] = {}
+    dues: dict[tuple[date, int], str] = {}
+    periods: dict[str, str] = {}
+
+    def due_text(since: date, sla_days: int) -> str:  # a few distinct values per pass
+        found = dues.get((since, sla_days))
+        if found is None:
+            found = dues[(since, sla_days)] = due_date(since, sla_days).strftime("%d.%m.%Y")
+        return found
+
     bounced, broken = d.bounced, summary.broken_contacts
     for m in conn.execute(_candidates(d, now, policies)):
         step = step_by_slug(m.step)
@@ -153,11 +171,11 @@ def queue_reminders(conn: Connection, now: datetime, mail: MailSettings,
         told: set[str] = set()
         late_machines[(m.id, step.slug)] = (m, step, policy)
         target = d.label(m.kind, m.code)
-        owners = ""
+        owners = path = ""
         for level, threshold in due:
             if level >= len(chain):
                 break
-            line: Late | None = None
+            entry: Late | None = None
             for person in chain[level]:
                 email = person.email
                 if email in told:
@@ -174,31 +192,40 @@ def queue_reminders(conn: Connection, now: datetime, mail: MailSettings,
                 if not ok:
                     summary.outside_window += 1
                     continue
-                if line is None:  # one line per (machine, level), shared by its recipients
+                if entry is None:  # one line per (machine, level), shared by its recipients
                     if level and not owners:
                         owners = ", ".join(p.name for p in chain[0])
-                    line = Late(m.id, target, step.slug, level, since_text, days,
-                                policy.sla_days, owners if level else "",
-                                period(since_local, days, threshold, reminders.repeat_every_days),
-                                step_url("", m.kind, m.code, step.slug),
-                                due_date(since_local.date(), policy.sla_days)
-                                .strftime("%d.%m.%Y"))
+                    if not path:  # the page where the step is done
+                        path = step_url("", m.kind, m.code, step.slug)
+                    when = period(since_local, days, threshold, reminders.repeat_every_days)
+                    entry = Late(m.id, target, step.slug, level, since_text, days,
+                                 policy.sla_days, owners if level else "",
+                                 periods.setdefault(when, when),  # one string per period
+                                 path, due_text(since_local.date(), policy.sla_days))
                 people[email] = person
-                owed[email].append(line)
-    _drop_already_sent(conn, owed, summary)
+                owed[email].append(entry)
+    last_key = conn.execute(select(func.max(reminder_keys.c.id))).scalar() or 0
+    drop_already_sent(conn, owed, summary)
+    count(owed, summary)
+    if dry_run or not owed:
+        return summary, None
     reasons: dict[tuple[int, str], tuple[str, ...]] = {}
+    lines: dict[tuple[int, str, int], Line] = {}
 
-    def missing(key: tuple[int, str]) -> tuple[str, ...]:
-        """The guard's figures, computed only for what is actually sent (not for repeats)."""
-        if key not in reasons:
-            reasons[key] = late_reasons(conn, d, *late_machines[key])
-        return reasons[key]
+    def line_of(it: Late) -> Line:
+        """The line as templates see it; the guard's figures computed only for what is sent."""
+        key = (it.machine_id, it.step, it.level)
+        found = lines.get(key)
+        if found is None:
+            missing = reasons.get(key[:2])
+            if missing is None:
+                missing = reasons[key[:2]] = late_reasons(conn, d, *late_machines[key[:2]])
+            found = lines[key] = line(it.target, it.step, it.since, it.days_open, it.sla_days,
+                                      missing, it.owner_names, it.path, it.due)
+        return found
 
-    if not dry_run:
-        _queue(conn, owed, people, now, mail, reminders, summary, missing)
-    else:
-        _count(owed, summary)
-    return summary
+    letters = {email: _letter(people[email], items, line_of) for email, items in owed.items()}
+    return summary, Plan(owed, letters, last_key)
 
 
 def _candidates(d: Directory, now: datetime, policies: Mapping[str, StepPolicy]) -> Any:
@@ -224,17 +251,25 @@ def _candidates(d: Directory, now: datetime, policies: Mapping[str, StepPolicy])
             .order_by(machines.c.id, open_steps.c.step))
 
 
-def _drop_already_sent(conn: Connection, owed: dict[str, list[Late]], summary: PassSummary
-                       ) -> None:
-    """Drop the lines an earlier pass covered: one query for the keys of this pass's periods."""
-    periods = sorted({it.period for items in owed.values() for it in items})
-    if not periods:
-        return
+def drop_already_sent(conn: Connection, owed: dict[str, list[Late]], summary: PassSummary,
+                       *, after_key: int | None = None) -> None:
+    """Drop the lines an earlier pass covered: one query for the keys of this pass's periods;
+    or, `after_key` (a chunk's check), the keys of these recipients written since the plan
+    was made (the key ids above `after_key`: normally none, or this pass's own)."""
     seen: set[tuple[int, str, str, str]] = set()
-    for i in range(0, len(periods), 5000):  # one query unless there are thousands of periods
-        q = select(reminder_keys.c.machine_id, reminder_keys.c.step, reminder_keys.c.email,
-                   reminder_keys.c.period).where(reminder_keys.c.period.in_(periods[i:i + 5000]))
-        seen.update(tuple(r) for r in conn.execute(q))
+    cols = (reminder_keys.c.machine_id, reminder_keys.c.step, reminder_keys.c.email,
+            reminder_keys.c.period)
+    if after_key is not None:
+        emails = sorted(owed)
+        for i in range(0, len(emails), 5000):
+            q = select(*cols).where(reminder_keys.c.id > after_key,
+                                    reminder_keys.c.email.in_(emails[i:i + 5000]))
+            seen.update(tuple(r) for r in conn.execute(q))
+    else:
+        periods = sorted({it.period for items in owed.values() for it in items})
+        for i in range(0, len(periods), 5000):  # one query unless there are thousands
+            q = select(*cols).where(reminder_keys.c.period.in_(periods[i:i + 5000]))
+            seen.update(tuple(r) for r in conn.execute(q))
     if not seen:
         return
     for email in list(owed):
@@ -246,7 +281,7 @@ def _drop_already_sent(conn: Connection, owed: dict[str, list[Late]], summary: P
             del owed[email]
 
 
-def _count(owed: dict[str, list[Late]], summary: PassSummary) -> None:
+def count(owed: dict[str, list[Late]], summary: PassSummary) -> None:
     for email, items in owed.items():
         summary.recipients.append(email)
         summary.items += len(items)
@@ -256,74 +291,25 @@ def _count(owed: dict[str, list[Late]], summary: PassSummary) -> None:
             summary.escalations += 1
 
 
-def _queue(conn: Connection, owed: dict[str, list[Late]], people: dict[str, Recipient],
-           now: datetime, mail: MailSettings, reminders: ReminderSettings,
-           summary: PassSummary, missing: Any) -> None:
-    """One message per recipient listing everything owed; a key per line, in one transaction."""
-    render = templates(mail.templates_dir).batch()
-    contexts: dict[tuple[int, str, int], Line] = {}
+class Letter(NamedTuple):
+    """One recipient's letter of a pass: its lines (own, then escalated) and its keys."""
 
-    def context(it: Late) -> Line:
-        key = (it.machine_id, it.step, it.level)
-        found = contexts.get(key)
-        if found is None:
-            found = contexts[key] = _context(it, missing((it.machine_id, it.step)))
-        return found
+    person: Recipient
+    items: list[Late]  # sorted: own lines first, by target and step
+    lines: list[Line]  # the same order
 
-    rows: list[dict[str, Any]] = []
-    keys: list[dict[str, Any]] = []
-    sender, repeat, urls = mail.sender, reminders.repeat_every_days, links(mail)
-    for email in sorted(owed):
-        items = sorted(owed[email], key=_order)
-        own = [context(it) for it in items if it.level == 0]
-        escalated = [context(it) for it in items if it.level > 0]
-        person = people[email]
-        rendered = render("reminder" if own else "escalation",
-                          {"person": {"name": person.name, "email": email,
-                                      "role": person.role}, "own": own,
-                           "escalated": escalated, "repeat_every_days": repeat, "links": urls})
-        row = outbox.message_row(rendered, [(person.name, email)], sender=sender, now=now)
-        rows.append(row)
-        message_id = row["message_id"]
-        keys.extend({"machine_id": it.machine_id, "step": it.step, "email": email,
-                     "period": it.period, "level": it.level, "message_id": message_id}
-                    for it in items)
-    _count(owed, summary)
-    if not rows:
-        return
-    outbox.enqueue(conn, rows)
-    insert_rows(conn, reminder_keys, keys, {"created_at": now})
-    history.append(conn, [NewEvent(
-        at=now, event="RemindersQueued", actor=SYSTEM, trigger="reminder pass",
-        reason=str(summary.summary()),  # the history keeps one language: English
-        data={"reminders": summary.reminders, "escalations": summary.escalations,
-              "items": summary.items, "recipients": len(summary.recipients)})])
+
+def _letter(person: Recipient, items: list[Late], line_of: Callable[[Late], Line]) -> Letter:
+    items = sorted(items, key=_order)
+    return Letter(person, items, [line_of(it) for it in items])
+
+
+@dataclass
+class Plan:
+    owed: dict[str, list[Late]]  # email -> the lines still owed (after the keys on record)
+    letters: dict[str, Letter]
+    last_key: int  # the newest reminder key when the plan was made
 
 
 def _order(it: Late) -> tuple[int, str, int]:
     return (it.level, it.target, step_by_slug(it.step).number)
-
-
-@dataclass(frozen=True)
-class Line:
-    """One line of a reminder as templates see it (attributes: Jinja's fast lookup path)."""
-
-    target: str
-    step: str
-    step_number: int
-    step_title: str
-    since: str
-    days_open: int
-    sla_days: int
-    missing: tuple[str, ...]
-    todo: str
-    owner_text: str
-    owner_names: str
-    path: str
-    due: str
-
-
-def _context(it: Late, missing: tuple[str, ...]) -> Line:
-    step = step_by_slug(it.step)
-    return Line(it.target, step.slug, step.number, step.title, it.since, it.days_open,
-                it.sla_days, missing, step.todo, step.owner_text, it.owner_names, it.path, it.due)

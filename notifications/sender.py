@@ -51,6 +51,16 @@ class Sender(ABC):
         pass
 
 
+def needs_smtputf8(envelope_from: str, rcpts: list[str]) -> bool:
+    return not (envelope_from.isascii() and all(r.isascii() for r in rcpts))
+
+
+def smtp_payload(msg: EmailMessage, envelope_from: str, rcpts: list[str]) -> bytes:
+    """The message as SMTP sends it (RFC 6532 UTF-8 headers only when the envelope needs it)."""
+    return msg.as_bytes(policy=SMTPUTF8_POLICY if needs_smtputf8(envelope_from, rcpts)
+                        else SMTP_POLICY)
+
+
 def _answer(code: int, message: str) -> str:
     return f"{code} {' '.join(str(message).split())}"
 
@@ -103,7 +113,7 @@ class SmtpSender(Sender):
 
     async def send(self, msg: EmailMessage, envelope_from: str, rcpts: list[str],
                    row_id: int) -> Outcome:
-        utf8 = not (envelope_from.isascii() and all(r.isascii() for r in rcpts))
+        utf8 = needs_smtputf8(envelope_from, rcpts)
         try:
             smtp = await self._connected()
             if utf8 and smtp.is_ehlo_or_helo_needed:
@@ -121,7 +131,7 @@ class SmtpSender(Sender):
                    "до @; через этот сервер письмо не доставить")
             return Outcome("permanent", why, {a: why for a in rcpts if not a.isascii()})
         try:
-            payload = msg.as_bytes(policy=SMTPUTF8_POLICY if utf8 else SMTP_POLICY)
+            payload = smtp_payload(msg, envelope_from, rcpts)
             refused, _ = await smtp.sendmail(envelope_from, rcpts, payload,
                                              mail_options=["SMTPUTF8"] if utf8 else None)
         except aiosmtplib.SMTPRecipientsRefused as exc:

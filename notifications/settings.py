@@ -14,6 +14,7 @@ class SmtpSettings:
     starttls: bool = False  # require STARTTLS (with certificate checks)
     tls: bool = False  # implicit TLS (port 465)
     timeout_s: float = 30.0
+    connections: int = 4  # SMTP sessions a relay keeps open in parallel
     username: str | None = None  # from ROLLOUT_SMTP_USERNAME only
     password: str | None = None  # from ROLLOUT_SMTP_PASSWORD only, never from the file
 

@@ -49,6 +49,9 @@ outbox = Table(
     required("body_text", Text),
     required("body_html", Text),
     optional("attachments", JSON),  # {"files": [{"filename", "mime", "text"}]}
+    # A letter rendered at delivery (reminders, escalations): what it says, as data; its
+    # subject and bodies are empty until the relay renders them (notifications/deferred.py)
+    optional("context", Text),  # JSON, compact and in UTF-8
     required("created_at", UtcDateTime),
     required("status", String(8), default=QUEUED),
     required("attempts", Integer, default=0),

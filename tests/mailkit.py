@@ -73,9 +73,10 @@ def seed(db: Database, *, state: str = "teachers", since: datetime = T0,
 
 
 def mail_settings(tmp_path: Path, port: int = 25, transport: str = "smtp",
-                  timeout_s: float = 5.0) -> MailSettings:
+                  timeout_s: float = 5.0, connections: int = 4) -> MailSettings:
     return MailSettings(sender=SENDER, transport=transport, dir=tmp_path / "mail",
-                        smtp=SmtpSettings(host="127.0.0.1", port=port, timeout_s=timeout_s))
+                        smtp=SmtpSettings(host="127.0.0.1", port=port, timeout_s=timeout_s,
+                                          connections=connections))
 
 
 REMINDERS = ReminderSettings()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection
 
 from notifications import outbox
+from notifications.deferred import subject_of
 from notifications.digest import queue_digest
 from notifications.errors import MissingData, SmtpSettingsRefused, TemplateMissing, UnknownLetter
 from notifications.letters import (
@@ -128,7 +130,8 @@ def digest(services: Services, now: datetime) -> int:
 def list_outbox(services: Services, status: str | None = None, limit: int | None = None
                 ) -> list[dict[str, Any]]:
     with services.db.read() as conn:
-        return outbox.listing(conn, status, limit)
+        return outbox.listing(conn, status, limit,
+                              partial(subject_of, mail=services.config.mail))
 
 
 def serve(services: Services, clock: Callable[[], datetime], stop: threading.Event,

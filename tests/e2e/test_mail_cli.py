@@ -91,6 +91,9 @@ def test_remind_then_send_writes_eml_files(home: Path, capsys: pytest.CaptureFix
     out = run(capsys, "remind", "--at", AT, "--json")
     assert out.code == 0 and json.loads(out.out)["reminders"] == 3
     assert json.loads(run(capsys, "remind", "--at", AT, "--json").out)["reminders"] == 0
+    queued = json.loads(run(capsys, "outbox", "list", "--json").out)  # rendered when sent,
+    assert [m["subject"] for m in queued] == [  # but listed with their subjects already
+        "Напоминание: истёк срок выполнения 2 шагов внедрения ФГИС «Моя школа»"] * 3
     assert run(capsys, "outbox", "send", "--at", AT).code == 0
     assert len(list((home / "mail").glob("*.eml"))) == 3
     assert {m["status"] for m in json.loads(run(capsys, "outbox", "list", "--json").out)} == {
@@ -117,7 +120,7 @@ def test_kill_9_mid_batch_loses_nothing(home: Path, capsys: pytest.CaptureFixtur
     listed = json.loads(run(capsys, "outbox", "list", "--json").out)
     assert {m["status"] for m in listed} == {"sent"}
     assert set(ids) == {m["message_id"] for m in listed}  # every message arrived
-    assert len(ids) - len(set(ids)) <= 1  # at most the one in flight arrived twice
+    assert len(ids) - len(set(ids)) <= 4  # at most those in flight (one per connection) twice
 
 
 def test_run_serves_and_stops_on_sigterm(home: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import pytest
 from sqlalchemy import select
 
+from notifications.deferred import render_stored
 from storage.outbox import outbox
 from tests import dashkit
 from tests.builders import World
@@ -23,13 +24,26 @@ RC = "rc@region07.ru"
 BASE = "http://127.0.0.1:8080"  # web.base_url's default
 
 
-def letters(world: World) -> dict[str, list[Any]]:
+class Letter(NamedTuple):
+    kind: str
+    recipients: dict[str, Any]
+    body_text: str
+    body_html: str
+
+
+def letters(world: World) -> dict[str, list[Letter]]:
+    """Each queued letter as its addressee will read it: reminders and escalations are stored
+    as contexts and rendered at delivery, so they are rendered here the way the relay does."""
     with world.services.db.read() as conn:
         rows = conn.execute(select(outbox.c.kind, outbox.c.recipients, outbox.c.body_text,
-                                   outbox.c.body_html)).all()
-    out: dict[str, list[Any]] = defaultdict(list)
+                                   outbox.c.body_html, outbox.c.context)).all()
+    out: dict[str, list[Letter]] = defaultdict(list)
     for r in rows:
-        out[r.kind].append(r)
+        text, html = r.body_text, r.body_html
+        if r.context is not None:
+            rendered = render_stored(r.context, world.services.config.mail)
+            text, html = rendered.text, rendered.html
+        out[r.kind].append(Letter(r.kind, r.recipients, text, html))
     return out
 
 

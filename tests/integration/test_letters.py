@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from notifications.deferred import Renderer
 from storage.outbox import outbox
 from tests.builders import SUPPORT, World
 from workflow import mail
@@ -47,7 +48,9 @@ def clean(text: str) -> None:
 def outbox_rows(world: World, kind: str) -> list[dict[str, Any]]:
     with world.services.db.read() as conn:
         q = select(outbox).where(outbox.c.kind == kind).order_by(outbox.c.id)
-        return [dict(r._mapping) for r in conn.execute(q)]
+        rows = [dict(r._mapping) for r in conn.execute(q)]
+    render = Renderer(world.services.config.mail)  # reminders are rendered when sent
+    return [render(r) for r in rows]
 
 
 def region_with_people(world: World, details: bool) -> World:

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from notifications import outbox
+from notifications.deferred import Renderer
 from notifications.reminders import run_pass
 from storage import Database
 from storage.outbox import bounces, reminder_keys
@@ -52,10 +53,11 @@ def test_reminder_says_what_is_late_since_when_and_what_to_do(db: Database,
                                                              tmp_path: Path) -> None:
     """The text names the step, its date, the guard's figures and the instruction's next step."""
     passes(db, tmp_path, DAY12)
-    with db.read() as conn:
+    with db.read() as conn:  # rendered as the relay renders it when it sends
         from storage.outbox import outbox as table
 
-        text = conn.execute(select(table.c.body_text)).scalars().first()
+        row = dict(conn.execute(select(table)).first()._mapping)
+    text = Renderer(mail_settings(tmp_path))(row)["body_text"]
     assert "«Внесение или загрузка данных о педагогах»" in text
     assert "Срок: до 17.03.2026 (10 рабочих дней с 02.03.2026), просрочено на 1 рабочий день." \
         in text

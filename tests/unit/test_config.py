@@ -64,6 +64,10 @@ INVALID = {
     "transport_unknown": ("mail.transport: 'sendmail' is not one of file, smtp", ""),
     "starttls_not_bool": ("mail.smtp.starttls: expected true or false", "'maybe'"),
     "timeout_zero": ("mail.smtp.timeout_s: expected a number between 0.1 and 3600.0", "got 0"),
+    "connections_zero": ("mail.smtp.connections: expected a whole number between 1 and 64",
+                         "got 0"),
+    "connections_not_a_number": ("mail.smtp.connections: expected a whole number between 1 "
+                                 "and 64", "'four'"),
     "operator_email_bad": ("operator.email: 'not-an-address' is not an e-mail address", ""),
     "support_email_bad": ("support.email: 'support at example.org' is not an e-mail address",
                           ""),
@@ -138,8 +142,8 @@ def test_defaults_with_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert cfg.mail.support_email == "support@example.org"
     assert cfg.mail.templates_dir is None
     smtp = cfg.mail.smtp
-    assert (smtp.host, smtp.port, smtp.starttls, smtp.tls, smtp.timeout_s) == (
-        "localhost", 25, False, False, 30.0)
+    assert (smtp.host, smtp.port, smtp.starttls, smtp.tls, smtp.timeout_s, smtp.connections) == (
+        "localhost", 25, False, False, 30.0, 4)
     assert smtp.username is None and smtp.password is None
     assert (cfg.reminders.window_start, cfg.reminders.window_end) == (time(9), time(18))
     assert cfg.reminders.repeat_every_days == 3
