@@ -7,14 +7,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, null, select, update
 
 from states import STEPS, Grant, RegionFacts, SchoolFacts, Target
 from states.graph import encode, finished_counts
-from storage import reconciliations
+from storage import history, reconciliations
 from storage.errors import ConflictError
 from storage.models import (
     assignments,
+    chain_head,
     machines,
     metrics,
     municipalities,
@@ -179,6 +180,37 @@ def target(conn: Connection, kind: str, code: str) -> Target | None:
     return Target("school", code, r.region_code, r.municipality_code) if r else None
 
 
+_SCHOOL_ROWS = (
+    select(machines, schools.c.municipality_code)
+    .join(schools, schools.c.code == machines.c.code)
+    .where(machines.c.kind == "school", machines.c.code == bindparam("code"))
+    .union_all(select(machines, null().label("municipality_code"))
+               .where(machines.c.kind == "region", machines.c.code == select(
+                   schools.c.region_code).where(schools.c.code == bindparam("code"))
+                   .scalar_subquery())))
+_REGION_ROWS = (select(machines).join(regions, regions.c.code == machines.c.code)
+                .where(machines.c.kind == "region", machines.c.code == bindparam("code")))
+
+
+def acting_on(conn: Connection, kind: str, code: str
+              ) -> tuple[Target, MachineRow, MachineRow | None] | None:
+    """What a command acting on a region or a school reads first, in one statement: the
+    target (for permissions), its machine and, for a school, its region's machine. None if
+    there is no such region or school (or it has no machine)."""
+    if kind == "region":
+        r = conn.execute(_REGION_ROWS, {"code": code}).first()
+        return (Target("region", code, code), _machine(r), None) if r else None
+    if kind != "school":
+        return None
+    rows = conn.execute(_SCHOOL_ROWS, {"code": code}).all()
+    school = next((r for r in rows if r.kind == "school"), None)
+    if school is None:
+        return None
+    region = next((r for r in rows if r.kind == "region"), None)
+    return (Target("school", code, school.region_code, school.municipality_code),
+            _machine(school), _machine(region) if region else None)
+
+
 def scope_target(conn: Connection, code: str) -> Target | None:
     """A scope code may name a region, a municipality or a school: the first that matches."""
     for kind in ("region", "municipality", "school"):
@@ -329,6 +361,22 @@ def definition_in_force(conn: Connection) -> StoredDefinition | None:
                             r.note) if r else None
 
 
+# One statement at the start of a write: the version in force and the chain's head (locked, so
+# that appending needs no second read; `history.remember_head`).
+_VERSION_AND_HEAD = select(
+    chain_head.c.seq, chain_head.c.hash,
+    select(func.max(step_definitions.c.version)).scalar_subquery().label("version"),
+).where(chain_head.c.id == 1).with_for_update(of=chain_head)
+
+
+def definition_version(conn: Connection) -> int | None:
+    """The version of the definition in force (None on a new database); in a write
+    transaction it also locks and remembers the chain's head for `history.append`."""
+    r = conn.execute(_VERSION_AND_HEAD).one()
+    history.remember_head(conn, r.seq, r.hash)
+    return r.version
+
+
 def adopt_definition(conn: Connection, fingerprint: str, body: dict[str, Any], now: datetime,
                      note: str | None = None) -> int:
     """Record a new definition in force; its version."""
@@ -349,5 +397,6 @@ def some_school_unfinished(conn: Connection, region: str, slug: str) -> bool:
 SLUG_POSITION = {s.slug: s.number for s in STEPS}  # 1-based, as SQL's substr counts
 _UNFINISHED = (select(machines.c.id)
                .where(machines.c.kind == "school", machines.c.region_code == bindparam("region"),
-                      func.substr(machines.c.statuses, bindparam("pos"), 1).not_in(("D", "S")))
+                      func.substr(machines.c.statuses, bindparam("pos"), 1) != "D",
+                      func.substr(machines.c.statuses, bindparam("pos"), 1) != "S")
                .limit(1))
