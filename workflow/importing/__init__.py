@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from workflow.engine import Change
 from workflow.errors import InvalidInput
 from workflow.i18n import _
 from workflow.importing.apply import OPERATOR, Applier
@@ -20,6 +21,7 @@ from workflow.importing.columns import (
     q,
     resolve,
 )
+from workflow.importing.parts import Parts
 from workflow.importing.reader import Table, column_letter, read_table, sha256
 from workflow.importing.registry import APPLIERS
 from workflow.importing.stage import Record, Stage
@@ -61,16 +63,20 @@ class ImportResult:
 
 
 class _DryRun(Exception):
-    def __init__(self, result: ImportResult) -> None:
+    """What a dry run's transaction is left with: rolled back."""
+
+    def __init__(self, result: ImportResult | None) -> None:
         self.result = result
 
 
 def import_file(services: Any, kind: str, path: str | Path, *, now: datetime,
                 dry_run: bool = False, progress: bool = False) -> ImportResult:
-    """Check every row of the file, then write it in one transaction (or nothing).
+    """Check every row of the file, then write it (or nothing if any row is bad).
 
-    The rows stream from the file into a Stage on disk; a rejected file lists its first 100
-    problems by row and counts the rest.
+    The rows stream from the file into a Stage on disk and are checked against the registry in
+    a read transaction: the writer lock is not taken until the file is known to be good. A
+    rejected file lists its first 100 problems by row and counts the rest. The writes go in
+    parts (workflow.importing.parts): a file of up to PART_ROWS rows is one transaction.
     """
     if kind not in APPLIERS:
         raise InvalidInput(f"unknown import kind {kind!r}; kinds are {', '.join(KINDS)}")
@@ -85,9 +91,9 @@ def import_file(services: Any, kind: str, path: str | Path, *, now: datetime,
     # Every column of the kind is staged (None where the file has none), so checks need not ask
     stage = Stage([c.name for c in COLUMNS[kind]] + flags(header.columns.values()))
     try:
-        with services.db.write() as conn:
-            ch = services.change(conn, now)
-            applier = APPLIERS[kind](ch, {c for c in columns}, errors, table.name)
+        with services.db.read() as conn:
+            applier = APPLIERS[kind](Change(conn, now, services.policies), set(columns), errors,
+                                     table.name)
             rows = stage_rows(table, header.columns, header.blank, errors, stage, applier,
                               progress)
             if not rows:
@@ -95,25 +101,43 @@ def import_file(services: Any, kind: str, path: str | Path, *, now: datetime,
             restore_codes(conn, stage, header.columns.values(), errors)
             # Every bad row in one report: a bad cell must not hide a bad reference elsewhere.
             applier.check(stage)
-            errors.raise_if_any()
-            applier.apply(stage)
-            result = ImportResult(kind, table.name, rows, applier.created, applier.updated,
-                                  applier.unchanged, ch.transitions, dry_run, notices)
-            if applier.created or applier.updated or applier.assigned:
-                ch.record(event="Imported", actor=OPERATOR, reason=result.record_text(),
-                          trigger=f"import {kind} {table.name}",
-                          data={"kind": kind, "file": table.name, "sha256": sha256(path),
-                                "rows": rows, "created": applier.created,
-                                "updated": applier.updated, "unchanged": applier.unchanged,
-                                **getattr(applier, "history_data", {})})
-            ch.flush()
-            if dry_run:
-                raise _DryRun(result)  # leaves the transaction, which rolls it back
-    except _DryRun as done:
-        return done.result
+        errors.raise_if_any()
+        return _write(services, applier, stage, kind, table.name, sha256(path), rows, now,
+                      dry_run, notices)
     finally:
         stage.close()
-    return result
+
+
+def _write(services: Any, applier: Applier, stage: Stage, kind: str, name: str, digest: str,
+           rows: int, now: datetime, dry_run: bool, notices: tuple[str, ...]) -> ImportResult:
+    """Write the checked stage in parts, each with its `Imported` event; a dry run writes it
+    in one transaction and rolls it back."""
+    def record(ch: Change, counts: dict[str, int], part: int) -> None:
+        summary = ImportResult(kind, name, rows, counts["created"], counts["updated"],
+                               counts["unchanged"], ch.transitions, False)
+        data = {"kind": kind, "file": name, "sha256": digest, "rows": rows, **{
+            k: counts[k] for k in ("created", "updated", "unchanged")},
+            **applier.history_part()}
+        reason = summary.record_text()
+        if part:
+            data["part"] = part
+            reason = f"{reason} (part {part})"
+        ch.record(event="Imported", actor=OPERATOR, reason=reason,
+                  trigger=f"import {kind} {name}", data=data)
+
+    parts = Parts(services, now, record, chunked=not dry_run)
+    applier.rebind(parts.ch)
+    applier.parts = parts
+    try:
+        applier.apply(stage)
+        parts.close(applier, last=True)
+    except BaseException as exc:
+        parts.abort(exc)
+        raise
+    if dry_run:
+        parts.abort(_DryRun(None))  # rolls the one transaction back
+    return ImportResult(kind, name, rows, applier.created, applier.updated, applier.unchanged,
+                        parts.transitions, dry_run, notices)
 
 
 def flags(columns: Iterable[Column]) -> list[str]:
