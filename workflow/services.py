@@ -138,7 +138,7 @@ class Services:
         if refusal is None:  # committed; a big region's schools follow in chunks
             n, state = ch.transitions, row.state
             if rest:
-                more, state = cascade.finish(self.change, self.db.write, row.code, rest,
+                more, state = cascade.finish(self.change, self.db, row.code, rest,
                                              _cause(trigger, row, step.slug, actor), now)
                 n += more
             return Outcome(kind, code, state, n,

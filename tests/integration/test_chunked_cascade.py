@@ -79,11 +79,11 @@ def test_a_writer_gets_in_between_chunks_and_nothing_is_lost(
     real_finish = cascade.finish
     s = world.services
 
-    def finish(change: Any, write: Any, region: str, rest: list[list[str]], cause: str,
+    def finish(change: Any, db: Any, region: str, rest: list[list[str]], cause: str,
                now: Any) -> tuple[int, str]:
-        done = real_finish(change, write, region, rest[:1], cause, now)
+        done = real_finish(change, db, region, rest[:1], cause, now)
         s.reopen("region", REGION, "municipalities", RC, world.now, reason="ошибка в списке")
-        more = real_finish(change, write, region, rest[1:], cause, now)
+        more = real_finish(change, db, region, rest[1:], cause, now)
         return done[0] + more[0], more[1]
 
     monkeypatch.setattr(cascade, "finish", finish)

@@ -20,9 +20,11 @@ from typing import Any
 
 from workflow.engine import Change
 
-# Rows (or cascade transitions) per write transaction of an import: ~1 s of writer lock under
-# load for schools. ROLLOUT_IMPORT_PART tunes it (tests make it small).
-PART_ROWS = max(1, int(os.environ.get("ROLLOUT_IMPORT_PART", "5000")))
+# Rows (and cascade transitions) per write transaction of an import: well under a second of
+# writer lock on a loaded box, so that a coordinator's `advance` waits less than that.
+# ROLLOUT_IMPORT_PART tunes it (tests make it small); the stage reads rows back as many at a
+# time (stage.CHUNK), so a part ends at a chunk's end.
+PART_ROWS = max(1, int(os.environ.get("ROLLOUT_IMPORT_PART", "500")))
 
 
 class Parts:
@@ -48,6 +50,7 @@ class Parts:
         self.pending += rows
         if self.chunked and self.pending + self.ch.transitions >= PART_ROWS:
             self.close(applier, last=False)
+            self.services.db.pause()  # a write that waits goes first
             self.stack = ExitStack()
             self.ch = self._open()
             applier.rebind(self.ch)

@@ -255,6 +255,12 @@ class People(Applier):
         new = [{"email": r["email"], "role": r["role"], "scope": r["scope"],
                 "since": self.ch.now} for _, r in chunk
                if (r["email"], r["role"], r["scope"]) not in held]
+        # Every school admin of the file, new or not, lets the school catch up: an import
+        # killed between its parts, run again, finishes what the first run owed.
+        held_admins = [r["scope"] for _, r in chunk if r["role"] == "school_admin"
+                       and (r["email"], r["role"], r["scope"]) in held]
+        for code, r in lookup(self.conn, schools, "code", held_admins, ("region_code",)).items():
+            admins[r["region_code"]].append(code)
         if not new:
             return
         self.conn.execute(insert(assignments), new)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 # Rows read back at a time; no more than an import's part (ROLLOUT_IMPORT_PART, parts.py).
-CHUNK = max(1, min(5000, int(os.environ.get("ROLLOUT_IMPORT_PART", "5000"))))
+CHUNK = max(1, min(5000, int(os.environ.get("ROLLOUT_IMPORT_PART", "500"))))
 Record = tuple[int, dict[str, Any]]  # (row number, values by column name)
 
 
