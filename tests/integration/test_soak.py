@@ -78,7 +78,7 @@ def test_soak_many_processes_on_postgresql(pg_url: str, tmp_path: Path) -> None:
                  AT.isoformat(), str(out)],
                 cwd=tmp_path, env={**os.environ, **env}, stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE, text=True)))
-        for out, proc in workers:
+        for _out, proc in workers:
             _, err = proc.communicate(timeout=BUDGET_S * 4 + 600)
             assert proc.returncode == 0, err[-3000:]
         s = make_services(pg_url, tmp_path)
