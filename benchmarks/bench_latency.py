@@ -187,7 +187,8 @@ def run(args: argparse.Namespace, work: Path) -> int:
              "| job | job wall | advances during it | p50 | p99 | max | idle p50 | idle p99 | "
              "aim: p99 < 1 s |", "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for name, took, wall in results[1:]:
-        ok = "ok" if took and pct(took, 99) < 1.0 else "**over**"
+        ok = "**over**" if not took or pct(took, 99) >= 1.0 else \
+            "ok" if max(took) < 1.0 else "ok (but the max is over 1 s)"
         lines.append(f"| {name} | {wall:.1f} s | {len(took)} | {ms(pct(took, 50))} | "
                      f"{ms(pct(took, 99))} | {ms(max(took)) if took else ''} | "
                      f"{ms(pct(idle, 50))} | {ms(pct(idle, 99))} | {ok} |")
