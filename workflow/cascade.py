@@ -25,6 +25,7 @@ from sqlalchemy import Connection, select
 
 from states import SLUGS
 from storage import Database
+from storage.errors import DatabaseBusy
 from storage.models import machines, regions
 from workflow.engine import Change
 from workflow.errors import UnknownCode
@@ -56,19 +57,25 @@ def settle_chunk(ch: Change, region: str, codes: list[str], cause: str) -> None:
 
 
 def finish(change: Callable[[Connection, datetime], Change], db: Database,
-           region: str, rest: list[list[str]], cause: str, now: datetime) -> tuple[int, str]:
-    """The chunks left after the first one, one write transaction each: the transitions, and
-    the region's state after the last. A write waiting meanwhile goes between two chunks."""
+           region: str, rest: list[list[str]], cause: str, now: datetime
+           ) -> tuple[int, str, int]:
+    """The chunks left after the first one, one write transaction each: the transitions, the
+    region's state after the last, and how many schools were not reached (the database stayed
+    busy past its timeout: they wait for `rollout settle`). A write waiting meanwhile goes
+    between two chunks."""
     n, state = 0, ""
-    for codes in rest:
+    for i, codes in enumerate(rest):
         db.pause()
-        with db.write() as conn:
-            ch = change(conn, now)
-            settle_chunk(ch, region, codes, cause)
-            n += ch.transitions
-            row = ch.machine("region", region)
-            state = row.state if row else state
-    return n, state
+        try:
+            with db.write() as conn:
+                ch = change(conn, now)
+                settle_chunk(ch, region, codes, cause)
+                n += ch.transitions
+                row = ch.machine("region", region)
+                state = row.state if row else state
+        except DatabaseBusy:  # the region's step is in; what is left is owed, not lost
+            return n, state, sum(len(c) for c in rest[i:])
+    return n, state, 0
 
 
 def catch_up(services: Any, now: datetime, region: str | None = None) -> dict[str, int]:
@@ -82,8 +89,10 @@ def catch_up(services: Any, now: datetime, region: str | None = None) -> dict[st
         per_region = {rc: school_codes(conn, rc) for rc in codes}
     done: dict[str, int] = {}
     for rc, schools in per_region.items():
-        n, _ = finish(services.change, services.db, rc, list(chunks(schools)),
-                      f"settle region {rc}", now)
+        n, _, left = finish(services.change, services.db, rc, list(chunks(schools)),
+                            f"settle region {rc}", now)
+        if left:
+            raise services.db.busy()
         if n:
             done[rc] = n
     return done

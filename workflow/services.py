@@ -136,13 +136,16 @@ class Services:
                     rest = self._cascade(ch, trigger, row, step.slug, actor)
                     ch.flush()
         if refusal is None:  # committed; a big region's schools follow in chunks
-            n, state = ch.transitions, row.state
+            n, state, left = ch.transitions, row.state, 0
             if rest:
-                more, state = cascade.finish(self.change, self.db, row.code, rest,
-                                             _cause(trigger, row, step.slug, actor), now)
-                n += more
-            return Outcome(kind, code, state, n,
-                           _done_message(trigger, kind, code, step.slug, state, n))
+                more, later, left = cascade.finish(self.change, self.db, row.code, rest,
+                                                   _cause(trigger, row, step.slug, actor), now)
+                n, state = n + more, later or state
+            message = _done_message(trigger, kind, code, step.slug, state, n)
+            if left:
+                message += _("; {n} school(s) of the region not reached yet (the database is "
+                             "busy): run `rollout settle --region {code}`", n=left, code=code)
+            return Outcome(kind, code, state, n, message)
         self._record_refusal(kind, code, row.region_code, step.slug, row.state, actor,
                              refusal, reason, trigger, now)
         raise refusal.error

@@ -80,11 +80,11 @@ def test_a_writer_gets_in_between_chunks_and_nothing_is_lost(
     s = world.services
 
     def finish(change: Any, db: Any, region: str, rest: list[list[str]], cause: str,
-               now: Any) -> tuple[int, str]:
+               now: Any) -> tuple[int, str, int]:
         done = real_finish(change, db, region, rest[:1], cause, now)
         s.reopen("region", REGION, "municipalities", RC, world.now, reason="ошибка в списке")
         more = real_finish(change, db, region, rest[1:], cause, now)
-        return done[0] + more[0], more[1]
+        return done[0] + more[0], more[1], more[2]
 
     monkeypatch.setattr(cascade, "finish", finish)
     before = _school_statuses(world)
@@ -92,6 +92,40 @@ def test_a_writer_gets_in_between_chunks_and_nothing_is_lost(
     assert s.status("region", REGION)["steps"]["municipalities"] == "current"
     assert _school_statuses(world) == before  # reopened with the region, or never moved
     assert len(_mirrors(world, "municipalities")) == 10  # the two chunks before the reopen
+    with s.db.snapshot() as conn:
+        history.verify(conn)
+
+
+def test_a_database_busy_between_chunks_leaves_the_rest_to_settle(
+        world: World, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another writer holds the lock past the busy timeout after the first chunk: the region's
+    step is done (exit 0), the message names the schools still owed and `rollout settle`."""
+    if world.services.db.dialect != "sqlite":
+        pytest.skip("the other writer holds the SQLite file")
+    build_region(world, SCHOOLS, SCHOOLS)
+    monkeypatch.setattr(cascade, "CHUNK", 5)
+    s = world.services
+    s.db.busy_timeout_s = 0.2
+    other = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+    pauses = []
+
+    def pause() -> None:  # the first gap between chunks: another writer takes the lock
+        pauses.append(1)
+        if len(pauses) == 1:
+            other.execute("BEGIN IMMEDIATE")
+
+    monkeypatch.setattr(s.db, "pause", pause)
+    try:
+        out = s.advance("region", REGION, "municipalities", RC, world.now)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert f"{SCHOOLS - 5} school(s) of the region not reached yet" in out.message
+    assert f"rollout settle --region {REGION}" in out.message
+    assert len(_mirrors(world, "municipalities")) == 5
+    s.db.busy_timeout_s = 60
+    cascade.catch_up(s, world.now, REGION)
+    assert len(_mirrors(world, "municipalities")) == SCHOOLS
     with s.db.snapshot() as conn:
         history.verify(conn)
 
