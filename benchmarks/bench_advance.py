@@ -85,6 +85,9 @@ def run(args: argparse.Namespace, work: Path) -> int:
                                                    national.admin_email(c), NOW))[1]
              for code in picked]
     ours["advance one school (median)"] = med(calls)
+    import resource
+
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # ours only, so far
     services.db.dispose()
     cleanup()
 
@@ -114,7 +117,9 @@ def run(args: argparse.Namespace, work: Path) -> int:
         lines.append(f"| {op} | {ms(o)} | {ms(b)} | {ms(o.cpu)} | {ms(b.cpu)} | "
                      f"{ratio:.1f}× | ≤ 3× {'ok' if ratio <= 3 else '**over**'} |")
     load = os.getloadavg()
-    lines += ["", f"Load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
+    lines += ["", f"Peak memory (ru_maxrss) of the import, the setup and the advances: "
+              f"{peak_mb:,.0f} MB (aim < 300 MB).",
+              "", f"Load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
               f"median advance wall {statistics.median(calls) * 1000:.2f} ms."]
     print("\n".join(lines))
     return 0
