@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -144,6 +145,13 @@ class Database:
             self.on_wait(Phrase("waiting for another write to the database to finish… (at "
                                 "most {seconds} s)", seconds=seconds))
 
+    def pause(self) -> None:
+        """Between two parts of a long job: let a write that waits take its turn. SQLite
+        writers poll for the lock (POLL_S); PostgreSQL queues them on the advisory lock in
+        order, so there a waiting write goes first anyway."""
+        if self.dialect == "sqlite":
+            time.sleep(5 * POLL_S)
+
     def busy(self) -> DatabaseBusy:
         return DatabaseBusy(self.display_url, self.busy_timeout_s)
 
@@ -171,18 +179,24 @@ def _sqlite_hooks(db: Database, synchronous: str) -> None:
     emit BEGIN ourselves: a deferred transaction that reads and then writes can fail at once
     with "database is locked"; an immediate one waits for the lock instead. Reads are a plain
     BEGIN: under WAL they never wait for a writer.
+
+    A write waits for the lock by polling every POLL_S (see `_begin_immediate`), not with
+    SQLite's busy handler: that one sleeps up to 100 ms between tries, so a waiting `advance`
+    could miss every gap a long job leaves between its parts and wait for the whole job.
     """
     full_ms = int(db.busy_timeout_s * 1000)
-    first_ms = min(full_ms, int(NOTICE_AFTER_S * 1000))
 
     @event.listens_for(db.engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={full_ms}")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA synchronous={synchronous}")
-        cur.execute(f"PRAGMA busy_timeout={full_ms}")
         cur.execute("PRAGMA foreign_keys=ON")
+        # From now on SQLite's own wait is a few ms: BEGIN IMMEDIATE polls (below); a WAL
+        # read or a statement inside a write transaction has nothing to wait for.
+        cur.execute(f"PRAGMA busy_timeout={min(full_ms, SQLITE_WAIT_MS)}")
         cur.close()
 
     @event.listens_for(db.engine, "begin")
@@ -190,35 +204,33 @@ def _sqlite_hooks(db: Database, synchronous: str) -> None:
         if conn.get_execution_options().get("rollout_mode", "write") == "read":
             conn.exec_driver_sql("BEGIN")
             return
-        raw: Any = conn.connection.dbapi_connection
-        # Wait a second quietly; then say what we wait for, and wait out the rest.
-        raw.execute(f"PRAGMA busy_timeout={first_ms}")
+        _begin_immediate(conn.connection.dbapi_connection, db)
+
+
+POLL_S = 0.002  # how often a waiting write tries again
+SQLITE_WAIT_MS = 2  # SQLite's own busy wait inside each try
+
+
+def _begin_immediate(raw: Any, db: Database) -> None:
+    """BEGIN IMMEDIATE, tried every POLL_S: quietly for NOTICE_AFTER_S, then saying what we
+    wait for, until the busy timeout (DatabaseBusy)."""
+    start = time.monotonic()
+    told = False
+    while True:
         try:
-            _begin_immediate(raw, db, last=first_ms >= full_ms)
-        except DatabaseBusy:
-            raise
-        except _Locked:
-            db.waiting()
-            raw.execute(f"PRAGMA busy_timeout={full_ms - first_ms}")
-            _begin_immediate(raw, db, last=True)
-        finally:
-            raw.execute(f"PRAGMA busy_timeout={full_ms}")
-
-
-class _Locked(Exception):
-    """BEGIN IMMEDIATE found another writer (the first, quiet wait is over)."""
-
-
-def _begin_immediate(raw: Any, db: Database, last: bool) -> None:
-    try:
-        raw.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        text = str(exc).lower()
-        if "locked" not in text and "busy" not in text:
-            raise
-        if last:
+            raw.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            text = str(exc).lower()
+            if "locked" not in text and "busy" not in text:
+                raise
+        waited = time.monotonic() - start
+        if waited >= db.busy_timeout_s:
             raise db.busy() from None
-        raise _Locked() from None
+        if not told and waited >= NOTICE_AFTER_S:
+            db.waiting()
+            told = True
+        time.sleep(POLL_S)
 
 
 def _postgres_hooks(db: Database) -> None:

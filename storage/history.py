@@ -84,6 +84,27 @@ _MOVE_HEAD = update(chain_head).where(chain_head.c.id == 1).values(
     seq=bindparam("b_seq"), hash=bindparam("b_hash"))
 
 
+# Where a write transaction keeps the chain's head once read (see `remember_head`).
+_HEAD_KEY = "rollout.chain_head"
+
+
+def remember_head(conn: Connection, seq: int, hash_: str) -> None:
+    """The head as this write transaction read it (locked): `append` then needs no query.
+
+    Kept beside the transaction it was read in and ignored in any other one; every write of
+    the head goes through `append`, which keeps it current.
+    """
+    conn.info[_HEAD_KEY] = (conn.get_transaction(), seq, hash_)
+
+
+def _head(conn: Connection) -> tuple[int, str]:
+    known = conn.info.get(_HEAD_KEY)
+    if known is not None and known[0] is conn.get_transaction() and known[0] is not None:
+        return known[1], known[2]
+    head = conn.execute(_HEAD_FOR_UPDATE).one()
+    return head.seq, head.hash
+
+
 def append(conn: Connection, new: Iterable[NewEvent]) -> list[int]:
     """Append events at the end of the chain in this transaction; returns their numbers.
 
@@ -92,8 +113,7 @@ def append(conn: Connection, new: Iterable[NewEvent]) -> list[int]:
     batch = list(new)
     if not batch:
         return []
-    head = conn.execute(_HEAD_FOR_UPDATE).one()
-    seq, prev = head.seq, head.hash
+    seq, prev = _head(conn)
     clock: Callable[[], datetime] = conn.info.get(WALL_CLOCK, wall_clock)
     recorded = clock()  # the real moment, whatever `at` the command claims
     rows = []
@@ -109,6 +129,7 @@ def append(conn: Connection, new: Iterable[NewEvent]) -> list[int]:
         rows.append(row)
     conn.execute(_INSERT_EVENT, rows)
     conn.execute(_MOVE_HEAD, {"b_seq": seq, "b_hash": prev})
+    remember_head(conn, seq, prev)
     return [r["seq"] for r in rows]
 
 

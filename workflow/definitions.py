@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, select
 
 from states import SLUGS, StepPolicy, first_open, graph_of, settle_open
 from states.graph import definition_body, definition_changes, fingerprint
@@ -35,14 +36,30 @@ def _fingerprint(items: tuple[tuple[str, StepPolicy], ...]) -> str:
     return fingerprint(dict(items))
 
 
+# Per database (engine), the definition versions already found to be the configured one, by
+# their fingerprint: a stored version never changes, so each is read once per process.
+_AGREED: WeakKeyDictionary[Engine, set[tuple[int, str]]] = WeakKeyDictionary()
+
+
 def ensure_in_force(conn: Connection, policies: Mapping[str, StepPolicy], now: datetime) -> None:
     """Refuse to act under a definition the machines do not follow; a new database adopts the
-    configured one as version 1."""
+    configured one as version 1.
+
+    Every write asks only for the version in force (in the statement that also reads the
+    chain's head); the stored definition is read and compared once per version and process.
+    """
+    wanted = _fingerprint(tuple(policies.items()))
+    version = repo.definition_version(conn)
+    agreed = _AGREED.setdefault(conn.engine, set())
+    if version is not None and (version, wanted) in agreed:
+        return
     stored = repo.definition_in_force(conn)
     if stored is None:
         repo.adopt_definition(conn, fingerprint(policies), definition_body(policies), now)
-    elif stored.fingerprint != _fingerprint(tuple(policies.items())):
+    elif stored.fingerprint != wanted:
         raise DefinitionStale(stored.version)
+    else:
+        agreed.add((stored.version, wanted))
 
 
 @dataclass

@@ -139,6 +139,12 @@ class Change:
             self._machines[key] = row
         return self._machines[key]
 
+    def preload(self, *rows: MachineRow | None) -> None:
+        """Machines read by the caller in this transaction: the cache starts with them."""
+        for row in rows:
+            if row is not None:
+                self._machines.setdefault((row.kind, row.code), row)
+
     def schools_of(self, region: str, codes: Iterable[str] | None = None) -> list[MachineRow]:
         """The region's school machines (or those of `codes`), the cached instance if loaded."""
         if codes is not None:
@@ -172,6 +178,10 @@ class Change:
         """Write the changed machines only (ordered by id, so that writers lock in one order)."""
         repo.save_machines(self.conn, sorted(self._dirty.values(), key=lambda r: r.id), self.now)
         self._dirty.clear()
+
+    def mark_moved(self, region: str, slugs: Iterable[str]) -> None:
+        """Steps of the region's schools that may have moved: its aggregates get counted."""
+        self._moved.setdefault(region, set()).update(slugs)
 
     def mark_changed(self, row: MachineRow) -> None:
         """A machine whose steps were set directly (a definition migration): write it."""
@@ -213,6 +223,8 @@ class Change:
                       and self._trigger(row, "open", s, None)]
             if opened:
                 data["opened"] = opened
+                if row.kind == "region":  # a step that opens may be done already
+                    self._moved.setdefault(row.code, set()).update(opened)
         row.state = first_open(row.statuses)
         self._dirty[row.id] = row
         self.transitions += 1
@@ -291,8 +303,8 @@ class Change:
     def settle_region(self, code: str, cause: str) -> None:
         """Complete the region's open aggregate steps (4-9) that its schools have completed.
 
-        Only a change in which some school of the region finished (or lost) a step can move
-        the region; then every open aggregate step is counted, each on its own.
+        Only a step that some school of the region finished (or lost) in this change, or that
+        opened on the region in it, can complete: each such open step is counted on its own.
         """
         if not self._moved.get(code):
             return
@@ -300,9 +312,10 @@ class Change:
         moved = True
         while row is not None and moved:
             moved = False
+            candidates = self._moved.get(code, set())
             aggregates = [s for s in open_steps(row.statuses)
-                          if step_by_slug(s).level == "school" and not self._one_school_short(
-                              code, s)]
+                          if step_by_slug(s).level == "school" and s in candidates
+                          and not self._one_school_short(code, s)]
             if not aggregates:
                 return
             self.flush_machines()  # school states are counted in SQL
@@ -328,7 +341,7 @@ class Change:
 
     def settle_everything(self, region_code: str, cause: str) -> None:
         """Settle every school of the region and count every open aggregate step again."""
-        self._moved.setdefault(region_code, set()).update(SLUGS)
+        self.mark_moved(region_code, SLUGS)
         self.settle_schools(region_code, None, cause)
 
     def reopen_schools(self, region_code: str, step: str, cause: str) -> None:

@@ -34,6 +34,7 @@ from states.guards import FINISHED
 from storage import Database, NewEvent, history, repo
 from storage.models import assignments, people, regions, schools
 from storage.outbox import broken_contacts
+from workflow import cascade
 from workflow.config import Config
 from workflow.definitions import ensure_in_force
 from workflow.engine import Change
@@ -112,13 +113,15 @@ class Services:
                                slugs=", ".join(s.slug for s in STEPS))) from None
         actor = actor.strip().lower()
         refusal: _Refusal | None = None
+        rest: list[list[str]] = []
         with self.db.write() as conn:
             ch = self.change(conn, now)
             ch.channel = channel
-            target = repo.target(conn, kind, code)
-            row = ch.machine(kind, code) if target else None
-            if target is None or row is None:
+            found = repo.acting_on(conn, kind, code)
+            if found is None:
                 raise UnknownCode(kind, code)
+            target, row, region_row = found
+            ch.preload(row, region_row)
             permitted = self._permission(conn, actor, target, step)
             role = acting_role(permitted)
             if not permitted:
@@ -134,11 +137,19 @@ class Services:
                     refusal = _Refusal("StepRefused", verdict,
                                        GuardRefused(kind, code, step.slug, verdict), role)
                 else:
-                    self._cascade(ch, trigger, row, step.slug, actor)
+                    rest = self._cascade(ch, trigger, row, step.slug, actor)
                     ch.flush()
-                    return Outcome(kind, code, row.state, ch.transitions,
-                                   _done_message(trigger, kind, code, step.slug, row.state,
-                                                 ch.transitions))
+        if refusal is None:  # committed; a big region's schools follow in chunks
+            n, state, left = ch.transitions, row.state, 0
+            if rest:
+                more, later, left = cascade.finish(self.change, self.db, row.code, rest,
+                                                   _cause(trigger, row, step.slug, actor), now)
+                n, state = n + more, later or state
+            message = _done_message(trigger, kind, code, step.slug, state, n)
+            if left:
+                message += _("; {n} school(s) of the region not reached yet (the database is "
+                             "busy): run `rollout settle --region {code}`", n=left, code=code)
+            return Outcome(kind, code, state, n, message)
         self._record_refusal(kind, code, row.region_code, step.slug, row.state, actor,
                              refusal, reason, trigger, now, channel)
         raise refusal.error
@@ -178,21 +189,28 @@ class Services:
         return ch.school_facts(region, [row.code])[row.code]
 
     @staticmethod
-    def _cascade(ch: Change, trigger: str, row: Any, step: str, actor: str) -> None:
-        """What follows a person's transition, in the same transaction.
+    def _cascade(ch: Change, trigger: str, row: Any, step: str, actor: str) -> list[list[str]]:
+        """What follows a person's transition, in the same transaction; for a big region's own
+        step, only its first chunk of schools: the chunks left are returned (workflow.cascade).
 
         A reopened step is not re-evaluated here: its evidence is looked at again on the next
         import, appointment or region progress, so that the reopen means something.
         """
-        verb = {"complete": "completed", "skip": "skipped", "reopen": "reopened"}[trigger]
-        cause = f"{row.kind} {row.code}: {step} {verb} by {actor}"
+        cause = _cause(trigger, row, step, actor)
         if row.kind == "region" and step_by_slug(step).level == "region":
             if trigger == "reopen":
                 ch.reopen_schools(row.code, step, cause)
-            else:
+                return []
+            codes = cascade.school_codes(ch.conn, row.code)
+            if len(codes) <= cascade.CHUNK:
                 ch.settle_schools(row.code, None, cause)
-        elif row.kind == "school" and trigger != "reopen":
+                return []
+            first, *rest = cascade.chunks(codes)
+            cascade.settle_chunk(ch, row.code, first, cause)
+            return rest
+        if row.kind == "school" and trigger != "reopen":
             ch.settle_schools(row.region_code, [row.code], cause)
+        return []
 
     def _record_refusal(self, kind: str, code: str, region: str, step: str, state: str,
                         actor: str, refusal: _Refusal, reason: str | None, trigger: str,
@@ -354,6 +372,11 @@ def assigned_people(conn: Connection, scopes: list[str]) -> list[dict[str, Any]]
          .join(people, people.c.email == assignments.c.email)
          .where(assignments.c.scope.in_(scopes)).order_by(assignments.c.id))
     return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def _cause(trigger: str, row: Any, step: str, actor: str) -> str:
+    verb = {"complete": "completed", "skip": "skipped", "reopen": "reopened"}[trigger]
+    return f"{row.kind} {row.code}: {step} {verb} by {actor}"
 
 
 def _done_message(trigger: str, kind: str, code: str, step: str, state: str, n: int) -> str:

@@ -34,7 +34,8 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
 # so `rollout status` does not pay for Jinja2, APScheduler or the web stack.
 COMMANDS = {
     "init": "machines", "import": "machines", "assign": "machines", "status": "machines",
-    "advance": "machines", "skip": "machines", "reopen": "machines", "unassign": "people",
+    "advance": "machines", "skip": "machines", "reopen": "machines", "settle": "machines",
+    "unassign": "people",
     "report": "reports", "diagram": "reports", "audit": "audit",
     "letter": "mail", "remind": "mail", "outbox": "mail", "run": "mail",
     "dashboard": "web", "serve": "web", "token": "web", "demo": "demo", "steps": "steps",

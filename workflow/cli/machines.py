@@ -26,7 +26,7 @@ KINDS = ("regions", "municipalities", "schools", "people", "metrics")
 
 
 def register(cli: click.Group) -> None:
-    for command in (init, import_, assign, status, advance, skip, reopen):
+    for command in (init, import_, assign, status, advance, skip, reopen, settle):
         cli.add_command(command)
 
 
@@ -172,3 +172,22 @@ reopen = _step_command("reopen", "Make a done step current again; later steps be
                        True)
 
 
+
+
+@click.command()
+@click.option("--region", metavar="CODE", help="Only this region (default: every region).")
+@at_option
+@pass_app
+def settle(app: AppContext, region: str | None, at: str | None) -> None:
+    """Let schools catch up with their region: finish a cascade that was stopped half-way.
+
+    A region's step reaches a big region's schools a chunk at a time; if the process died
+    between chunks, the schools not reached yet still wait. Safe to run again.
+    """
+    from workflow.cascade import catch_up
+
+    done = catch_up(app.services, now(at), region)
+    if not done:
+        click.echo(_("every school is up to date with its region; nothing to do"))
+    for code, n in done.items():
+        click.echo(_("region {code}: {n} step(s) completed by its schools", code=code, n=n))

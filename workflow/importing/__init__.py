@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
+from workflow.engine import Change
 from workflow.errors import InvalidInput, UsageError
 from workflow.i18n import _, ngettext
 from workflow.importing.apply import OPERATOR, Applier
@@ -22,6 +23,7 @@ from workflow.importing.columns import (
     q,
     resolve,
 )
+from workflow.importing.parts import Parts
 from workflow.importing.permissions import check_rows
 from workflow.importing.reader import Table, column_letter, read_table, sha256
 from workflow.importing.registry import APPLIERS
@@ -70,7 +72,9 @@ class ImportResult:
 
 
 class _DryRun(Exception):
-    def __init__(self, result: ImportResult) -> None:
+    """What a dry run's transaction is left with: rolled back."""
+
+    def __init__(self, result: ImportResult | None) -> None:
         self.result = result
 
 
@@ -78,14 +82,17 @@ def import_file(services: Any, kind: str, path: str | Path, *, now: datetime,
                 dry_run: bool = False, progress: bool = False, actor: str = OPERATOR,
                 channel: str = "cli", remove_missing: bool = False,
                 claim: Callable[[Connection], None] | None = None) -> ImportResult:
-    """Check every row of the file, then write it in one transaction (or nothing).
+    """Check every row of the file, then write it (or nothing if any row is bad).
 
-    The rows stream from the file into a Stage on disk; a rejected file lists its first 100
-    problems by row and counts the rest. `actor` other than the operator is a person uploading
-    on the web: each row is also checked against what that person may do (permissions.py).
-    `remove_missing` (people): the roles on the file's (role, scope) pairs that the file no
-    longer lists are removed. `claim(conn)` runs first inside the import's transaction (the web
-    consumes its staged upload there, so that a second confirm is a conflict).
+    The rows stream from the file into a Stage on disk and are checked against the registry in
+    a read transaction: the writer lock is not taken until the file is known to be good. A
+    rejected file lists its first 100 problems by row and counts the rest. The writes go in
+    parts (workflow.importing.parts): a file of up to PART_ROWS rows is one transaction.
+    `actor` other than the operator is a person uploading on the web: each row is also checked
+    against what that person may do (permissions.py). `remove_missing` (people): the roles on
+    the file's (role, scope) pairs that the file no longer lists are removed. `claim(conn)` runs
+    first inside the first write transaction (the web consumes its staged upload there, so that
+    a second confirm is a conflict).
     """
     if kind not in APPLIERS:
         raise InvalidInput(_("unknown import kind {kind}; kinds are {kinds}", kind=repr(kind),
@@ -103,12 +110,9 @@ def import_file(services: Any, kind: str, path: str | Path, *, now: datetime,
     # Every column of the kind is staged (None where the file has none), so checks need not ask
     stage = Stage([c.name for c in COLUMNS[kind]] + flags(header.columns.values()))
     try:
-        with services.db.write() as conn:
-            if claim is not None:
-                claim(conn)
-            ch = services.change(conn, now)
-            applier = APPLIERS[kind](ch, {c for c in columns}, errors, table.name, actor=actor,
-                                     remove_missing=remove_missing)
+        with services.db.read() as conn:
+            applier = APPLIERS[kind](Change(conn, now, services.policies), set(columns), errors,
+                                     table.name, actor=actor, remove_missing=remove_missing)
             rows = stage_rows(table, header.columns, header.blank, errors, stage, applier,
                               progress)
             if not rows:
@@ -119,27 +123,50 @@ def import_file(services: Any, kind: str, path: str | Path, *, now: datetime,
             applier.check(stage)
             if actor != OPERATOR:
                 applier.verdicts = check_rows(conn, kind, stage, actor, errors)
-            errors.raise_if_any()
-            applier.apply(stage)
-            result = ImportResult(kind, table.name, rows, applier.created, applier.updated,
-                                  applier.unchanged, ch.transitions, dry_run, notices,
-                                  applier.assigned, tuple(applier.removed))
-            if applier.created or applier.updated or applier.assigned or applier.removed:
-                ch.record(event="Imported", actor=actor, reason=result.record_text(),
-                          trigger=f"import {kind} {table.name}",
-                          data={"kind": kind, "file": table.name, "sha256": sha256(path),
-                                "rows": rows, "created": applier.created,
-                                "updated": applier.updated, "unchanged": applier.unchanged,
-                                "channel": channel, "removed": len(applier.removed),
-                                **getattr(applier, "history_data", {})})
-            ch.flush()
-            if dry_run:
-                raise _DryRun(result)  # leaves the transaction, which rolls it back
-    except _DryRun as done:
-        return done.result
+        errors.raise_if_any()
+        return _write(services, applier, stage, kind, table.name, sha256(path), rows, now,
+                      dry_run, notices, actor, channel, claim)
     finally:
         stage.close()
-    return result
+
+
+def _write(services: Any, applier: Applier, stage: Stage, kind: str, name: str, digest: str,
+           rows: int, now: datetime, dry_run: bool, notices: tuple[str, ...], actor: str,
+           channel: str, claim: Callable[[Connection], None] | None) -> ImportResult:
+    """Write the checked stage in parts, each with its `Imported` event; a dry run writes it
+    in one transaction and rolls it back."""
+    def record(ch: Change, counts: dict[str, int], part: int) -> None:
+        summary = ImportResult(kind, name, rows, counts["created"], counts["updated"],
+                               counts["unchanged"], ch.transitions, False,
+                               assigned=counts["assigned"],
+                               removed=tuple(applier.removed[len(applier.removed)
+                                                             - counts["removals"]:]))
+        data = {"kind": kind, "file": name, "sha256": digest, "rows": rows, **{
+            k: counts[k] for k in ("created", "updated", "unchanged")},
+            "channel": channel, "removed": counts["removals"], **applier.history_part()}
+        reason = summary.record_text()
+        if part:
+            data["part"] = part
+            reason = f"{reason} (part {part})"
+        ch.record(event="Imported", actor=actor, reason=reason,
+                  trigger=f"import {kind} {name}", data=data)
+
+    parts = Parts(services, now, record, chunked=not dry_run)
+    if claim is not None:
+        claim(parts.ch.conn)
+    applier.rebind(parts.ch)
+    applier.parts = parts
+    try:
+        applier.apply(stage)
+        parts.close(applier, last=True)
+    except BaseException as exc:
+        parts.abort(exc)
+        raise
+    if dry_run:
+        parts.abort(_DryRun(None))  # rolls the one transaction back
+    return ImportResult(kind, name, rows, applier.created, applier.updated, applier.unchanged,
+                        parts.transitions, dry_run, notices, applier.assigned,
+                        tuple(applier.removed))
 
 
 def flags(columns: Iterable[Column]) -> list[str]:

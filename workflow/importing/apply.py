@@ -44,6 +44,26 @@ class Applier(ABC):
         self.removed: list[str] = []  # people: "role scope email" of each role taken away
         # A person's upload: the verdict that allowed each (role, scope), for the history
         self.verdicts: dict[tuple[str, str], Verdict] = {}
+        self.parts: Any = None  # workflow.importing.parts.Parts, when writing in parts
+
+    def rebind(self, ch: Change) -> None:
+        """Go on in another transaction (the next part of the import, or the write after the
+        checks)."""
+        self.ch, self.conn = ch, ch.conn
+
+    def boundary(self, rows: int = 0) -> None:
+        """The end of a chunk: where the import may commit a part (workflow.importing.parts)."""
+        if self.parts is not None:
+            self.parts.boundary(self, rows)
+
+    @property
+    def removals(self) -> int:
+        """How many roles the import has taken away so far (people --remove-missing)."""
+        return len(self.removed)
+
+    def history_part(self) -> dict[str, Any]:
+        """What the history keeps of the rows written since the last part (metrics: counts)."""
+        return {}
 
     def problem(self, row: int, column: str, text: str) -> None:
         self.errors.add(row, column, text)
@@ -114,6 +134,7 @@ class Applier(ABC):
             self.ch.settle_schools(region, codes, cause)
             self.ch.flush()
             self.ch.release(region)
+            self.boundary()
 
 
 def lookup(conn: Connection, table: Any, key: str, keys: Sequence[Any], cols: Sequence[str]
@@ -158,6 +179,7 @@ class Regions(Applier):
                 repo.insert_machines(self.conn, new_machine_rows(
                     "region", [(r["code"], r["code"]) for r in new], self.ch.now,
                     self.ch.policies))
+            self.boundary(len(chunk))
 
 
 class Metrics(Applier):
@@ -199,6 +221,11 @@ class Metrics(Applier):
             # Every school in the file is looked at again, changed or not: a reopened step
             # whose evidence holds completes on the next metrics file.
             self.settle(by_region(self.conn, [r["school"] for _, r in chunk]), "metrics")
+            self.boundary(len(chunk))
+
+    def history_part(self) -> dict[str, Any]:
+        part, self.history_data = self.history_data, {"metrics": {}}
+        return part
 
     def present_columns(self) -> set[str]:
         return set(self.COUNTS)

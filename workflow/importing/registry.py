@@ -46,6 +46,7 @@ class Municipalities(Applier):
         for chunk in stage.chunks():
             self.upsert(chunk, lambda r: {"code": r["code"], "region_code": r["region"],
                                           "name": r["name"], "timezone": r.get("timezone")})
+            self.boundary(len(chunk))
 
     def present_columns(self) -> set[str]:
         return self.present | {"region_code"}
@@ -173,8 +174,13 @@ class Schools(Applier):
         # Main schools first, so that a branch's foreign key finds its main school.
         for chunk in stage.chunks(order='"parent" IS NOT NULL, n'):
             new = self.upsert(chunk, values)
-            if not new:
-                continue
+            if new:
+                self._machines(new)
+            self.boundary(len(chunk))
+
+    def _machines(self, new: list[dict[str, Any]]) -> None:
+        """The new schools' machines; in a region that has moved they mirror it at once."""
+        if new:
             repo.insert_machines(self.conn, new_machine_rows(
                 "school", [(r["code"], r["region_code"]) for r in new], self.ch.now,
                 self.ch.policies))
@@ -184,7 +190,6 @@ class Schools(Applier):
             for region, region_codes in grouped.items():
                 machine = self.ch.machine("region", region)
                 if machine and any(v in FINISHED for v in machine.statuses.values()):
-                    # the region has moved: its new schools mirror it
                     self.ch.settle_schools(region, region_codes,
                                            f"import schools: new in {region}")
                     self.ch.flush()
@@ -248,9 +253,11 @@ class People(Applier):
                                           "position": r.get("position"),
                                           "organisation": r.get("organisation"),
                                           "phone": r.get("phone")})
+            self.boundary(len(chunk))
         admins: dict[str, list[str]] = defaultdict(list)
         for chunk in stage.chunks():
             self._assign(chunk, admins)
+            self.boundary(len(chunk))
         if self.remove_missing:
             remove_missing(self, stage)
         self.settle(admins, "people")
@@ -265,6 +272,12 @@ class People(Applier):
         new = [{"email": r["email"], "role": r["role"], "scope": r["scope"],
                 "since": self.ch.now} for _, r in chunk
                if (r["email"], r["role"], r["scope"]) not in held]
+        # Every school admin of the file, new or not, lets the school catch up: an import
+        # killed between its parts, run again, finishes what the first run owed.
+        held_admins = [r["scope"] for _, r in chunk if r["role"] == "school_admin"
+                       and (r["email"], r["role"], r["scope"]) in held]
+        for code, r in lookup(self.conn, schools, "code", held_admins, ("region_code",)).items():
+            admins[r["region_code"]].append(code)
         if not new:
             return
         self.conn.execute(insert(assignments), new)

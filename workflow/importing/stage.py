@@ -7,6 +7,7 @@ file) are SQL over this table; the rest look at one chunk at a time.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -14,7 +15,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-CHUNK = 5000
+# Rows read back at a time; no more than an import's part (ROLLOUT_IMPORT_PART, parts.py).
+CHUNK = max(1, min(5000, int(os.environ.get("ROLLOUT_IMPORT_PART", "500"))))
 Record = tuple[int, dict[str, Any]]  # (row number, values by column name)
 
 
@@ -73,14 +75,14 @@ class Stage:
         for row in self.db.execute(sql):
             yield row[0], tuple(row[1:-1]), row[-1]
 
-    def chunks(self, order: str = "n", where: str = "1", size: int = CHUNK
+    def chunks(self, order: str = "n", where: str = "1", size: int | None = None
                ) -> Iterator[list[Record]]:
         """The rows as (row, record), `size` at a time, in `order` (SQL ORDER BY), filtered by
         `where` (SQL)."""
         cols = ", ".join(f'"{c}"' for c in self.columns)
         cursor = self.db.execute(f"SELECT n, {cols} FROM rows WHERE {where} ORDER BY {order}")
         names = self.columns
-        while batch := cursor.fetchmany(size):
+        while batch := cursor.fetchmany(size or CHUNK):
             yield [(r[0], dict(zip(names, r[1:], strict=True))) for r in batch]
 
     def values(self, column: str, where: str = "1") -> Iterator[Any]:
