@@ -19,18 +19,13 @@ from storage.outbox import outbox
 from tests import dashkit
 from tests.builders import SUPPORT, World
 from tests.conftest import T0, make_services
-from tests.e2e.test_web_browser import ARGS, CHROMIUM, shot
+from tests.e2e.browserkit import NEEDS_CHROMIUM, shot
 from web import create_app
 from workflow.reconcile import sample_list
 
 RC = "rc@region07.ru"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason="needs Debian's chromium at /usr/bin/chromium "
-                              "(apt-get install -y chromium)"),
-]
+pytestmark = NEEDS_CHROMIUM
 
 
 @pytest.fixture(autouse=True)
@@ -38,14 +33,6 @@ def russian(monkeypatch: pytest.MonkeyPatch) -> None:
     """The served pages speak Russian (no ROLLOUT_LANG)."""
     monkeypatch.delenv("ROLLOUT_LANG", raising=False)
 
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright for Python")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

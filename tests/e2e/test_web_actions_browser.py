@@ -15,27 +15,15 @@ from storage import repo
 from storage.models import assignments, municipalities, schools
 from storage.repo import insert_machines
 from tests import dashkit, webkit
-from tests.e2e.test_web_browser import ARGS, CHROMIUM, shot
+from tests.e2e.browserkit import NEEDS_CHROMIUM, shot
 from web import create_app
 from workflow.engine import new_machine_rows
 from workflow.reconcile import reconcile_as_registered
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason="needs Debian's chromium at /usr/bin/chromium"),
-]
+pytestmark = NEEDS_CHROMIUM
 RC02, ADMIN4, SUPPORT = "rc02@example.org", "admin4@example.org", "support@example.org"
 PHONE = {"width": 390, "height": 844}
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright for Python")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 def _region_02_at_step_3(rollout: dashkit.Rollout) -> None:

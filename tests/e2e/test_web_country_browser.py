@@ -12,25 +12,14 @@ import pytest
 from openpyxl import load_workbook
 
 from tests import dashkit, nationkit
-from tests.e2e.test_web_browser import ARGS, CHROMIUM, shot
+from tests.e2e.browserkit import NEEDS_CHROMIUM, shot, sign_in_with_key
 from web import create_app
 from web.access import create_token
 from web.regions_grid import GRID
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs chromium at /usr/bin/chromium"),
-]
+pytestmark = NEEDS_CHROMIUM
 CODES = "#region-table tbody td[data-label='Код']"
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright for Python")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -42,25 +31,14 @@ def nation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
         yield base, token
 
 
-def signed_in(browser: Any, base: str, token: str, width: int) -> tuple[Any, Any]:
-    context = browser.new_context(viewport={"width": width, "height": 900},
-                                  is_mobile=width < 600, accept_downloads=True)
-    page = context.new_page()
-    page.goto(f"{base}/signin")
-    page.click("summary")  # the operator's key, folded under the e-mail sign-in
-    page.fill("#token", token)
-    page.click("#token-submit")
-    page.wait_for_url(f"{base}/")
-    return context, page
-
-
 def codes(page: Any) -> list[str]:
     return [c.strip() for c in page.locator(CODES).all_inner_texts()]
 
 
 def test_worst_first_filter_sort_search_map_and_export(browser: Any, nation: Any) -> None:
     base, token = nation
-    context, page = signed_in(browser, base, token, 1400)
+    context, page = sign_in_with_key(browser, base, token, 1400,
+                                     accept_downloads=True)
     rows = codes(page)
     assert len(rows) == 89 and rows[0] == nationkit.STUCK
     first = page.locator("#region-table tbody tr").first
@@ -108,7 +86,8 @@ def test_the_country_page_on_a_phone(browser: Any, nation: Any) -> None:
     """At 390 px the page does not scroll sideways, each row's late count is on screen, and the
     funnel's text is as large as the page's."""
     base, token = nation
-    context, page = signed_in(browser, base, token, 390)
+    context, page = sign_in_with_key(browser, base, token, 390,
+                                     accept_downloads=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     late = page.locator("#region-table tbody td[data-label='Просрочено школ']").first
     box = late.bounding_box()

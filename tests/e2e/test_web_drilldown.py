@@ -13,24 +13,11 @@ from typing import Any
 import pytest
 
 from tests import dashkit
-from tests.e2e.test_web_browser import ARGS, CHROMIUM, shot
+from tests.e2e.browserkit import NEEDS_CHROMIUM, shot, sign_in_with_key
 from web import create_app
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason="needs Debian's chromium at /usr/bin/chromium "
-                              "(apt-get install -y chromium)"),
-]
+pytestmark = NEEDS_CHROMIUM
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright for Python")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -40,23 +27,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dashki
         yield base, rollout
 
 
-def signed_in(browser: Any, base: str, token: str) -> Any:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(f"{base}/signin")
-    page.click("summary")  # the operator's key, folded under the e-mail sign-in
-    page.fill("#token", token)
-    page.click("#token-submit")
-    page.wait_for_url(f"{base}/")
-    return page
-
-
 def test_region_page_lists_every_late_school_by_step_with_people_and_phones(
         browser: Any, site: Any) -> None:
     """From the country page, one click on the region's late count shows each late school under
     its step, with what holds it and whom to call, phone included."""
     base, rollout = site
-    page = signed_in(browser, base, rollout.tokens["pm@example.org"])
+    _, page = sign_in_with_key(browser, base, rollout.tokens["pm@example.org"])
     page.click("a[href='/regions/01#late']")
     page.wait_for_url(f"{base}/regions/01#late")
     late = page.locator("#late")
@@ -83,7 +59,7 @@ def test_burnup_charts_have_titles_axes_and_the_plan(browser: Any, site: Any) ->
     """The region's trends: nine burn-up charts, each with a visible title, both axis titles,
     the schools done and the plan's due date."""
     base, rollout = site
-    page = signed_in(browser, base, rollout.tokens["rc01@example.org"])
+    _, page = sign_in_with_key(browser, base, rollout.tokens["rc01@example.org"])
     page.goto(f"{base}/regions/01")
     page.click("text=Динамика по дням")
     page.wait_for_url(f"{base}/regions/01/trends")

@@ -26,6 +26,9 @@ from workflow import cascade
 SCHOOLS = 23
 AT = "2026-09-01T10:00:00+03:00"
 
+# These drive the SQLite file itself (another writer on it, a kill timed on its lock).
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
 
 def _mirrors(world: World, step: str) -> Counter[str]:
     """How many times each school recorded finishing `step`."""
@@ -96,12 +99,11 @@ def test_a_writer_gets_in_between_chunks_and_nothing_is_lost(
         history.verify(conn)
 
 
+@SQLITE_ONLY
 def test_a_database_busy_between_chunks_leaves_the_rest_to_settle(
         world: World, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Another writer holds the lock past the busy timeout after the first chunk: the region's
     step is done (exit 0), the message names the schools still owed and `rollout settle`."""
-    if world.services.db.dialect != "sqlite":
-        pytest.skip("the other writer holds the SQLite file")
     build_region(world, SCHOOLS, SCHOOLS)
     monkeypatch.setattr(cascade, "CHUNK", 5)
     s = world.services
@@ -130,11 +132,10 @@ def test_a_database_busy_between_chunks_leaves_the_rest_to_settle(
         history.verify(conn)
 
 
+@SQLITE_ONLY
 def test_advance_killed_between_chunks_is_consistent_and_settle_finishes_it(
         world: World, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    if world.services.db.dialect != "sqlite":
-        pytest.skip("the kill is timed on the SQLite file")
     sqlite_url = db_url
     monkeypatch.setenv("ROLLOUT_DATABASE_URL", db_url)
     n = 120
