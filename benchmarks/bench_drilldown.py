@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ from sqlalchemy import insert, update
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import late_plan  # noqa: E402
+from benchmarks.bench_dashboard import median_ms  # noqa: E402
 from notifications.weekly import week_changes  # noqa: E402
 from states import SLUGS, default_graph, default_policies, first_open  # noqa: E402
 from states.graph import settle_open  # noqa: E402
@@ -133,16 +133,6 @@ def national(services: Services, n_regions: int = 89, n_munis: int = 2600,
                                        "phone": None}])
         conn.execute(insert(assignments), [{"email": "pm@example.org", "role": "program_manager",
                                             "scope": "", "since": NOW}])
-
-
-def median_ms(fn: Callable[[], object], runs: int) -> float:
-    fn()  # warm-up: caches, the first connection
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
 
 
 def main() -> None:

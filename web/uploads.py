@@ -106,8 +106,10 @@ def routes(site: Site) -> list[Route]:
             return RedirectResponse("/signin?next=/uploads", status_code=303)
         return upload_form(viewer, now, done=request.query_params.get("done", ""))
 
-    async def upload(request: Request) -> Response:
-        now = site.clock()
+    async def received(request: Request, now: datetime, back: str
+                       ) -> Response | tuple[Viewer, dict[str, str], str, bytes]:
+        """The signed-in person's file and form fields, its CSRF token checked; or the page
+        that says why nothing was taken (401, 413/422, 403)."""
         session, viewer = signed_in(request, now)
         if session is None or viewer is None:
             return site.message(None, now, 401, "Нужно войти",
@@ -116,11 +118,18 @@ def routes(site: Site) -> list[Route]:
         try:
             fields, name, content = await read_upload(request)
         except BadForm as exc:
-            return site.message(viewer, now, exc.status, "Файл не принят", str(exc),
-                                back="/uploads")
+            return site.message(viewer, now, exc.status, "Файл не принят", str(exc), back=back)
         if not same_token(session.csrf, fields.get("csrf")):
             return site.message(viewer, now, 403, "Форма устарела", "Откройте страницу заново "
-                                "и загрузите файл ещё раз; ничего не изменено.", back="/uploads")
+                                "и загрузите файл ещё раз; ничего не изменено.", back=back)
+        return viewer, fields, name, content
+
+    async def upload(request: Request) -> Response:
+        now = site.clock()
+        got = await received(request, now, "/uploads")
+        if isinstance(got, Response):
+            return got
+        viewer, fields, name, content = got
         kind, remove = fields.get("kind", ""), fields.get("remove_missing") == "1"
         try:
             seen = await run_in_threadpool(uploads.preview, services, viewer.email, kind, name,
@@ -167,18 +176,10 @@ def routes(site: Site) -> list[Route]:
         now = site.clock()
         code = request.path_params["code"]
         back = f"/regions/{code}/reconcile"
-        session, viewer = signed_in(request, now)
-        if session is None or viewer is None:
-            return site.message(None, now, 401, "Нужно войти",
-                                "Сессия закончилась или вы не вошли. Войдите заново.",
-                                back="/signin")
-        try:
-            fields, name, content = await read_upload(request)
-        except BadForm as exc:
-            return site.message(viewer, now, exc.status, "Файл не принят", str(exc), back=back)
-        if not same_token(session.csrf, fields.get("csrf")):
-            return site.message(viewer, now, 403, "Форма устарела", "Откройте страницу заново "
-                                "и загрузите файл ещё раз; ничего не изменено.", back=back)
+        got = await received(request, now, back)
+        if isinstance(got, Response):
+            return got
+        viewer, _fields, name, content = got
         try:
             await run_in_threadpool(uploads.reconcile_upload, services, code, name, content,
                                     viewer.email, now)
