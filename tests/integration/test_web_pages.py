@@ -163,8 +163,12 @@ def test_long_school_lists_are_paged_with_a_count(client: httpx.Client, rollout:
 def xlsx_text(path: Path) -> str:
     from openpyxl import load_workbook
 
-    sheet = load_workbook(path, read_only=True).active
-    return "\n".join(";".join(str(v) for v in row) for row in sheet.iter_rows(values_only=True))
+    book = load_workbook(path, read_only=True)  # read-only keeps the file open: close it
+    try:
+        return "\n".join(";".join(str(v) for v in row)
+                         for row in book.active.iter_rows(values_only=True))
+    finally:
+        book.close()
 
 
 def test_static_snapshot_starts_at_index_and_holds_no_contacts(
