@@ -78,6 +78,16 @@ def _step_columns(table: Table) -> None:
         table.add_column(str(step.number), justify="right")
 
 
+def state_label(state: str | None) -> str:
+    """A machine's state in a table: its first open step by number (the legend names it)."""
+    if not state:
+        return "-"
+    if state == "done":
+        return _("all steps done")
+    number = next((s.number for s in STEPS if s.slug == state), None)
+    return _("step {number}", number=number) if number else state
+
+
 def legend() -> str:
     return _("steps: ") + ", ".join(f"{s.number} {s.slug}" for s in STEPS)
 
@@ -92,7 +102,7 @@ def print_national(report: dict[str, Any]) -> None:
     table.add_column(_("schools"), justify="right")
     _step_columns(table)
     for r in report["regions"]:
-        table.add_row(r["code"], r["name"], r["state"] or "-", str(r["schools"]),
+        table.add_row(r["code"], r["name"], state_label(r["state"]), str(r["schools"]),
                       *(progress_cell(r["steps"][s.slug], r["schools"]) for s in STEPS))
     t = report["totals"]
     table.add_row("", _("all regions"), "", str(t["schools"]),
@@ -109,7 +119,8 @@ def print_regional(report: dict[str, Any]) -> None:
     region = report["region"]
     out = console()
     out.print(f"[bold]{kind_name('region')} {region['code']}[/bold] {region['name']}  "
-              + _("state: [bold]{state}[/bold]  schools: {schools}", state=region["state"],
+              + _("state: [bold]{state}[/bold]  schools: {schools}",
+                  state=state_label(region["state"]),
                   schools=region["schools"]))
     table = Table(title=_("By municipality (share of schools past each step)"),
                   header_style="bold", caption=legend(), box=box.SIMPLE_HEAD)
@@ -127,7 +138,7 @@ def print_regional(report: dict[str, Any]) -> None:
                 _("since ({zone})", zone=zone_name(tz))):
         schools.add_column(col)
     for s in report["schools"]:
-        schools.add_row(s["code"], s["name"], s["municipality"] or "-", s["state"],
+        schools.add_row(s["code"], s["name"], s["municipality"] or "-", state_label(s["state"]),
                         local_time(s["since"], tz)[:10])
     out.print(schools)
 
