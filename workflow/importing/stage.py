@@ -20,12 +20,34 @@ CHUNK = max(1, min(5000, int(os.environ.get("ROLLOUT_IMPORT_PART", "500"))))
 Record = tuple[int, dict[str, Any]]  # (row number, values by column name)
 
 
+PREFIX = "rollout-import-"  # + the pid of the importing process + a random part
+
+
+def sweep_orphans(root: str | None = None) -> list[Path]:
+    """Remove the stages left by imports whose process is gone (a kill -9 skips `close`);
+    a stage of a live process, or of another user's, is left alone. Returns what was removed."""
+    removed = []
+    for path in Path(root or tempfile.gettempdir()).glob(f"{PREFIX}*-*"):
+        pid = path.name[len(PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or not path.is_dir():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+        except PermissionError:
+            continue  # alive, another user's
+    return removed
+
+
 class Stage:
     """A table `rows(n, <columns>)` in a private temporary database; `close` deletes it."""
 
     def __init__(self, columns: Sequence[str]) -> None:
         self.columns = list(columns)
-        self._dir = tempfile.mkdtemp(prefix="rollout-import-")
+        sweep_orphans()
+        self._dir = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-")
         self.db = sqlite3.connect(Path(self._dir) / "stage.db", isolation_level=None)
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-8000",
                        "temp_store=FILE"):
@@ -109,4 +131,4 @@ class Stage:
         shutil.rmtree(self._dir, ignore_errors=True)
 
 
-__all__ = ["CHUNK", "Record", "Stage"]
+__all__ = ["CHUNK", "PREFIX", "Record", "Stage", "sweep_orphans"]
