@@ -64,9 +64,13 @@ def build_region(world: World, schools_n: int, admins_n: int) -> None:
     s.advance("region", REGION, "registry", RC, world.now)
 
 
+CONNECTIONS = 4  # the relay's SMTP sessions in the campaigns: at most one message in flight each
+
+
 def write_config(tmp: Path, smtp_port: int | None = None) -> Path:
     path = tmp / "config.yaml"
-    mail = (f"{{transport: smtp, smtp: {{host: 127.0.0.1, port: {smtp_port}, timeout_s: 5}}}}"
+    mail = (f"{{transport: smtp, smtp: {{host: 127.0.0.1, port: {smtp_port}, timeout_s: 5, "
+            f"connections: {CONNECTIONS}}}}}"
             if smtp_port else f"{{transport: file, dir: '{tmp / 'mail'}'}}")
     path.write_text(f"mail: {mail}\n", encoding="utf-8")
     return path
