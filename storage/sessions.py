@@ -7,7 +7,6 @@ requests racing for one link get one session between them, on SQLite and Postgre
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +25,7 @@ from sqlalchemy import (
 )
 
 from storage.models import metadata, optional, required
+from storage.tokens import digest  # the one hash of a secret: tokens, links, sessions
 from storage.types import UtcDateTime
 
 signin_links = Table(
@@ -57,10 +57,6 @@ link_requests = Table(
     required("email", String(254), index=True),
     required("client", String(64), index=True),
 )
-
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 def log_request(conn: Connection, email: str, client: str, now: datetime) -> None:

@@ -193,11 +193,14 @@ def group(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[str
                          for r in progress.reasons(o, facts[s["code"]], policies[o])]
                         if s["code"] in facts else [])
     tz = status["timezone"]
-    line = progress.progress_over_time(conn, region_code, summary["schools"], tz, muni)
-    people = redact_people(conn, viewer, drilldown.people_on(conn, [muni]) if muni
-                           else drilldown.with_contacts(conn, status["people"]))
-    late = drilldown.late_schools(conn, viewer, now, policies, region_code, status["steps"],
-                                  muni, late_page)
+    if every_school:  # an export reads the list only: no chart, people or late list
+        line, people, late = [], [], {}
+    else:
+        line = progress.progress_over_time(conn, region_code, summary["schools"], tz, muni)
+        people = redact_people(conn, viewer, drilldown.people_on(conn, [muni]) if muni
+                               else drilldown.with_contacts(conn, status["people"]))
+        late = drilldown.late_schools(conn, viewer, now, policies, region_code,
+                                      status["steps"], muni, late_page)
     return {**late,
         "kind": kind, "code": code, "name": name, "region": status["region"],
         "region_state": region_state, "region_state_title": state_title(region_state),
