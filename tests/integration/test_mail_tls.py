@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import ssl
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from notifications.relay import deliver
+from notifications.sender import SmtpSender
 from storage import Database
 from tests.integration.test_mail_smtp import queue, statuses
 from tests.mailkit import T0, Handler, free_port, mail_settings, new_db
@@ -92,6 +95,34 @@ def test_starttls_with_a_trusted_certificate_delivers(
     deliver(db, settings, T0)
     assert statuses(db) == [("sent", 1)]
     assert handler.message_ids() == ids
+
+
+def test_closing_a_tls_session_releases_its_socket(
+        tmp_path: Path, certs: Path, tls_server: tuple[Handler, int],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the sender's close() returns, the socket under TLS is closed, not left to the GC.
+
+    The TLS shutdown runs on the event loop after close(); a relay whose loop ended first left
+    an unclosed transport behind (a ResourceWarning that failed a CI run)."""
+    handler, port = tls_server
+    monkeypatch.setenv("SSL_CERT_FILE", str(certs / "ca.pem"))
+    settings = mail_settings(tmp_path, port)
+    sender = SmtpSender(replace(settings.smtp, starttls=True))
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = settings.sender, "a@example.org", "Проверка"
+    msg["Message-ID"] = "<close-test@rollout.test>"
+    msg.set_content("Текст письма")
+
+    async def send_and_close() -> tuple[str, int]:
+        outcome = await sender.send(msg, settings.sender, ["a@example.org"], 1)
+        sock = sender._smtp.transport.get_extra_info("socket")  # type: ignore[union-attr]
+        await sender.close()
+        return outcome.status, sock.fileno()
+
+    status, fileno = asyncio.run(send_and_close())
+    assert status == "sent"
+    assert fileno == -1
+    assert handler.message_ids() == ["<close-test@rollout.test>"]
 
 
 def test_untrusted_certificate_sends_nothing(
