@@ -159,7 +159,7 @@ class SmtpSender(Sender):
         smtp, self._smtp = self._smtp, None
         if smtp is None:
             return
-        transport = smtp.transport
+        transport = smtp.transport if isinstance(smtp.transport, asyncio.Transport) else None
         try:
             if smtp.is_connected:
                 await smtp.quit()
@@ -171,7 +171,7 @@ class SmtpSender(Sender):
                 await _socket_closed(transport)
 
 
-async def _socket_closed(transport: asyncio.BaseTransport, wait_s: float = 1.0) -> None:
+async def _socket_closed(transport: asyncio.Transport, wait_s: float = 1.0) -> None:
     """Waits until the socket under a closed transport is released, aborting it after wait_s.
 
     Over TLS, close() starts a shutdown exchange that runs on the event loop after close()
