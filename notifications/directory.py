@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -15,6 +16,8 @@ from storage.models import assignments, metrics, municipalities, people, regions
 from storage.outbox import bounces
 
 METRICS = ("teachers", "classes", "parents", "students")
+_LOADED = attrgetter(*METRICS)  # a school row's figures, in METRICS order
+_EXPECTED = attrgetter(*(f"{m}_expected" for m in METRICS))
 
 
 @dataclass
@@ -133,8 +136,8 @@ def late_reasons(conn: Connection, d: Directory, machine: Any, step: Step,
         facts = SchoolFacts(
             code=machine.code, region=machine.region_code,
             has_admin=bool(d.holders.get(("school_admin", machine.code))),
-            loaded={m: getattr(s, m) or 0 for m in METRICS},
-            expected={m: getattr(s, f"{m}_expected") or 0 for m in METRICS})
+            loaded={m: v or 0 for m, v in zip(METRICS, _LOADED(s), strict=True)},
+            expected={m: v or 0 for m, v in zip(METRICS, _EXPECTED(s), strict=True)})
     elif step.evidence is None:
         facts = RegionFacts(machine.code)  # a manual region step reads nothing
     else:

@@ -311,5 +311,8 @@ class Plan:
     last_key: int  # the newest reminder key when the plan was made
 
 
+_NUMBER = {s.slug: s.number for s in STEPS}
+
+
 def _order(it: Late) -> tuple[int, str, int]:
-    return (it.level, it.target, step_by_slug(it.step).number)
+    return (it.level, it.target, _NUMBER[it.step])
