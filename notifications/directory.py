@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, namedtuple
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
@@ -37,14 +38,14 @@ class Directory:
     @classmethod
     def load(cls, conn: Connection) -> Directory:
         d = cls()
-        d.regions = {r.code: r for r in conn.execute(select(regions))}
-        d.munis = {r.code: r for r in conn.execute(select(municipalities))}
+        d.regions = {r.code: r for r in records(conn, select(regions), "Region")}
+        d.munis = {r.code: r for r in records(conn, select(municipalities), "Municipality")}
         q = (select(schools.c.code, schools.c.name, schools.c.region_code,
                     schools.c.municipality_code, schools.c.timezone,
                     *[schools.c[f"{m}_expected"] for m in METRICS],
                     *[metrics.c[m] for m in METRICS])
              .outerjoin(metrics, metrics.c.school_code == schools.c.code))
-        d.schools = {r.code: r for r in conn.execute(q)}
+        d.schools = {r.code: r for r in records(conn, q, "School")}
         by: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
         q2 = (select(assignments.c.role, assignments.c.scope, people.c.email, people.c.name)
               .join(people, people.c.email == assignments.c.email).order_by(assignments.c.id))
@@ -123,6 +124,14 @@ class Directory:
         if code not in self._region_facts:
             self._region_facts[code] = repo.region_facts(conn, code)
         return self._region_facts[code]
+
+
+def records(conn: Connection, query: Any, name: str) -> Iterator[Any]:
+    """The query's rows, streamed, as named tuples: a pass reads their fields millions of
+    times, and a named tuple's field costs a tenth of a SQLAlchemy Row's attribute."""
+    result = conn.execute(query)
+    record = namedtuple(name, list(result.keys()))  # type: ignore[misc]
+    return map(record._make, result)
 
 
 def late_reasons(conn: Connection, d: Directory, machine: Any, step: Step,

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, and_, false, func, or_, select
 
 from notifications.calendar import business_days_between, due_date, local, open_cutoff
 from notifications.deferred import Line, line
-from notifications.directory import Directory, late_reasons
+from notifications.directory import Directory, late_reasons, records
 from notifications.links import step_url
 from notifications.policy import Recipient, due_levels, escalation_chain, in_window, period
 from notifications.settings import MailSettings, ReminderSettings
@@ -150,7 +150,7 @@ def plan_pass(conn: Connection, now: datetime, reminders: ReminderSettings,
         return found
 
     bounced, broken = d.bounced, summary.broken_contacts
-    for m in conn.execute(_candidates(d, now, policies)):
+    for m in records(conn, _candidates(d, now, policies), "Candidate"):
         step = step_by_slug(m.step)
         tz = d.tz(m.kind, m.code, m.region_code)
         known = opened.get((m.since, tz))
