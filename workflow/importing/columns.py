@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Column as DbColumn
@@ -40,13 +40,21 @@ class Column:
     aliases: tuple[str, ...] = ()
     db: DbColumn[Any] | None = None
     family: str | None = None
+    # The stored column's width, looked up once: `read` runs for every cell of a file.
+    width: int | None = field(init=False, repr=False, compare=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.db is not None:
+            object.__setattr__(self, "width", width_of(self.db))
 
     def read(self, raw: str) -> Any:
         """The cell's value; CellError names what is wrong (hidden characters, width too)."""
         value = self.parse(raw)
-        if isinstance(value, str):
+        # check_text only where it may refuse: a printable value within the width passes
+        if isinstance(value, str) and (not value.isprintable() or (
+                self.width is not None and len(value) > self.width)):
             try:
-                check_text(value, width_of(self.db) if self.db is not None else None)
+                check_text(value, self.width)
             except ValueError as exc:
                 raise CellError(str(exc)) from None
         return value
