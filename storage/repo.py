@@ -110,7 +110,8 @@ def insert_machines(conn: Connection, rows: list[dict[str, Any]]) -> None:
     shared = {k: v for k, v in first.items() if k not in ("code", "region_code")
               and list(map(methodcaller("get", k), rows)).count(v) == len(rows)}
     if len(rows) > 1 and all(len(r) == len(first) for r in rows):
-        insert_rows(conn, machines, [{k: r[k] for k in r if k not in shared} for r in rows],
+        own = [k for k in first if k not in shared]
+        insert_rows(conn, machines, [{k: r[k] for k in own} for r in rows],
                     shared)
     else:
         conn.execute(insert(machines), rows)
@@ -119,13 +120,13 @@ def insert_machines(conn: Connection, rows: list[dict[str, Any]]) -> None:
     opened = []
     for r in rows:
         kind, steps = r["kind"], r["steps"]
-        own = spec.get((kind, id(steps)))
-        if own is None:
-            own = spec[(kind, id(steps))] = [(o["step"], o["since"])
-                                             for o in open_rows(kind, "", "", steps)]
+        opens = spec.get((kind, id(steps)))
+        if opens is None:
+            opens = spec[(kind, id(steps))] = [(o["step"], o["since"])
+                                               for o in open_rows(kind, "", "", steps)]
         code, region = r["code"], r["region_code"]
         opened += [{"kind": kind, "code": code, "step": step, "region_code": region,
-                    "since": since} for step, since in own]
+                    "since": since} for step, since in opens]
     if opened:
         since = opened[0]["since"]
         if all(o["since"] == since for o in opened):

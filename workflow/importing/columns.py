@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Column as DbColumn
@@ -136,7 +137,10 @@ def normalise_header(name: str) -> str:
     return " ".join(name.strip().rstrip("*").strip().lower().replace("ё", "е").split())
 
 
-def _by_name(kind: str) -> dict[str, Column]:
+@cache
+def _by_name(kind: str) -> Mapping[str, Column]:
+    """The kind's columns by normalised name and alias (built once: the header search asks
+    for each of the first rows)."""
     by_name: dict[str, Column] = {}
     for c in COLUMNS[kind]:
         for alias in (c.name, *c.aliases):
