@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Select, Table, bindparam, insert, select
@@ -43,8 +44,14 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     plain = [(i, n) for i, n in enumerate(order) if n not in fixed and procs[n] is None]
     converted = [(i, n, procs[n]) for i, n in enumerate(order)
                  if n not in fixed and procs[n] is not None]
+    # Nothing shared, nothing to convert (an import's registry rows): one C call per row
+    whole = itemgetter(*order) if positional and not fixed and not converted and \
+        len(order) > 1 else None
     for start in range(0, len(rows), chunk):
         params: list[Any] = []
+        if whole is not None:
+            conn.exec_driver_sql(sql, list(map(whole, rows[start:start + chunk])))
+            continue
         for r in rows[start:start + chunk]:
             values = template.copy()
             for i, n in plain:

@@ -90,12 +90,13 @@ def region_code(value: str) -> str:
 
 def inn(value: str) -> str:
     v = _code(value)
-    if DIGITS.fullmatch(v) and len(v) == 9:
+    digits = v.isascii() and v.isdigit()  # DIGITS.fullmatch, once
+    if digits and len(v) == 9:
         v = v.zfill(10)  # Excel dropped the leading zero
-    if len(v) == 12 and DIGITS.fullmatch(v):
+    if len(v) == 12 and digits:
         raise CellError(_("{value}: 12 digits is a person's ИНН; a school (a legal entity) "
                           "has an ИНН of 10 digits", value=v))
-    if not (len(v) == 10 and DIGITS.fullmatch(v)):
+    if not (len(v) == 10 and digits):
         raise CellError(_("{value}: a legal entity's ИНН is 10 digits", value=q(v)))
     check = inn_check_digit(v)
     if check != int(v[9]):
