@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import methodcaller
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, null, select, update
@@ -105,15 +106,27 @@ def insert_machines(conn: Connection, rows: list[dict[str, Any]]) -> None:
     # Values every row has alike (an import's new machines share their steps) are converted
     # once: per-row JSON and datetime conversion was a third of a schools import's writes.
     first = rows[0]
+    # list.count compares by identity first, then ==: one C loop per column
     shared = {k: v for k, v in first.items() if k not in ("code", "region_code")
-              and all(r.get(k) is v or r.get(k) == v for r in rows)}
+              and list(map(methodcaller("get", k), rows)).count(v) == len(rows)}
     if len(rows) > 1 and all(len(r) == len(first) for r in rows):
-        insert_rows(conn, machines, [{k: r[k] for k in r if k not in shared} for r in rows],
+        own = [k for k in first if k not in shared]
+        insert_rows(conn, machines, [{k: r[k] for k in own} for r in rows],
                     shared)
     else:
         conn.execute(insert(machines), rows)
-    opened = [o for r in rows for o in open_rows(r["kind"], r["code"], r["region_code"],
-                                                 r["steps"])]
+    # The open steps of each distinct `steps` (new machines share one): worked out once
+    spec: dict[tuple[str, int], list[tuple[str, datetime]]] = {}
+    opened = []
+    for r in rows:
+        kind, steps = r["kind"], r["steps"]
+        opens = spec.get((kind, id(steps)))
+        if opens is None:
+            opens = spec[(kind, id(steps))] = [(o["step"], o["since"])
+                                               for o in open_rows(kind, "", "", steps)]
+        code, region = r["code"], r["region_code"]
+        opened += [{"kind": kind, "code": code, "step": step, "region_code": region,
+                    "since": since} for step, since in opens]
     if opened:
         since = opened[0]["since"]
         if all(o["since"] == since for o in opened):

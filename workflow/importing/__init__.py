@@ -194,36 +194,43 @@ def stage_rows(table: Table, columns: dict[int, Column], blank: list[int], error
     number of data rows."""
     width = len(table.header)
     numeric = set(flags(columns.values()))
+    # Per column, once: (position, name, required, reader, the number mark or None)
+    plan = [(i, col.name, col.required, col.read,
+             f"#{col.name}" if f"#{col.name}" in numeric else None)
+            for i, col in columns.items()]
     n = 0
     label = _("reading {file}", file=table.name) if progress else ""
     for number, cells in _progress(table.rows, label, progress):
         n += 1
         bad = errors.count
-        for i in blank + list(range(width, len(cells))):
-            if i < len(cells) and cells[i].strip():
-                errors.add(number, _("column {letter}", letter=column_letter(i)),
-                           _("data under an empty header; name the column or delete the data"))
+        ncells = len(cells)
+        if blank or ncells > width:
+            for i in blank + list(range(width, ncells)):
+                if i < ncells and cells[i].strip():
+                    errors.add(number, _("column {letter}", letter=column_letter(i)),
+                               _("data under an empty header; name the column or delete the "
+                                 "data"))
         rec: dict[str, Any] = {}
-        for i, col in columns.items():
-            raw = cells[i] if i < len(cells) else ""
+        for i, name, required, read, mark in plan:
+            raw = cells[i] if i < ncells else ""
             if len(raw) > MAX_CELL_CHARS:
-                errors.add(number, col.name, ngettext(
+                errors.add(number, name, ngettext(
                     "the cell is longer than {n} character ({length}): {value}",
                     "the cell is longer than {n} characters ({length}): {value}",
                     MAX_CELL_CHARS, length=len(raw), value=q(raw)))
                 continue
             if not raw.strip():
-                if col.required:
-                    errors.add(number, col.name, _("a required cell is empty"))
-                rec[col.name] = None
+                if required:
+                    errors.add(number, name, _("a required cell is empty"))
+                rec[name] = None
                 continue
             try:
-                rec[col.name] = col.read(raw)
+                rec[name] = read(raw)
             except CellError as exc:
-                errors.add(number, col.name, str(exc))
+                errors.add(number, name, str(exc))
                 continue
-            if isinstance(raw, Number) and f"#{col.name}" in numeric:
-                rec[f"#{col.name}"] = 1  # typed as a number: leading zeros may be lost
+            if mark is not None and isinstance(raw, Number):
+                rec[mark] = 1  # typed as a number: leading zeros may be lost
         if errors.count == bad:
             stage.add(number, applier.prepare(rec) if applier else rec)
     stage.done()

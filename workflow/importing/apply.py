@@ -16,7 +16,7 @@ from sqlalchemy import Connection, select, update
 
 from states import Verdict
 from storage import repo
-from storage.bulk import insert_rows
+from storage.bulk import insert_rows, select_in
 from storage.models import metrics, regions, schools
 from workflow.engine import Change, new_machine_rows
 from workflow.i18n import N_, _
@@ -142,11 +142,9 @@ def lookup(conn: Connection, table: Any, key: str, keys: Sequence[Any], cols: Se
     """The registry's rows whose `key` is among `keys`, by key, with `cols` (key included)."""
     out: dict[Any, dict[str, Any]] = {}
     wanted = sorted({k for k in keys if k is not None})
-    columns = [table.c[key], *(table.c[c] for c in cols if c != key)]
-    for start in range(0, len(wanted), IN_CHUNK):
-        q = select(*columns).where(table.c[key].in_(wanted[start:start + IN_CHUNK]))
-        for r in conn.execute(q):
-            out[r[0]] = dict(r._mapping)
+    names = (key, *(c for c in cols if c != key))
+    for r in select_in(conn, table, names, key, wanted, chunk=IN_CHUNK):
+        out[r[0]] = dict(zip(names, r, strict=True))
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -54,7 +55,8 @@ def code(width: int | None = None) -> Callable[[str], str]:
 
     def parse(value: str) -> str:
         v = value.strip()
-        if not DIGITS.fullmatch(v):  # digits alone (most codes) need none of these checks
+        # digits alone (most codes) need none of these checks; ASCII isdigit() is [0-9]+
+        if not (v.isascii() and v.isdigit()):
             if SCIENTIFIC.match(v):
                 raise CellError(_("{value} is a number Excel shortened to scientific "
                                   "notation; format the column as text and export again",
@@ -73,22 +75,28 @@ def code(width: int | None = None) -> Callable[[str], str]:
     return parse
 
 
+# The parsers of the code-like cells, built once (not per cell)
+_code = code()
+_code2 = code(2)
+
+
 def region_code(value: str) -> str:
     """A region's code: digits, two at least (Excel's 7 is 07)."""
-    v = code(2)(value)
+    v = _code2(value)
     if not DIGITS.fullmatch(v):
         raise CellError(_("{value}: a region's code is digits (for example, 07)", value=q(v)))
     return v
 
 
 def inn(value: str) -> str:
-    v = code()(value)
-    if DIGITS.fullmatch(v) and len(v) == 9:
+    v = _code(value)
+    digits = v.isascii() and v.isdigit()  # DIGITS.fullmatch, once
+    if digits and len(v) == 9:
         v = v.zfill(10)  # Excel dropped the leading zero
-    if len(v) == 12 and DIGITS.fullmatch(v):
+    if len(v) == 12 and digits:
         raise CellError(_("{value}: 12 digits is a person's ИНН; a school (a legal entity) "
                           "has an ИНН of 10 digits", value=v))
-    if not (len(v) == 10 and DIGITS.fullmatch(v)):
+    if not (len(v) == 10 and digits):
         raise CellError(_("{value}: a legal entity's ИНН is 10 digits", value=q(v)))
     check = inn_check_digit(v)
     if check != int(v[9]):
@@ -99,7 +107,10 @@ def inn(value: str) -> str:
 
 def inn_check_digit(digits: str) -> int:
     """The check digit of a legal entity's ИНН, from its first nine digits."""
-    return sum(int(d) * w for d, w in zip(digits[:9], INN_WEIGHTS, strict=True)) % 11 % 10
+    head = digits[:9]
+    if len(head) != len(INN_WEIGHTS):
+        raise ValueError(f"nine digits are needed, not {len(head)}")
+    return sum(map(operator.mul, map(int, head), INN_WEIGHTS)) % 11 % 10
 
 
 def ogrn_check_digit(digits: str) -> int:
@@ -108,7 +119,7 @@ def ogrn_check_digit(digits: str) -> int:
 
 
 def kpp(value: str) -> str:
-    v = code()(value).upper()
+    v = _code(value).upper()
     if DIGITS.fullmatch(v) and len(v) == 8:
         v = v.zfill(9)
     if not KPP.match(v):
@@ -119,7 +130,7 @@ def kpp(value: str) -> str:
 
 def ogrn(value: str) -> str:
     """A legal entity's ОГРН: 13 digits, the last one the first twelve mod 11 mod 10."""
-    v = code()(value)
+    v = _code(value)
     if DIGITS.fullmatch(v) and len(v) == 12:
         v = v.zfill(13)  # Excel dropped the leading zero
     if not (len(v) == 13 and DIGITS.fullmatch(v)):

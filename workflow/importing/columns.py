@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Column as DbColumn
@@ -40,13 +41,21 @@ class Column:
     aliases: tuple[str, ...] = ()
     db: DbColumn[Any] | None = None
     family: str | None = None
+    # The stored column's width, looked up once: `read` runs for every cell of a file.
+    width: int | None = field(init=False, repr=False, compare=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.db is not None:
+            object.__setattr__(self, "width", width_of(self.db))
 
     def read(self, raw: str) -> Any:
         """The cell's value; CellError names what is wrong (hidden characters, width too)."""
         value = self.parse(raw)
-        if isinstance(value, str):
+        # check_text only where it may refuse: a printable value within the width passes
+        if isinstance(value, str) and (not value.isprintable() or (
+                self.width is not None and len(value) > self.width)):
             try:
-                check_text(value, width_of(self.db) if self.db is not None else None)
+                check_text(value, self.width)
             except ValueError as exc:
                 raise CellError(str(exc)) from None
         return value
@@ -128,7 +137,10 @@ def normalise_header(name: str) -> str:
     return " ".join(name.strip().rstrip("*").strip().lower().replace("ё", "е").split())
 
 
-def _by_name(kind: str) -> dict[str, Column]:
+@cache
+def _by_name(kind: str) -> Mapping[str, Column]:
+    """The kind's columns by normalised name and alias (built once: the header search asks
+    for each of the first rows)."""
     by_name: dict[str, Column] = {}
     for c in COLUMNS[kind]:
         for alias in (c.name, *c.aliases):

@@ -92,7 +92,7 @@ def read_table(path: Path, score: Score | None = None) -> Table:
 
 def _data(rows: Iterator[tuple[int, list[str]]]) -> Iterator[tuple[int, list[str]]]:
     for number, cells in rows:
-        if any(c.strip() for c in cells):  # blank lines, often at the end of an Excel export
+        if any(map(str.strip, cells)):  # blank lines, often at the end of an Excel export
             yield number, cells
 
 

@@ -9,10 +9,11 @@ from sqlalchemy import insert, select
 
 from states import FINISHED, GLOBAL_ROLES, SCOPE_KIND, Role, acting_role
 from storage import repo
+from storage.bulk import select_in
 from storage.models import assignments, municipalities, people, regions, schools
 from workflow.engine import new_machine_rows
 from workflow.i18n import N_, _
-from workflow.importing.apply import Applier, Metrics, Regions, codes, lookup
+from workflow.importing.apply import IN_CHUNK, Applier, Metrics, Regions, codes, lookup
 from workflow.importing.removals import remove_missing
 from workflow.importing.stage import Record, Stage
 
@@ -82,11 +83,9 @@ class Schools(Applier):
         # Stored branches of the chunk's branches: у филиала не может быть своих филиалов.
         branches: dict[str, list[str]] = defaultdict(list)
         with_parent = [r["code"] for r in recs if r.get("parent")]
-        for start in range(0, len(with_parent), 900):
-            q = (select(schools.c.code, schools.c.parent_code)
-                 .where(schools.c.parent_code.in_(with_parent[start:start + 900])))
-            for code, parent in self.conn.execute(q):
-                branches[parent].append(code)
+        for code, parent in select_in(self.conn, schools, ("code", "parent_code"),
+                                      "parent_code", with_parent, chunk=IN_CHUNK):
+            branches[parent].append(code)
         left_alone = self._not_in_file(stage, {c for cs in branches.values() for c in cs}
                                        | set(holders.values()))
         for row, rec in chunk:
@@ -123,12 +122,10 @@ class Schools(Applier):
         """The stored schools holding one of the INN/KPP pairs."""
         out = {}
         inns = sorted({p[0] for p in pairs})
-        for start in range(0, len(inns), 900):
-            q = (select(schools.c.code, schools.c.inn, schools.c.kpp)
-                 .where(schools.c.inn.in_(inns[start:start + 900])))
-            for code, inn, kpp in self.conn.execute(q):
-                if (inn, kpp) in pairs:
-                    out[(inn, kpp)] = code
+        for code, inn, kpp in select_in(self.conn, schools, ("code", "inn", "kpp"), "inn", inns,
+                                        chunk=IN_CHUNK):
+            if (inn, kpp) in pairs:
+                out[(inn, kpp)] = code
         return out
 
     @staticmethod
@@ -163,13 +160,17 @@ class Schools(Applier):
                                        "branch has its own КПП", inn=main["inn"]))
 
     def apply(self, stage: Stage) -> None:
-        def values(r: dict[str, Any]) -> dict[str, Any]:
-            v = {self.RENAME.get(k, k): r.get(k) for k in (
-                "code", "region", "municipality", "name", "inn", "kpp", "parent",
-                "teachers_expected", "classes_expected", "students_expected", "timezone")}
-            v["parents_expected"] = (r["parents_expected"] if r.get("parents_expected")
-                                     is not None else r["students_expected"])
-            return v
+        def values(r: dict[str, Any]) -> dict[str, Any]:  # the file's names RENAMEd
+            get = r.get
+            parents = get("parents_expected")
+            return {"code": get("code"), "region_code": get("region"),
+                    "municipality_code": get("municipality"), "name": get("name"),
+                    "inn": get("inn"), "kpp": get("kpp"), "parent_code": get("parent"),
+                    "teachers_expected": get("teachers_expected"),
+                    "classes_expected": get("classes_expected"),
+                    "students_expected": get("students_expected"), "timezone": get("timezone"),
+                    "parents_expected": (parents if parents is not None
+                                         else r["students_expected"])}
 
         # Main schools first, so that a branch's foreign key finds its main school.
         for chunk in stage.chunks(order='"parent" IS NOT NULL, n'):

@@ -61,7 +61,7 @@ class Stage:
         self.count = 0
 
     def add(self, row: int, rec: dict[str, Any]) -> None:
-        self._pending.append((row, *(rec.get(c) for c in self.columns)))
+        self._pending.append((row, *map(rec.get, self.columns)))
         self.count += 1
         if len(self._pending) >= CHUNK:
             self._flush()
