@@ -31,7 +31,7 @@ class _Plan:
     names: tuple[str, ...]  # the bind names in the order the driver wants them
     procs: tuple[Processor, ...]  # one per name: its type's bind processor
     fixed: Mapping[str, Any]  # values bound in the statement itself (literals)
-    results: tuple[Processor, ...]  # one per selected column: its type's result processor
+    results: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column, its type's processor)
 
 
 class Prepared:
@@ -53,10 +53,11 @@ class Prepared:
         names = tuple(compiled.positiontup) if compiled.positional else tuple(binds)
         procs = tuple(binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
         fixed = {n: bp.effective_value for n, bp in binds.items() if not bp.required}
-        results: tuple[Processor, ...] = ()
+        results: tuple[tuple[int, Callable[[Any], Any]], ...] = ()
         if isinstance(self.stmt, SelectBase):
-            results = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None)
-                            for c in self.stmt.selected_columns)
+            procs_out = (c.type.dialect_impl(dialect).result_processor(dialect, None)
+                         for c in self.stmt.selected_columns)
+            results = tuple((i, p) for i, p in enumerate(procs_out) if p is not None)
         return _Plan(str(compiled), compiled.positional, names, procs, fixed, results)
 
     def _params(self, plan: _Plan, params: Mapping[str, Any]) -> Any:
@@ -88,10 +89,15 @@ class Prepared:
             fetched = cursor.fetchall()
         finally:
             cursor.close()
-        if not any(plan.results):
+        if not plan.results:
             return [tuple(r) for r in fetched]
-        return [tuple(p(v) if p else v for p, v in zip(plan.results, r, strict=True))
-                for r in fetched]
+        out = []
+        for r in fetched:
+            values = list(r)
+            for i, proc in plan.results:
+                values[i] = proc(values[i])
+            out.append(tuple(values))
+        return out
 
     def run(self, conn: Connection, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
             ) -> int:
