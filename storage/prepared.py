@@ -35,7 +35,11 @@ class _Plan:
 
 
 class Prepared:
-    """A statement built once; `rows` and `run` execute it in the connection's transaction."""
+    """A statement built once; `rows` and `run` execute it in the connection's transaction.
+
+    Every parameter the statement names must be given (`insert(table)` names every column,
+    an autoincremented key too): a missing one is a KeyError, never a silent NULL.
+    """
 
     def __init__(self, stmt: ClauseElement) -> None:
         self.stmt = stmt
