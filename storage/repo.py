@@ -9,6 +9,7 @@ from operator import methodcaller
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, null, select, update
+from sqlalchemy.exc import NoResultFound
 
 from states import STEPS, Grant, RegionFacts, SchoolFacts, Target
 from states.graph import encode, finished_counts
@@ -27,6 +28,7 @@ from storage.models import (
     schools,
     step_definitions,
 )
+from storage.prepared import Prepared
 
 METRIC_NAMES = ("teachers", "classes", "parents", "students")
 
@@ -147,6 +149,10 @@ _SAVE_MACHINE = (update(machines)
 _CLOSE_STEP = delete(open_steps).where(open_steps.c.kind == bindparam("b_kind"),
                                        open_steps.c.code == bindparam("b_code"),
                                        open_steps.c.step == bindparam("b_step"))
+# The same, run on the driver's cursor (storage/prepared.py): one `advance` writes with these
+_SAVE_ONE = Prepared(_SAVE_MACHINE)
+_CLOSE_STEPS = Prepared(_CLOSE_STEP)
+_OPEN_STEPS = Prepared(insert(open_steps))
 
 
 def _state_since(m: MachineRow, now: datetime) -> datetime:
@@ -166,7 +172,7 @@ def save_machines(conn: Connection, changed: Sequence[MachineRow], now: datetime
                "b_new_version": m.version + 1, "b_now": now} for m in changed]
     if len(params) == 1 or not conn.dialect.supports_sane_multi_rowcount:
         for p, m in zip(params, changed, strict=True):
-            if conn.execute(_SAVE_MACHINE, p).rowcount != 1:
+            if _SAVE_ONE.run(conn, p) != 1:
                 raise ConflictError(m.kind, m.code, m.version)
     else:
         result = conn.execute(_SAVE_MACHINE, params)
@@ -186,9 +192,9 @@ def save_machines(conn: Connection, changed: Sequence[MachineRow], now: datetime
                       for slug, since in now_open.items() if m.stored_open.get(slug) != since)
         m.stored_open = now_open
     if closed:
-        conn.execute(_CLOSE_STEP, closed)
+        _CLOSE_STEPS.run(conn, closed)
     if opened:
-        conn.execute(insert(open_steps), opened)
+        _OPEN_STEPS.run(conn, opened)
 
 
 _REGION = select(regions.c.code).where(regions.c.code == bindparam("code"))
@@ -210,16 +216,25 @@ def target(conn: Connection, kind: str, code: str) -> Target | None:
     return Target("school", code, r.region_code, r.municipality_code) if r else None
 
 
-_SCHOOL_ROWS = (
-    select(machines, schools.c.municipality_code)
+# What an `advance` reads first, run on the driver's cursor (storage/prepared.py): the columns
+# a MachineRow holds, then the school's municipality.
+_ROW_COLS = (machines.c.id, machines.c.kind, machines.c.code, machines.c.region_code,
+             machines.c.state, machines.c.steps, machines.c.version)
+_SCHOOL_ROWS = Prepared(
+    select(*_ROW_COLS, schools.c.municipality_code)
     .join(schools, schools.c.code == machines.c.code)
     .where(machines.c.kind == "school", machines.c.code == bindparam("code"))
-    .union_all(select(machines, null().label("municipality_code"))
+    .union_all(select(*_ROW_COLS, null().label("municipality_code"))
                .where(machines.c.kind == "region", machines.c.code == select(
                    schools.c.region_code).where(schools.c.code == bindparam("code"))
                    .scalar_subquery())))
-_REGION_ROWS = (select(machines).join(regions, regions.c.code == machines.c.code)
-                .where(machines.c.kind == "region", machines.c.code == bindparam("code")))
+_REGION_ROWS = Prepared(select(*_ROW_COLS).join(regions, regions.c.code == machines.c.code)
+                        .where(machines.c.kind == "region", machines.c.code == bindparam("code")))
+
+
+def _row_of(t: Sequence[Any]) -> MachineRow:
+    id_, kind, code, region_code, state, steps, version = t[:7]
+    return MachineRow(id_, kind, code, region_code, state, dict(steps), version)
 
 
 def acting_on(conn: Connection, kind: str, code: str
@@ -228,17 +243,17 @@ def acting_on(conn: Connection, kind: str, code: str
     target (for permissions), its machine and, for a school, its region's machine. None if
     there is no such region or school (or it has no machine)."""
     if kind == "region":
-        r = conn.execute(_REGION_ROWS, {"code": code}).first()
-        return (Target("region", code, code), _machine(r), None) if r else None
+        found = _REGION_ROWS.rows(conn, {"code": code})
+        return (Target("region", code, code), _row_of(found[0]), None) if found else None
     if kind != "school":
         return None
-    rows = conn.execute(_SCHOOL_ROWS, {"code": code}).all()
-    school = next((r for r in rows if r.kind == "school"), None)
+    rows = _SCHOOL_ROWS.rows(conn, {"code": code})
+    school = next((r for r in rows if r[1] == "school"), None)
     if school is None:
         return None
-    region = next((r for r in rows if r.kind == "region"), None)
-    return (Target("school", code, school.region_code, school.municipality_code),
-            _machine(school), _machine(region) if region else None)
+    region = next((r for r in rows if r[1] == "region"), None)
+    return (Target("school", code, school[3], school[7]),
+            _row_of(school), _row_of(region) if region else None)
 
 
 def scope_target(conn: Connection, code: str) -> Target | None:
@@ -261,17 +276,17 @@ def grants(conn: Connection, email: str) -> list[Grant]:
     return [Grant(r.role, r.scope or None) for r in conn.execute(q.order_by(assignments.c.id))]
 
 
-_ACTOR = (select(people.c.email, assignments.c.role, assignments.c.scope)
-          .outerjoin(assignments, assignments.c.email == people.c.email)
-          .where(people.c.email == bindparam("email")).order_by(assignments.c.id))
+_ACTOR = Prepared(select(people.c.email, assignments.c.role, assignments.c.scope)
+                  .outerjoin(assignments, assignments.c.email == people.c.email)
+                  .where(people.c.email == bindparam("email")).order_by(assignments.c.id))
 
 
 def actor_grants(conn: Connection, email: str) -> list[Grant] | None:
     """A person's grants in one query; None if nobody has that e-mail."""
-    rows = conn.execute(_ACTOR, {"email": email.strip().lower()}).all()
+    rows = _ACTOR.rows(conn, {"email": email.strip().lower()})
     if not rows:
         return None
-    return [Grant(r.role, r.scope or None) for r in rows if r.role is not None]
+    return [Grant(role, scope or None) for _, role, scope in rows if role is not None]
 
 
 def holders(conn: Connection, role: str, scopes: Iterable[str] | None = None
@@ -393,18 +408,21 @@ def definition_in_force(conn: Connection) -> StoredDefinition | None:
 
 # One statement at the start of a write: the version in force and the chain's head (locked, so
 # that appending needs no second read; `history.remember_head`).
-_VERSION_AND_HEAD = select(
+_VERSION_AND_HEAD = Prepared(select(
     chain_head.c.seq, chain_head.c.hash,
     select(func.max(step_definitions.c.version)).scalar_subquery().label("version"),
-).where(chain_head.c.id == 1).with_for_update(of=chain_head)
+).where(chain_head.c.id == 1).with_for_update(of=chain_head))
 
 
 def definition_version(conn: Connection) -> int | None:
     """The version of the definition in force (None on a new database); in a write
     transaction it also locks and remembers the chain's head for `history.append`."""
-    r = conn.execute(_VERSION_AND_HEAD).one()
-    history.remember_head(conn, r.seq, r.hash)
-    return r.version
+    rows = _VERSION_AND_HEAD.rows(conn)
+    if len(rows) != 1:  # what `.one()` raised: no chain head (a tampered database)
+        raise NoResultFound("No row was found when one was required")
+    seq, hash_, version = rows[0]
+    history.remember_head(conn, seq, hash_)
+    return version
 
 
 def adopt_definition(conn: Connection, fingerprint: str, body: dict[str, Any], now: datetime,

@@ -112,10 +112,12 @@ def role_title(role: str) -> str:
     return _(ROLE_NAMES[role]) if role in ROLE_NAMES else role
 
 
+KIND_NAMES = {"region": N_("region"), "school": N_("school"), "municipality": N_("municipality")}
+
+
 def kind_name(kind: str) -> str:
     """`region` or `school` as a word of the sentence."""
-    return {"region": _("region"), "school": _("school"), "municipality": _("municipality")
-            }.get(kind, kind)
+    return _(KIND_NAMES[kind]) if kind in KIND_NAMES else kind
 
 
 def reasons(verdict: Any) -> str:

@@ -39,7 +39,7 @@ from workflow.config import Config
 from workflow.definitions import ensure_in_force
 from workflow.engine import Change
 from workflow.errors import GuardRefused, InvalidInput, PermissionDenied, UnknownCode, UsageError
-from workflow.i18n import _, kind_name, ngettext, reasons
+from workflow.i18n import N_, _, kind_name, ngettext, reasons
 from workflow.people import appointer
 
 CLI, WEB = "cli", "web"  # the channels a person acts through, kept in their events' data
@@ -379,10 +379,13 @@ def _cause(trigger: str, row: Any, step: str, actor: str) -> str:
     return f"{row.kind} {row.code}: {step} {verb} by {actor}"
 
 
+_DONE = {"complete": N_("{kind} {code}: {step} completed; state is now {state}"),
+         "skip": N_("{kind} {code}: {step} skipped; state is now {state}"),
+         "reopen": N_("{kind} {code}: {step} reopened; state is now {state}")}
+
+
 def _done_message(trigger: str, kind: str, code: str, step: str, state: str, n: int) -> str:
-    text = {"complete": _("{kind} {code}: {step} completed; state is now {state}"),
-            "skip": _("{kind} {code}: {step} skipped; state is now {state}"),
-            "reopen": _("{kind} {code}: {step} reopened; state is now {state}")}[trigger]
+    text = _(_DONE[trigger])  # only the message shown is looked up: this is on every advance
     more = ngettext(" ({n} more transition followed)", " ({n} more transitions followed)",
                     n - 1) if n > 1 else ""
     return text.format(kind=kind_name(kind), code=code, step=step, state=state) + more
