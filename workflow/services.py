@@ -210,6 +210,10 @@ class Services:
             return rest
         if row.kind == "school" and trigger != "reopen":
             ch.settle_schools(row.region_code, [row.code], cause)
+        elif row.kind == "region" and trigger != "reopen":
+            # an aggregate step (4-9) done or skipped by hand: the steps it opens on the region
+            # may have enough schools done already
+            ch.settle_region(row.code, cause)
         return []
 
     def _record_refusal(self, kind: str, code: str, region: str, step: str, state: str,

@@ -174,7 +174,9 @@ class EngineMachine(Walk):
         if verb == "reopen":
             assert before[step] in FINISHED and after[step] == "current"
             if kind == "region" and step_by_slug(step).level == "school":
-                self.lag_ok.add((code, step))  # not completed again at once: by design
+                # not completed again at once, nor by the schools' progress on other steps:
+                # by design (README, "A reopened step is not completed again at once")
+                self.lag_ok.add((code, step))
         else:
             assert before[step] == "current"
             assert after[step] == ("done" if verb == "advance" else "skipped")
@@ -208,7 +210,10 @@ class EngineMachine(Walk):
                 waiting = [d for d in self.graph[e.step] if statuses[d] not in FINISHED]
                 assert not waiting, f"#{e.seq} {e.kind} {e.code}: {e.step} done before {waiting}"
             if e.kind == "school" and e.event in ("StepCompleted", "StepSkipped"):
-                self.lag_ok = {(r, s) for r, s in self.lag_ok if r != e.region_code}
+                # a school that finishes the step has its region count that step again
+                self.lag_ok.discard((e.region_code, e.step))
+            if e.kind == "region" and e.event in ("StepCompleted", "StepSkipped"):
+                self.lag_ok.discard((e.code, e.step))  # its owner marked it done
         if new:
             self.seen = new[-1].seq
 

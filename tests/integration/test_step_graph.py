@@ -120,6 +120,40 @@ def test_reopening_a_region_step_sends_its_schools_steps_back(w: World) -> None:
                                             "parents", "students", "adoption"))
 
 
+def test_a_region_step_done_by_hand_lets_the_steps_it_opens_count_the_schools(w: World) -> None:
+    """The coordinator reopens the region's classes step (its parents and students steps go
+    back to pending) and then marks it done again: the steps it opens on the region complete
+    at once, every school having them done already."""
+    for code in ("S1", "S2", "S2F"):
+        w.metrics(code, classes=50, parents=1000, students=1000)
+    assert w.status("region", "07")["steps"]["parents"] == "done"
+    w.services.reopen("region", "07", "classes", RC, w.now, "проверка списков классов")
+    region = w.status("region", "07")["steps"]
+    assert (region["classes"], region["parents"], region["students"]) == (
+        "current", "pending", "pending")
+    w.services.advance("region", "07", "classes", RC, w.now)
+    region = w.status("region", "07")["steps"]
+    assert (region["classes"], region["parents"], region["students"]) == ("done", "done", "done")
+    with w.services.db.read() as conn:
+        last = conn.execute(select(events.c.step, events.c.actor).where(
+            events.c.code == "07", events.c.event == "StepCompleted")
+            .order_by(events.c.seq.desc()).limit(2)).all()
+    assert {tuple(r) for r in last} == {("parents", "system"), ("students", "system")}
+
+
+def test_a_region_step_reopened_by_hand_is_not_completed_by_other_steps(w: World) -> None:
+    """A region's aggregate step reopened by hand stays open while the schools progress on
+    other steps; a school finishing that same step counts it again."""
+    for code in ("S1", "S2", "S2F"):
+        w.metrics(code, classes=5)
+    w.services.reopen("region", "07", "classes", RC, w.now, "проверка списков классов")
+    w.metrics("S1", teachers=10)
+    assert w.status("region", "07")["steps"]["classes"] == "current"
+    w.services.reopen("school", "S2F", "classes", RC, w.now, "класс не тот")
+    w.metrics("S2F", classes=1)
+    assert w.status("region", "07")["steps"]["classes"] == "done"
+
+
 def test_every_event_carries_the_statuses_it_left(w: World) -> None:
     """Each transition's event holds the machine's statuses after it: the history proves the
     state (what `audit verify` replays)."""
