@@ -106,6 +106,11 @@ def test_soak_many_processes_on_postgresql(pg_url: str, tmp_path: Path) -> None:
                                                      .group_by(outbox.c.status)).all()))
                 sent_ids = set(conn.execute(select(outbox.c.message_id).where(
                     outbox.c.status == "sent")).scalars())
+                # what holds the messages still queued, if any (attempts, lease, last error)
+                stuck = Counter((r.attempts, r.lease_owner is not None, str(r.next_attempt_at),
+                                 (r.last_error or "")[:80]) for r in conn.execute(
+                    select(outbox.c.attempts, outbox.c.lease_owner, outbox.c.next_attempt_at,
+                           outbox.c.last_error).where(outbox.c.status == "queued")))
                 logged = Counter((r.event, r.kind, r.code, r.step, r.actor) for r in conn.execute(
                     select(events.c.event, events.c.kind, events.c.code, events.c.step,
                            events.c.actor)))
@@ -144,6 +149,7 @@ def test_soak_many_processes_on_postgresql(pg_url: str, tmp_path: Path) -> None:
                            "verify"], cwd=tmp_path, env={**os.environ, **env},
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
-    assert statuses["queued"] == 0, statuses  # nothing stuck: the services drained the rest
+    # nothing stuck: the services drained the rest
+    assert statuses["queued"] == 0, (statuses, stuck.most_common(5))
     print(f"soak {BUDGET_S:.0f} s at scale {SCALE}: writers {tallies[:WRITERS]}, relays "
           f"{tallies[WRITERS:]}, outbox {dict(statuses)}, received {sum(received.values())}")
