@@ -160,17 +160,16 @@ class Schools(Applier):
                                        "branch has its own КПП", inn=main["inn"]))
 
     def apply(self, stage: Stage) -> None:
-        def values(r: dict[str, Any]) -> dict[str, Any]:  # the file's names RENAMEd
-            get = r.get
-            parents = get("parents_expected")
-            return {"code": get("code"), "region_code": get("region"),
-                    "municipality_code": get("municipality"), "name": get("name"),
-                    "inn": get("inn"), "kpp": get("kpp"), "parent_code": get("parent"),
-                    "teachers_expected": get("teachers_expected"),
-                    "classes_expected": get("classes_expected"),
-                    "students_expected": get("students_expected"), "timezone": get("timezone"),
-                    "parents_expected": (parents if parents is not None
-                                         else r["students_expected"])}
+        # (stored column, the file's name), RENAMEd once; parents_expected defaults below
+        names = [(self.RENAME.get(k, k), k) for k in (
+            "code", "region", "municipality", "name", "inn", "kpp", "parent",
+            "teachers_expected", "classes_expected", "students_expected", "timezone")]
+
+        def values(r: dict[str, Any]) -> dict[str, Any]:
+            v = {column: r.get(k) for column, k in names}
+            parents = r.get("parents_expected")
+            v["parents_expected"] = parents if parents is not None else r["students_expected"]
+            return v
 
         # Main schools first, so that a branch's foreign key finds its main school.
         for chunk in stage.chunks(order='"parent" IS NOT NULL, n'):
