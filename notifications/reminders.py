@@ -91,13 +91,15 @@ class PassSummary:
 
 def run_pass(db: Database, now: datetime, mail: MailSettings, reminders: ReminderSettings,
              policies: Mapping[str, StepPolicy], *, dry_run: bool = False,
-             chunk: int = CHUNK, after_chunk: Callable[[int], None] | None = None
-             ) -> PassSummary:
+             chunk: int = CHUNK, after_chunk: Callable[[int], None] | None = None,
+             second_process: bool | None = None) -> PassSummary:
     """One reminder pass at `now`: worked out in a read transaction, then queued in chunks of
     about `chunk` letters, each in its own short write transaction (the writer lock is never
     held for long). Each chunk writes its letters, their reminder keys and a history event
     together, so a pass that dies between chunks, run again, queues exactly what is missing.
-    `after_chunk(n)` is called after the n-th chunk (1-based) has committed.
+    `after_chunk(n)` is called after the n-th chunk (1-based) has committed. A big pass has
+    its chunks written by a second process (`second_process`, default: by size; see
+    reminder_queue.py).
     """
     with _no_gc_pauses():
         with db.read() as conn:
@@ -105,7 +107,8 @@ def run_pass(db: Database, now: datetime, mail: MailSettings, reminders: Reminde
         if plan is not None:
             from notifications.reminder_queue import queue_letters  # it builds on this module
 
-            queue_letters(db, now, mail, reminders, plan, summary, chunk, after_chunk)
+            queue_letters(db, now, mail, reminders, plan, summary, chunk, after_chunk,
+                          second_process=second_process)
     log.info(Phrase("reminder pass at {at}: {summary}", at=now.isoformat(timespec="minutes"),
                     summary=summary.summary()))
     return summary
@@ -204,7 +207,7 @@ def plan_pass(conn: Connection, now: datetime, reminders: ReminderSettings,
                                  path, due_text(since_local.date(), policy.sla_days))
                 people[email] = person
                 owed[email].append(entry)
-    last_key = conn.execute(select(func.max(reminder_keys.c.id))).scalar() or 0
+    last_key = newest_key(conn)
     drop_already_sent(conn, owed, summary)
     count(owed, summary)
     if dry_run or not owed:
@@ -251,25 +254,24 @@ def _candidates(d: Directory, now: datetime, policies: Mapping[str, StepPolicy])
             .order_by(machines.c.id, open_steps.c.step))
 
 
-def drop_already_sent(conn: Connection, owed: dict[str, list[Late]], summary: PassSummary,
-                       *, after_key: int | None = None) -> None:
-    """Drop the lines an earlier pass covered: one query for the keys of this pass's periods;
-    or, `after_key` (a chunk's check), the keys of these recipients written since the plan
-    was made (the key ids above `after_key`: normally none, or this pass's own)."""
-    seen: set[tuple[int, str, str, str]] = set()
+Key = tuple[int, str, str, str]  # a reminder key: (machine id, step, recipient, period)
+
+
+def drop_already_sent(conn: Connection, owed: dict[str, list[Late]],
+                      summary: PassSummary) -> None:
+    """Drop the lines an earlier pass covered: one query for the keys of this pass's periods."""
+    seen: set[Key] = set()
     cols = (reminder_keys.c.machine_id, reminder_keys.c.step, reminder_keys.c.email,
             reminder_keys.c.period)
-    if after_key is not None:
-        emails = sorted(owed)
-        for i in range(0, len(emails), 5000):
-            q = select(*cols).where(reminder_keys.c.id > after_key,
-                                    reminder_keys.c.email.in_(emails[i:i + 5000]))
-            seen.update(tuple(r) for r in conn.execute(q))
-    else:
-        periods = sorted({it.period for items in owed.values() for it in items})
-        for i in range(0, len(periods), 5000):  # one query unless there are thousands
-            q = select(*cols).where(reminder_keys.c.period.in_(periods[i:i + 5000]))
-            seen.update(tuple(r) for r in conn.execute(q))
+    periods = sorted({it.period for items in owed.values() for it in items})
+    for i in range(0, len(periods), 5000):  # one query unless there are thousands
+        q = select(*cols).where(reminder_keys.c.period.in_(periods[i:i + 5000]))
+        seen.update(tuple(r) for r in conn.execute(q))
+    drop(owed, seen, summary)
+
+
+def drop(owed: dict[str, list[Late]], seen: set[Key], summary: PassSummary) -> None:
+    """Drop the lines whose keys are in `seen`, counting them as already sent."""
     if not seen:
         return
     for email in list(owed):
@@ -279,6 +281,12 @@ def drop_already_sent(conn: Connection, owed: dict[str, list[Late]], summary: Pa
             owed[email] = fresh
         else:
             del owed[email]
+
+
+def newest_key(conn: Connection) -> int:
+    """The id of the newest reminder key (0 for none): ids grow in the order writers commit,
+    as every writer holds the writer lock (storage/db.py)."""
+    return int(conn.execute(select(func.max(reminder_keys.c.id))).scalar() or 0)
 
 
 def count(owed: dict[str, list[Late]], summary: PassSummary) -> None:

@@ -44,13 +44,17 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     plain = [(i, n) for i, n in enumerate(order) if n not in fixed and procs[n] is None]
     converted = [(i, n, procs[n]) for i, n in enumerate(order)
                  if n not in fixed and procs[n] is not None]
-    # Nothing shared, nothing to convert (an import's registry rows): one C call per row
-    whole = itemgetter(*order) if positional and not fixed and not converted and \
-        len(order) > 1 else None
+    # Nothing to convert per row and the shared values last (an import's registry rows, a
+    # pass's reminder keys): one C call per row, plus the shared tail
+    own = [n for n in order if n not in fixed]
+    whole = itemgetter(*own) if positional and not converted and len(own) > 1 and \
+        order[len(own):] == [n for n in order if n in fixed] else None
+    tail = tuple(fixed[n] for n in order[len(own):]) if whole is not None else ()
     for start in range(0, len(rows), chunk):
         params: list[Any] = []
         if whole is not None:
-            conn.exec_driver_sql(sql, list(map(whole, rows[start:start + chunk])))
+            part = map(whole, rows[start:start + chunk])
+            conn.exec_driver_sql(sql, [t + tail for t in part] if tail else list(part))
             continue
         for r in rows[start:start + chunk]:
             values = template.copy()

@@ -39,6 +39,7 @@ class Database:
     def __init__(self, url: str, *, synchronous: str = "NORMAL", busy_timeout_s: float = 60.0,
                  clock: Callable[[], datetime] = wall_clock):
         self.url = make_url(url)
+        self.synchronous = synchronous
         self.busy_timeout_s = busy_timeout_s
         # Called with a message when a write has waited NOTICE_AFTER_S for another writer,
         # once per waiting write (the CLI prints it to stderr, `run` logs it); None: quietly.

@@ -4,6 +4,8 @@ the pass used to render and store."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 from dataclasses import replace
@@ -11,6 +13,7 @@ from datetime import timedelta
 from email import message_from_bytes
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from benchmarks.bench_mail import AT
@@ -19,6 +22,7 @@ from notifications import outbox as outbox_mod
 from notifications.letters import links
 from notifications.message import build
 from notifications.relay import deliver
+from notifications.reminder_queue import WriterStopped
 from notifications.reminders import plan_pass, run_pass
 from notifications.render import templates
 from notifications.sender import FILE_POLICY
@@ -45,7 +49,8 @@ def die(n):
         os.kill(os.getpid(), signal.SIGKILL)
 
 run_pass(Database(sys.argv[1]), datetime.fromisoformat(sys.argv[2]),
-         mail_settings(Path(sys.argv[3])), REMINDERS, POLICIES, chunk=2, after_chunk=die)
+         mail_settings(Path(sys.argv[3])), REMINDERS, POLICIES, chunk=2, after_chunk=die,
+         second_process=sys.argv[4] == "yes")
 """
 
 
@@ -70,23 +75,26 @@ def letters(db: Database) -> list[tuple[str, str]]:
     return sorted((r.recipients["to"][0][1], r.kind) for r in rows)
 
 
-def test_a_pass_killed_between_chunks_resumes_sending_nothing_twice(db_url: str,
-                                                                    tmp_path: Path) -> None:
+@pytest.mark.parametrize("second_process", [False, True], ids=["one process", "two"])
+def test_a_pass_killed_between_chunks_resumes_sending_nothing_twice(
+        db_url: str, tmp_path: Path, second_process: bool) -> None:
     """kill -9 after the first chunk: two letters are queued; the next pass queues exactly the
-    others, and the result is what one uninterrupted pass queues on a twin database."""
+    others, and the result is what one uninterrupted pass queues on a twin database (chunks
+    written by the pass itself, or by its second process: the killed pass's writer ends too)."""
     db = new_db(tmp_path, db_url)
     seed(db, schools_n=7)
     done = subprocess.run([sys.executable, "-c", DIE_AFTER_FIRST_CHUNK, db_url,
-                           DAY17.isoformat(), str(tmp_path)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+                           DAY17.isoformat(), str(tmp_path), "yes" if second_process else "no"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == -9, done.stderr
     assert len(letters(db)) == 2  # the first chunk committed, the second never began
     again = run_pass(db, DAY17 + timedelta(minutes=5), mail_settings(tmp_path), REMINDERS,
-                     POLICIES, chunk=2)
+                     POLICIES, chunk=2, second_process=second_process)
     (tmp_path / "twin").mkdir()
     twin = new_db(tmp_path / "twin")
     seed(twin, schools_n=7)
-    whole = run_pass(twin, DAY17, mail_settings(tmp_path), REMINDERS, POLICIES, chunk=2)
+    whole = run_pass(twin, DAY17, mail_settings(tmp_path), REMINDERS, POLICIES, chunk=2,
+                     second_process=not second_process)
     assert again.reminders + again.escalations == whole.reminders + whole.escalations - 2
     assert again.already_sent > 0  # the killed pass's lines, recognised
     assert letters(db) == letters(twin)  # nobody twice, nobody missed
@@ -140,10 +148,13 @@ def test_letters_rendered_at_delivery_are_the_letters_the_pass_rendered(tmp_path
     db.dispose()
 
 
-def test_a_pass_overtaken_between_its_chunks_queues_nothing_twice(tmp_path: Path) -> None:
+@pytest.mark.parametrize("second_process", [False, True], ids=["one process", "two"])
+def test_a_pass_overtaken_between_its_chunks_queues_nothing_twice(tmp_path: Path,
+                                                                   second_process: bool) -> None:
     """Another pass runs whole between two chunks of a first one (the first had already
-    worked out what to send): the first one's later chunks find those lines queued, skip them
-    and count them as already sent; every recipient has one letter."""
+    worked out what to send, and built its next chunk): the first one's later chunks find
+    those lines queued, skip them and count them as already sent; every recipient has one
+    letter."""
     db = new_db(tmp_path)
     seed(db, schools_n=7)
     other: list = []
@@ -153,7 +164,7 @@ def test_a_pass_overtaken_between_its_chunks_queues_nothing_twice(tmp_path: Path
             other.append(run_pass(db, DAY17, mail_settings(tmp_path), REMINDERS, POLICIES))
 
     first = run_pass(db, DAY17, mail_settings(tmp_path), REMINDERS, POLICIES, chunk=2,
-                     after_chunk=overtaken)
+                     after_chunk=overtaken, second_process=second_process)
     total = len(letters(db))
     assert first.reminders + first.escalations == 2 and first.already_sent > 0
     assert other[0].reminders + other[0].escalations == total - 2
@@ -183,3 +194,49 @@ def test_an_override_broken_after_queueing_defers_until_it_is_fixed(tmp_path: Pa
     sent = sorted((tmp_path / "mail").glob("*.eml"))
     assert len(sent) == 2 and b"Subject: =?utf-8?b?" in sent[0].read_bytes()
     db.dispose()
+
+
+def _writer_processes() -> list[int]:
+    """This process's children that are a reminder pass's second process."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == os.getpid() and b"notifications.queue_writer" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_pass_whose_second_process_dies_says_so_and_the_next_pass_queues_the_rest(
+        tmp_path: Path) -> None:
+    """The second process that writes a big pass's chunks is killed after the first chunk:
+    the pass stops saying so (what was written is queued, nothing is half-written) and the
+    next pass queues exactly the rest, as on a twin database."""
+    db = new_db(tmp_path)
+    seed(db, schools_n=7)
+
+    def kill_writer(n: int) -> None:
+        if n == 1:
+            writers = _writer_processes()
+            assert len(writers) == 1
+            os.kill(writers[0], signal.SIGKILL)
+
+    with pytest.raises(WriterStopped) as stopped:
+        run_pass(db, DAY17, mail_settings(tmp_path), REMINDERS, POLICIES, chunk=2,
+                 after_chunk=kill_writer, second_process=True)
+    assert "exit code -9" in str(stopped.value) and "run the pass again" in str(stopped.value)
+    assert len(letters(db)) == 2 and _writer_processes() == []
+    run_pass(db, DAY17 + timedelta(minutes=5), mail_settings(tmp_path), REMINDERS, POLICIES)
+    (tmp_path / "twin").mkdir()
+    twin = new_db(tmp_path / "twin")
+    seed(twin, schools_n=7)
+    run_pass(twin, DAY17, mail_settings(tmp_path), REMINDERS, POLICIES)
+    assert letters(db) == letters(twin) and keys(db) == keys(twin)
+    db.dispose()
+    twin.dispose()
