@@ -97,18 +97,23 @@ def run_pass(db: Database, now: datetime, mail: MailSettings, reminders: Reminde
     about `chunk` letters, each in its own short write transaction (the writer lock is never
     held for long). Each chunk writes its letters, their reminder keys and a history event
     together, so a pass that dies between chunks, run again, queues exactly what is missing.
-    `after_chunk(n)` is called after the n-th chunk (1-based) has committed. A big pass has
-    its chunks written by a second process (`second_process`, default: by size; see
-    reminder_queue.py).
+    `after_chunk(n)` is called after the n-th chunk (1-based) has committed. On a big registry
+    a second process writes the chunks (`second_process`, default: by the number of open
+    steps; see reminder_queue.py).
     """
-    with _no_gc_pauses():
-        with db.read() as conn:
-            summary, plan = plan_pass(conn, now, reminders, policies, dry_run=dry_run)
-        if plan is not None:
-            from notifications.reminder_queue import queue_letters  # it builds on this module
+    from notifications.reminder_queue import queue_letters, writer_for  # built on this module
 
-            queue_letters(db, now, mail, reminders, plan, summary, chunk, after_chunk,
-                          second_process=second_process)
+    with _no_gc_pauses():
+        writer = None if dry_run else writer_for(db, second_process)
+        try:
+            with db.read() as conn:
+                summary, plan = plan_pass(conn, now, reminders, policies, dry_run=dry_run)
+            if plan is not None and writer is not None:
+                queue_letters(db, now, mail, reminders, plan, summary, writer, chunk,
+                              after_chunk)
+        finally:
+            if writer is not None:
+                writer.close()
     log.info(Phrase("reminder pass at {at}: {summary}", at=now.isoformat(timespec="minutes"),
                     summary=summary.summary()))
     return summary
