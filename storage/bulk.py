@@ -3,13 +3,15 @@ per-value parameter handling."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, bindparam, insert, select
+from sqlalchemy import Connection, Table, bindparam, insert, select
 from sqlalchemy.engine import Dialect
+
+from storage.prepared import Prepared
 
 
 @lru_cache(maxsize=128)
@@ -63,27 +65,71 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         conn.exec_driver_sql(sql, params)
 
 
-@lru_cache(maxsize=256)
-def _keyed_select(table: Table, cols: tuple[str, ...], key: str) -> Select[Any]:
-    """`SELECT cols FROM table WHERE key IN (:keys)`, the list expanded at execution."""
-    return select(*(table.c[c] for c in cols)).where(
-        table.c[key].in_(bindparam("keys", expanding=True)))
+def insert_tuples(conn: Connection, table: Table, names: Sequence[str],
+                  rows: Sequence[tuple[Any, ...]], shared: Mapping[str, Any] | None = None, *,
+                  chunk: int = 20_000) -> None:
+    """INSERT `rows`, tuples of the `names` columns in that order, plus the `shared` values.
+
+    What `insert_rows` does for rows that come as tuples (a stage's rows, new machines'
+    codes): no dict is built per row. Where one of `names` has a type that converts its
+    values, the rows go through `insert_rows` instead.
+    """
+    if not rows:
+        return
+    shared = dict(shared or {})
+    every = (*names, *shared)
+    sql, positional, bind_of, order, procs = _insert_plan(table, every, conn.dialect)
+    if any(procs[n] is not None for n in names):
+        insert_rows(conn, table, [dict(zip(names, r, strict=True)) for r in rows], shared,
+                    chunk=chunk)
+        return
+    fixed = tuple(procs[n](v) if procs[n] else v for n, v in shared.items())
+    shape: Callable[[tuple[Any, ...]], Any] | None
+    if not positional:
+        binds = [bind_of[n] for n in every]
+        shape = lambda r: dict(zip(binds, r + fixed, strict=True))  # noqa: E731
+    elif list(order) == list(every):
+        shape = (lambda r: r + fixed) if fixed else None  # noqa: E731
+    else:
+        pick = itemgetter(*(every.index(n) for n in order))
+        shape = lambda r: pick(r + fixed)  # noqa: E731
+    for start in range(0, len(rows), chunk):
+        part = rows[start:start + chunk]
+        conn.exec_driver_sql(sql, list(part) if shape is None else list(map(shape, part)))
+
+
+# The IN lists of a keyed select come in these lengths (the keys padded with the last one, which
+# changes no result): a few statements per table, columns and key, each compiled once.
+_SIZES = (1, 4, 16, 64, 256, 900)
+_KEYS = tuple(f"k{i}" for i in range(_SIZES[-1]))  # their bind names
+
+
+@lru_cache(maxsize=512)
+def _keyed_select(table: Table, cols: tuple[str, ...], key: str, size: int) -> Prepared:
+    """`SELECT cols FROM table WHERE key IN (:k0, ..., :k<size-1>)`."""
+    column = table.c[key]
+    return Prepared(select(*(table.c[c] for c in cols)).where(
+        column.in_([bindparam(k, type_=column.type) for k in _KEYS[:size]])))
 
 
 def select_in(conn: Connection, table: Table, cols: Sequence[str], key: str,
-              keys: Sequence[Any], *, chunk: int = 900) -> Iterator[Sequence[Any]]:
-    """The rows (`cols`, in order) of `table` whose `key` is one of `keys`, `chunk` keys per
-    query.
+              keys: Sequence[Any], *, chunk: int = 900) -> Iterator[tuple[Any, ...]]:
+    """The rows (`cols`, in order, as tuples) of `table` whose `key` is one of `keys`, `chunk`
+    keys per query (at most 900).
 
-    What `select(cols).where(table.c[key].in_(keys))` returns; but the statement is built
-    once per table, columns and key, with one expanding parameter, instead of a new IN list
-    whose every value Core coerces into a parameter on each call (500 keys: 1.8 ms a query
-    before, 1.1 now).
+    What `select(cols).where(table.c[key].in_(keys))` returns, each value through its
+    column's type; but each query is one of a few statements compiled once (storage/
+    prepared.py) and run on the driver's cursor: Core's expanding IN list rendered its
+    placeholders and coerced every key on each call (a schools import: 3,000 queries).
     """
-    stmt = _keyed_select(table, tuple(cols), key)
     wanted = list(keys)
-    for start in range(0, len(wanted), chunk):
-        yield from conn.execute(stmt, {"keys": wanted[start:start + chunk]})
+    step = min(chunk, _SIZES[-1])
+    for start in range(0, len(wanted), step):
+        part = wanted[start:start + step]
+        size = next(s for s in _SIZES if s >= len(part))
+        part += part[-1:] * (size - len(part))
+        yield from _keyed_select(table, tuple(cols), key, size).rows(
+            conn, dict(zip(_KEYS, part, strict=False)))
 
 
-__all__ = ["insert_rows", "select_in"]
+__all__ = ["insert_rows", "insert_tuples", "select_in"]
