@@ -99,17 +99,15 @@ def insert_tuples(conn: Connection, table: Table, names: Sequence[str],
 
 
 # The IN lists of a keyed select come in these lengths (the keys padded with the last one, which
-# changes no result): a few statements per table, columns and key, each compiled once.
+# changes no result): a few expansions of one statement per table, columns and key.
 _SIZES = (1, 4, 16, 64, 256, 900)
-_KEYS = tuple(f"k{i}" for i in range(_SIZES[-1]))  # their bind names
 
 
-@lru_cache(maxsize=512)
-def _keyed_select(table: Table, cols: tuple[str, ...], key: str, size: int) -> Prepared:
-    """`SELECT cols FROM table WHERE key IN (:k0, ..., :k<size-1>)`."""
-    column = table.c[key]
+@lru_cache(maxsize=256)
+def _keyed_select(table: Table, cols: tuple[str, ...], key: str) -> Prepared:
+    """`SELECT cols FROM table WHERE key IN (:keys)`, the list expanded."""
     return Prepared(select(*(table.c[c] for c in cols)).where(
-        column.in_([bindparam(k, type_=column.type) for k in _KEYS[:size]])))
+        table.c[key].in_(bindparam("keys", expanding=True))))
 
 
 def select_in(conn: Connection, table: Table, cols: Sequence[str], key: str,
@@ -118,18 +116,17 @@ def select_in(conn: Connection, table: Table, cols: Sequence[str], key: str,
     keys per query (at most 900).
 
     What `select(cols).where(table.c[key].in_(keys))` returns, each value through its
-    column's type; but each query is one of a few statements compiled once (storage/
-    prepared.py) and run on the driver's cursor: Core's expanding IN list rendered its
-    placeholders and coerced every key on each call (a schools import: 3,000 queries).
+    column's type; but the statement is built once per table, columns and key, expanded once
+    per length (storage/prepared.py) and run on the driver's cursor: Core rendered and
+    coerced every key of the IN list on each call (a schools import runs 500 of these).
     """
+    stmt = _keyed_select(table, tuple(cols), key)
     wanted = list(keys)
     step = min(chunk, _SIZES[-1])
     for start in range(0, len(wanted), step):
         part = wanted[start:start + step]
         size = next(s for s in _SIZES if s >= len(part))
-        part += part[-1:] * (size - len(part))
-        yield from _keyed_select(table, tuple(cols), key, size).rows(
-            conn, dict(zip(_KEYS, part, strict=False)))
+        yield from stmt.rows(conn, {"keys": part + part[-1:] * (size - len(part))})
 
 
 __all__ = ["insert_rows", "insert_tuples", "select_in"]

@@ -98,7 +98,7 @@ class Applier(ABC):
         at = {n: i for i, n in enumerate(names)}
         k = at[self.key]
         present = self.present_columns()
-        cols = [(c, at[c]) for c in self.fields if c in present]
+        cols = [(c, at[c]) for c in self.fields if c in present and c != self.key]
         old = {r[0]: r[1:] for r in select_in(
             self.conn, self.table, (self.key, *(c for c, _ in cols)), self.key,
             sorted({r[k] for r in rows if r[k] is not None}), chunk=IN_CHUNK)}
