@@ -181,6 +181,8 @@ class Schools(Applier):
             grouped: dict[str, list[str]] = defaultdict(list)
             for code, region in new:
                 grouped[region].append(code)
+            # the chunk's regions read in one query, not one each (a chunk spans several)
+            self.ch.preload(*repo.machines_of(self.conn, "region", grouped))
             for region, region_codes in grouped.items():
                 machine = self.ch.machine("region", region)
                 if machine and any(v in FINISHED for v in machine.statuses.values()):
