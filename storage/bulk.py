@@ -104,29 +104,35 @@ _SIZES = (1, 4, 16, 64, 256, 900)
 
 
 @lru_cache(maxsize=256)
-def _keyed_select(table: Table, cols: tuple[str, ...], key: str) -> Prepared:
-    """`SELECT cols FROM table WHERE key IN (:keys)`, the list expanded."""
+def _keyed_select(table: Table, cols: tuple[str, ...], key: str, equal: tuple[str, ...]
+                  ) -> Prepared:
+    """`SELECT cols FROM table WHERE key IN (:keys) AND <each of equal> = :eq_<name>`, the
+    list expanded."""
     return Prepared(select(*(table.c[c] for c in cols)).where(
-        table.c[key].in_(bindparam("keys", expanding=True))))
+        table.c[key].in_(bindparam("keys", expanding=True)),
+        *(table.c[c] == bindparam(f"eq_{c}") for c in equal)))
 
 
 def select_in(conn: Connection, table: Table, cols: Sequence[str], key: str,
-              keys: Sequence[Any], *, chunk: int = 900) -> Iterator[tuple[Any, ...]]:
-    """The rows (`cols`, in order, as tuples) of `table` whose `key` is one of `keys`, `chunk`
-    keys per query (at most 900).
+              keys: Sequence[Any], *, chunk: int = 900, where: Mapping[str, Any] | None = None
+              ) -> Iterator[tuple[Any, ...]]:
+    """The rows (`cols`, in order, as tuples) of `table` whose `key` is one of `keys` (and
+    whose columns named in `where` hold those values), `chunk` keys per query (at most 900).
 
     What `select(cols).where(table.c[key].in_(keys))` returns, each value through its
     column's type; but the statement is built once per table, columns and key, expanded once
     per length (storage/prepared.py) and run on the driver's cursor: Core rendered and
     coerced every key of the IN list on each call (a schools import runs 500 of these).
     """
-    stmt = _keyed_select(table, tuple(cols), key)
+    where = dict(where or {})
+    stmt = _keyed_select(table, tuple(cols), key, tuple(where))
+    equal = {f"eq_{c}": v for c, v in where.items()}
     wanted = list(keys)
     step = min(chunk, _SIZES[-1])
     for start in range(0, len(wanted), step):
         part = wanted[start:start + step]
         size = next(s for s in _SIZES if s >= len(part))
-        yield from stmt.rows(conn, {"keys": part + part[-1:] * (size - len(part))})
+        yield from stmt.rows(conn, {"keys": part + part[-1:] * (size - len(part)), **equal})
 
 
 __all__ = ["insert_rows", "insert_tuples", "select_in"]

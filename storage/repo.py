@@ -92,7 +92,7 @@ def machines_of(conn: Connection, kind: str, codes: Iterable[str]) -> list[Machi
     cols = ("id", "kind", "code", "region_code", "state", "steps", "version")
     return [MachineRow(i, k, c, region, state, dict(steps), version)
             for i, k, c, region, state, steps, version
-            in select_in(conn, machines, cols, "code", sorted(set(codes))) if k == kind]
+            in select_in(conn, machines, cols, "code", sorted(set(codes)), where={"kind": kind})]
 
 
 def school_machines(conn: Connection, region: str, codes: Iterable[str] | None = None

@@ -52,7 +52,8 @@ def test_prepared_writes_and_reads_as_core_does(db_url: str) -> None:
 
 def test_an_expanding_list_reads_what_core_reads(db_url: str) -> None:
     """A Prepared select with an expanding IN list, and bulk.select_in (its keys in chunks,
-    padded to a few lengths), find the rows Core finds, the keys through their column's type."""
+    padded to a few lengths, other columns equal to given values), find the rows Core finds,
+    the keys through their column's type."""
     db = Database(db_url)
     db.migrate()
     later = AT.replace(hour=8)
@@ -71,6 +72,10 @@ def test_an_expanding_list_reads_what_core_reads(db_url: str) -> None:
         assert sorted(found) == sorted(tuple(r) for r in core)
         assert list(select_in(conn, machines, ("code",), "code", ["L", "L", "L"])) == [("L",)]
         assert list(select_in(conn, machines, ("code",), "code", [])) == []
+        assert list(select_in(conn, machines, ("code",), "code", ["L", "S0001"],
+                              where={"kind": "region"})) == []
+        assert sorted(select_in(conn, machines, ("code",), "code", ["L", "S0001"],
+                                where={"kind": "school"})) == [("L",), ("S0001",)]
     db.dispose()
 
 
