@@ -3,13 +3,15 @@ per-value parameter handling."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, bindparam, insert, select
+from sqlalchemy import Connection, Table, bindparam, insert, select
 from sqlalchemy.engine import Dialect
+
+from storage.prepared import Prepared
 
 
 @lru_cache(maxsize=128)
@@ -67,27 +69,74 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         conn.exec_driver_sql(sql, params)
 
 
+def insert_tuples(conn: Connection, table: Table, names: Sequence[str],
+                  rows: Sequence[tuple[Any, ...]], shared: Mapping[str, Any] | None = None, *,
+                  chunk: int = 20_000) -> None:
+    """INSERT `rows`, tuples of the `names` columns in that order, plus the `shared` values.
+
+    What `insert_rows` does for rows that come as tuples (a stage's rows, new machines'
+    codes): no dict is built per row. Where one of `names` has a type that converts its
+    values, the rows go through `insert_rows` instead.
+    """
+    if not rows:
+        return
+    shared = dict(shared or {})
+    every = (*names, *shared)
+    sql, positional, bind_of, order, procs = _insert_plan(table, every, conn.dialect)
+    if any(procs[n] is not None for n in names):
+        insert_rows(conn, table, [dict(zip(names, r, strict=True)) for r in rows], shared,
+                    chunk=chunk)
+        return
+    fixed = tuple(procs[n](v) if procs[n] else v for n, v in shared.items())
+    shape: Callable[[tuple[Any, ...]], Any] | None
+    if not positional:
+        binds = [bind_of[n] for n in every]
+        shape = lambda r: dict(zip(binds, r + fixed, strict=True))  # noqa: E731
+    elif list(order) == list(every):
+        shape = (lambda r: r + fixed) if fixed else None  # noqa: E731
+    else:
+        pick = itemgetter(*(every.index(n) for n in order))
+        shape = lambda r: pick(r + fixed)  # noqa: E731
+    for start in range(0, len(rows), chunk):
+        part = rows[start:start + chunk]
+        conn.exec_driver_sql(sql, list(part) if shape is None else list(map(shape, part)))
+
+
+# The IN lists of a keyed select come in these lengths (the keys padded with the last one, which
+# changes no result): a few expansions of one statement per table, columns and key.
+_SIZES = (1, 4, 16, 64, 256, 900)
+
+
 @lru_cache(maxsize=256)
-def _keyed_select(table: Table, cols: tuple[str, ...], key: str) -> Select[Any]:
-    """`SELECT cols FROM table WHERE key IN (:keys)`, the list expanded at execution."""
-    return select(*(table.c[c] for c in cols)).where(
-        table.c[key].in_(bindparam("keys", expanding=True)))
+def _keyed_select(table: Table, cols: tuple[str, ...], key: str, equal: tuple[str, ...]
+                  ) -> Prepared:
+    """`SELECT cols FROM table WHERE key IN (:keys) AND <each of equal> = :eq_<name>`, the
+    list expanded."""
+    return Prepared(select(*(table.c[c] for c in cols)).where(
+        table.c[key].in_(bindparam("keys", expanding=True)),
+        *(table.c[c] == bindparam(f"eq_{c}") for c in equal)))
 
 
 def select_in(conn: Connection, table: Table, cols: Sequence[str], key: str,
-              keys: Sequence[Any], *, chunk: int = 900) -> Iterator[Sequence[Any]]:
-    """The rows (`cols`, in order) of `table` whose `key` is one of `keys`, `chunk` keys per
-    query.
+              keys: Sequence[Any], *, chunk: int = 900, where: Mapping[str, Any] | None = None
+              ) -> Iterator[tuple[Any, ...]]:
+    """The rows (`cols`, in order, as tuples) of `table` whose `key` is one of `keys` (and
+    whose columns named in `where` hold those values), `chunk` keys per query (at most 900).
 
-    What `select(cols).where(table.c[key].in_(keys))` returns; but the statement is built
-    once per table, columns and key, with one expanding parameter, instead of a new IN list
-    whose every value Core coerces into a parameter on each call (500 keys: 1.8 ms a query
-    before, 1.1 now).
+    What `select(cols).where(table.c[key].in_(keys))` returns, each value through its
+    column's type; but the statement is built once per table, columns and key, expanded once
+    per length (storage/prepared.py) and run on the driver's cursor: Core rendered and
+    coerced every key of the IN list on each call (a schools import runs 500 of these).
     """
-    stmt = _keyed_select(table, tuple(cols), key)
+    where = dict(where or {})
+    stmt = _keyed_select(table, tuple(cols), key, tuple(where))
+    equal = {f"eq_{c}": v for c, v in where.items()}
     wanted = list(keys)
-    for start in range(0, len(wanted), chunk):
-        yield from conn.execute(stmt, {"keys": wanted[start:start + chunk]})
+    step = min(chunk, _SIZES[-1])
+    for start in range(0, len(wanted), step):
+        part = wanted[start:start + step]
+        size = next(s for s in _SIZES if s >= len(part))
+        yield from stmt.rows(conn, {"keys": part + part[-1:] * (size - len(part)), **equal})
 
 
-__all__ = ["insert_rows", "select_in"]
+__all__ = ["insert_rows", "insert_tuples", "select_in"]

@@ -8,6 +8,8 @@ by SQLAlchemy for the connection's dialect (SQLite or PostgreSQL, with its casts
 paramstyle); every value still goes through its column's type both ways, as in
 `storage/bulk.py`. Only the per-call machinery is skipped: no statement events, no `Row`s
 (plain tuples come back). Driver errors are raised as SQLAlchemy's, as `execute` would.
+An expanding parameter (`col.in_(bindparam("keys", expanding=True))`) takes a list; its SQL
+is built once per dialect and length of the list.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ class _Plan:
     procs: tuple[Processor, ...]  # one per name: its type's bind processor
     fixed: Mapping[str, Any]  # values bound in the statement itself (literals)
     results: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column, its type's processor)
+    # expanding parameters: in the plain plan, their names; in a plan for given lengths, each
+    # one's names in the expanded statement
+    expanding: tuple[str, ...] = ()
+    expanded: Mapping[str, tuple[str, ...]] | None = None
 
 
 class Prepared:
@@ -43,26 +49,52 @@ class Prepared:
 
     def __init__(self, stmt: ClauseElement) -> None:
         self.stmt = stmt
-        self._plans: dict[str, _Plan] = {}
+        self._plans: dict[tuple[str, tuple[tuple[str, int], ...]], _Plan] = {}
 
-    def _plan(self, dialect: Dialect) -> _Plan:
-        plan = self._plans.get(dialect.name)
+    def _plan(self, dialect: Dialect, sizes: tuple[tuple[str, int], ...] = ()) -> _Plan:
+        plan = self._plans.get((dialect.name, sizes))
         if plan is None:
-            plan = self._plans[dialect.name] = self._compile(dialect)
+            plan = self._plans[(dialect.name, sizes)] = self._compile(dialect, sizes)
         return plan
 
-    def _compile(self, dialect: Dialect) -> _Plan:
+    def _compile(self, dialect: Dialect, sizes: tuple[tuple[str, int], ...]) -> _Plan:
         compiled: Any = self.stmt.compile(dialect=dialect)
         binds = compiled.binds
-        names = tuple(compiled.positiontup) if compiled.positional else tuple(binds)
-        procs = tuple(binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
+        sql, names = str(compiled), tuple(compiled.positiontup) if compiled.positional \
+            else tuple(binds)
+        expanded: dict[str, tuple[str, ...]] | None = None
+        of = {n: n for n in names}  # a bind's name in the statement -> its parameter
+        if sizes:  # SQLAlchemy's own expansion, once for these lengths
+            state = compiled.construct_expanded_state(
+                {**{n: None for n, bp in binds.items() if bp.required},
+                 **{n: [None] * k for n, k in sizes}})
+            sql = state.statement
+            names = tuple(state.positiontup) if compiled.positional else tuple(state.parameters)
+            expanded = {n: tuple(e) for n, e in state.parameter_expansion.items()}
+            of = {n: n for n in names} | {e: n for n, es in expanded.items() for e in es}
+        procs = tuple(binds[of[n]].type.dialect_impl(dialect).bind_processor(dialect)
+                      for n in names)
         fixed = {n: bp.effective_value for n, bp in binds.items() if not bp.required}
         results: tuple[tuple[int, Callable[[Any], Any]], ...] = ()
         if isinstance(self.stmt, SelectBase):
             procs_out = (c.type.dialect_impl(dialect).result_processor(dialect, None)
                          for c in self.stmt.selected_columns)
             results = tuple((i, p) for i, p in enumerate(procs_out) if p is not None)
-        return _Plan(str(compiled), compiled.positional, names, procs, fixed, results)
+        expanding = tuple(n for n, bp in binds.items() if bp.expanding)
+        return _Plan(sql, compiled.positional, names, procs, fixed, results, expanding, expanded)
+
+    def _ready(self, dialect: Dialect, params: Mapping[str, Any]
+               ) -> tuple[_Plan, Mapping[str, Any]]:
+        """The plan for these parameters, and the parameters as it names them (an expanding
+        parameter's list spread over its expanded names)."""
+        plan = self._plan(dialect)
+        if not plan.expanding:
+            return plan, params
+        plan = self._plan(dialect, tuple((n, len(params[n])) for n in plan.expanding))
+        flat = dict(params)
+        for name, spread in (plan.expanded or {}).items():
+            flat.update(zip(spread, flat.pop(name), strict=True))
+        return plan, flat
 
     def _params(self, plan: _Plan, params: Mapping[str, Any]) -> Any:
         values = []
@@ -87,8 +119,8 @@ class Prepared:
     def rows(self, conn: Connection, params: Mapping[str, Any] | None = None
              ) -> list[tuple[Any, ...]]:
         """Run a select; its rows as tuples, each value through its column's type."""
-        plan = self._plan(conn.dialect)
-        cursor = self._execute(conn, plan, self._params(plan, params or {}), False)
+        plan, flat = self._ready(conn.dialect, params or {})
+        cursor = self._execute(conn, plan, self._params(plan, flat), False)
         try:
             fetched = cursor.fetchall()
         finally:
@@ -106,10 +138,14 @@ class Prepared:
     def run(self, conn: Connection, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
             ) -> int:
         """Run a write with one set of parameters or many; the number of rows it matched."""
-        plan = self._plan(conn.dialect)
         many = not isinstance(params, Mapping)
-        values: Any = (self._params(plan, params) if isinstance(params, Mapping)
-                       else [self._params(plan, p) for p in params])
+        values: Any
+        if isinstance(params, Mapping):
+            plan, flat = self._ready(conn.dialect, params)
+            values = self._params(plan, flat)
+        else:  # (an expanding parameter takes one list for all: not supported here)
+            plan = self._plan(conn.dialect)
+            values = [self._params(plan, p) for p in params]
         cursor = self._execute(conn, plan, values, many)
         try:
             return int(cursor.rowcount)

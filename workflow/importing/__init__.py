@@ -195,7 +195,7 @@ def stage_rows(table: Table, columns: dict[int, Column], blank: list[int], error
     width = len(table.header)
     numeric = set(flags(columns.values()))
     # Per column, once: (position, name, required, reader, the number mark or None)
-    plan = [(i, col.name, col.required, col.read,
+    plan = [(i, col.name, col.required, col.reader,
              f"#{col.name}" if f"#{col.name}" in numeric else None)
             for i, col in columns.items()]
     n = 0

@@ -16,9 +16,9 @@ from sqlalchemy import Connection, select, update
 
 from states import Verdict
 from storage import repo
-from storage.bulk import insert_rows, select_in
+from storage.bulk import insert_tuples, select_in
 from storage.models import metrics, regions, schools
-from workflow.engine import Change, new_machine_rows
+from workflow.engine import Change, new_machine_values
 from workflow.i18n import N_, _
 from workflow.importing.stage import Record, Stage
 from workflow.importing.validation import ErrorLog
@@ -83,24 +83,41 @@ class Applier(ABC):
         """Insert the chunk's new rows, update its changed ones (only the columns the file has).
 
         Returns the new rows."""
-        cols = tuple(c for c in self.fields if c in self.present_columns())
         rows = [values(rec) for _, rec in records]
-        old = lookup(self.conn, self.table, self.key, [v[self.key] for v in rows], self.fields)
+        if not rows:
+            return []
+        names = tuple(rows[0])
+        new = self.upsert_rows(names, [tuple(r.values()) for r in rows])
+        return [dict(zip(names, r, strict=True)) for r in new]
+
+    def upsert_rows(self, names: Sequence[str], rows: list[tuple[Any, ...]]
+                    ) -> list[tuple[Any, ...]]:
+        """`upsert` for rows that come as tuples of the `names` columns (no dict per row).
+
+        Returns the new rows."""
+        at = {n: i for i, n in enumerate(names)}
+        k = at[self.key]
+        present = self.present_columns()
+        cols = [(c, at[c]) for c in self.fields if c in present and c != self.key]
+        old = {r[0]: r[1:] for r in select_in(
+            self.conn, self.table, (self.key, *(c for c, _ in cols)), self.key,
+            sorted({r[k] for r in rows if r[k] is not None}), chunk=IN_CHUNK)}
         new_rows, changed = [], []
         for vals in rows:
-            current = old.get(vals[self.key])
+            current = old.get(vals[k])
             if current is None:
                 new_rows.append(vals)
                 continue
-            diff = {c: vals[c] for c in cols if vals[c] != current[c]}
+            diff = {c: vals[i] for (c, i), was in zip(cols, current, strict=True)
+                    if vals[i] != was}
             if diff:
                 if "updated_at" in self.table.c:
                     diff["updated_at"] = self.ch.now
-                changed.append((vals[self.key], diff))
+                changed.append((vals[k], diff))
             else:
                 self.unchanged += 1
         if new_rows:
-            insert_rows(self.conn, self.table, new_rows)
+            insert_tuples(self.conn, self.table, names, new_rows)
         for key, diff in changed:  # few, usually; each names only its changed columns
             self.conn.execute(update(self.table).where(self.table.c[self.key] == key)
                               .values(**diff))
@@ -173,10 +190,8 @@ class Regions(Applier):
             new = self.upsert(chunk, lambda r: {
                 "code": r["code"], "name": r["name"],
                 "timezone": r.get("timezone") or "Europe/Moscow"})
-            if new:
-                repo.insert_machines(self.conn, new_machine_rows(
-                    "region", [(r["code"], r["code"]) for r in new], self.ch.now,
-                    self.ch.policies))
+            repo.insert_new_machines(self.conn, "region", [(r["code"], r["code"]) for r in new],
+                                     new_machine_values(self.ch.now, self.ch.policies))
             self.boundary(len(chunk))
 
 

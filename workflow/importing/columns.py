@@ -43,22 +43,37 @@ class Column:
     family: str | None = None
     # The stored column's width, looked up once: `read` runs for every cell of a file.
     width: int | None = field(init=False, repr=False, compare=False, default=None)
+    # `read` as one function built once (the parse and the check together, no attribute
+    # looked up per cell): what stage_rows calls for each cell.
+    reader: Callable[[str], Any] = field(init=False, repr=False, compare=False,
+                                         default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if self.db is not None:
             object.__setattr__(self, "width", width_of(self.db))
+        object.__setattr__(self, "reader", _reader(self.parse, self.width))
 
     def read(self, raw: str) -> Any:
         """The cell's value; CellError names what is wrong (hidden characters, width too)."""
-        value = self.parse(raw)
+        return self.reader(raw)
+
+
+def _reader(parse: Callable[[str], Any], width: int | None) -> Callable[[str], Any]:
+    if parse is count:  # an int, or CellError: nothing to check after it
+        return parse
+
+    def read(raw: str) -> Any:
+        value = parse(raw)
         # check_text only where it may refuse: a printable value within the width passes
         if isinstance(value, str) and (not value.isprintable() or (
-                self.width is not None and len(value) > self.width)):
+                width is not None and len(value) > width)):
             try:
-                check_text(value, self.width)
+                check_text(value, width)
             except ValueError as exc:
                 raise CellError(str(exc)) from None
         return value
+
+    return read
 
 
 def _c(name: str, parse: Callable[[str], Any], required: bool, *aliases: str,

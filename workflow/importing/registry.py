@@ -11,7 +11,7 @@ from states import FINISHED, GLOBAL_ROLES, SCOPE_KIND, Role, acting_role
 from storage import repo
 from storage.bulk import select_in
 from storage.models import assignments, municipalities, people, regions, schools
-from workflow.engine import new_machine_rows
+from workflow.engine import new_machine_values
 from workflow.i18n import N_, _
 from workflow.importing.apply import IN_CHUNK, Applier, Metrics, Regions, codes, lookup
 from workflow.importing.removals import remove_missing
@@ -160,33 +160,29 @@ class Schools(Applier):
                                        "branch has its own КПП", inn=main["inn"]))
 
     def apply(self, stage: Stage) -> None:
-        # (stored column, the file's name), RENAMEd once; parents_expected defaults below
-        names = [(self.RENAME.get(k, k), k) for k in (
-            "code", "region", "municipality", "name", "inn", "kpp", "parent",
-            "teachers_expected", "classes_expected", "students_expected", "timezone")]
-
-        def values(r: dict[str, Any]) -> dict[str, Any]:
-            v = {column: r.get(k) for column, k in names}
-            parents = r.get("parents_expected")
-            v["parents_expected"] = parents if parents is not None else r["students_expected"]
-            return v
-
+        # The stored columns straight from the stage, as tuples: its names RENAMEd back, and
+        # parents_expected the students' count where the file leaves it out.
+        staged = {column: name for name, column in self.RENAME.items()}
+        select_ = [f'"{staged.get(c, c)}"' for c in self.fields]
+        select_[self.fields.index("parents_expected")] = \
+            'COALESCE("parents_expected", "students_expected")'
         # Main schools first, so that a branch's foreign key finds its main school.
-        for chunk in stage.chunks(order='"parent" IS NOT NULL, n'):
-            new = self.upsert(chunk, values)
-            if new:
-                self._machines(new)
+        for chunk in stage.tuples(select_, order='"parent" IS NOT NULL, n'):
+            new = self.upsert_rows(self.fields, chunk)
+            self._machines([(r[0], r[1]) for r in new])  # fields: code, region_code first
             self.boundary(len(chunk))
 
-    def _machines(self, new: list[dict[str, Any]]) -> None:
-        """The new schools' machines; in a region that has moved they mirror it at once."""
+    def _machines(self, new: list[tuple[str, str]]) -> None:
+        """The new schools' machines, by (code, region); in a region that has moved they
+        mirror it at once."""
         if new:
-            repo.insert_machines(self.conn, new_machine_rows(
-                "school", [(r["code"], r["region_code"]) for r in new], self.ch.now,
-                self.ch.policies))
+            repo.insert_new_machines(self.conn, "school", new,
+                                     new_machine_values(self.ch.now, self.ch.policies))
             grouped: dict[str, list[str]] = defaultdict(list)
-            for r in new:
-                grouped[r["region_code"]].append(r["code"])
+            for code, region in new:
+                grouped[region].append(code)
+            # the chunk's regions read in one query, not one each (a chunk spans several)
+            self.ch.preload(*repo.machines_of(self.conn, "region", grouped))
             for region, region_codes in grouped.items():
                 machine = self.ch.machine("region", region)
                 if machine and any(v in FINISHED for v in machine.statuses.values()):

@@ -107,6 +107,15 @@ class Stage:
         while batch := cursor.fetchmany(size or CHUNK):
             yield [(r[0], dict(zip(names, r[1:], strict=True))) for r in batch]
 
+    def tuples(self, select: Sequence[str], order: str = "n", where: str = "1",
+               size: int | None = None) -> Iterator[list[tuple[Any, ...]]]:
+        """The rows as tuples of the SQL expressions `select` (over the staged columns), `size`
+        at a time, as `chunks` would give them: no record is built."""
+        cursor = self.db.execute(f"SELECT {', '.join(select)} FROM rows WHERE {where} "
+                                 f"ORDER BY {order}")
+        while batch := cursor.fetchmany(size or CHUNK):
+            yield batch
+
     def values(self, column: str, where: str = "1") -> Iterator[Any]:
         """The distinct values of a column (streamed)."""
         for (v,) in self.db.execute(f'SELECT DISTINCT "{column}" FROM rows WHERE {where}'):
