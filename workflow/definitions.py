@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, select
 
 from states import SLUGS, StepPolicy, first_open, graph_of, settle_open
 from states.graph import definition_body, definition_changes, fingerprint
-from storage import Database, repo
+from storage import Database, repo, step_definitions
 from storage.models import regions
 from workflow.engine import SYSTEM, Change
 from workflow.errors import DefinitionStale
@@ -49,13 +49,14 @@ def ensure_in_force(conn: Connection, policies: Mapping[str, StepPolicy], now: d
     chain's head); the stored definition is read and compared once per version and process.
     """
     wanted = _fingerprint(tuple(policies.items()))
-    version = repo.definition_version(conn)
+    version = step_definitions.definition_version(conn)
     agreed = _AGREED.setdefault(conn.engine, set())
     if version is not None and (version, wanted) in agreed:
         return
-    stored = repo.definition_in_force(conn)
+    stored = step_definitions.definition_in_force(conn)
     if stored is None:
-        repo.adopt_definition(conn, fingerprint(policies), definition_body(policies), now)
+        step_definitions.adopt_definition(conn, fingerprint(policies),
+                                          definition_body(policies), now)
     elif stored.fingerprint != wanted:
         raise DefinitionStale(stored.version)
     else:
@@ -113,7 +114,7 @@ def migrate(db: Database, policies: Mapping[str, StepPolicy], now: datetime, *,
             dry_run: bool = False, note: str | None = None) -> MigrationReport:
     """Move every machine to the configured definition (or, dry, count what would move)."""
     with db.read() as conn:
-        stored = repo.definition_in_force(conn)
+        stored = step_definitions.definition_in_force(conn)
         codes = list(conn.execute(select(regions.c.code).order_by(regions.c.code)).scalars())
     new_body = definition_body(policies)
     old_body = stored.body if stored else new_body
@@ -156,6 +157,6 @@ def migrate(db: Database, policies: Mapping[str, StepPolicy], now: datetime, *,
                 conn.rollback()
     if not dry_run:
         with db.write() as conn:
-            report.to_version = repo.adopt_definition(conn, fingerprint(policies), new_body, now,
-                                                      note)
+            report.to_version = step_definitions.adopt_definition(
+                conn, fingerprint(policies), new_body, now, note)
     return report

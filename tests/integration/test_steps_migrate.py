@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from storage import history, repo
+from storage import history, step_definitions
 from storage.models import events
 from tests.builders import World
 from tests.conftest import make_services
@@ -97,7 +97,7 @@ def test_migrate_moves_each_machine_once_and_loses_nothing_done(w: World, reconf
             events.c.event == "StepsMigrated", events.c.code == "S2")).one()
         assert e.reason == "definition 1 → 2"
         assert e.data["pending"] == ["classes"]
-        assert repo.definition_in_force(conn).version == 2
+        assert step_definitions.definition_in_force(conn).version == 2
         history.verify(conn)
     again = migrate(s2.db, s2.policies, w.now)
     assert again.up_to_date and again.to_version == 2
@@ -126,7 +126,7 @@ def test_a_new_database_adopts_the_configured_definition(tmp_path: Path, db_url:
     w = World(s, tmp_path, __import__("tests.conftest", fromlist=["T0"]).T0)
     w.region("07")
     with s.db.read() as conn:
-        stored = repo.definition_in_force(conn)
+        stored = step_definitions.definition_in_force(conn)
     assert stored is not None and stored.version == 1
     assert stored.body["adoption"]["after"] == ["teachers", "parents", "students"]
     s.db.dispose()

@@ -64,13 +64,13 @@ def _adopt_step_definition(cfg: Any, db: Any) -> None:
     from datetime import UTC, datetime
 
     from states.graph import fingerprint
-    from storage import repo
+    from storage import step_definitions
     from workflow.cli.steps import print_report
     from workflow.definitions import LEGACY_NOTE, ensure_in_force, migrate
 
     moment = datetime.now(UTC)
     with db.read() as conn:
-        stored = repo.definition_in_force(conn)
+        stored = step_definitions.definition_in_force(conn)
     if stored is None:
         with db.write() as conn:
             ensure_in_force(conn, cfg.steps, moment)
