@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from http.cookies import SimpleCookie
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
-from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
-
 from workflow.i18n import LANGUAGES, language, speaking
+
+if TYPE_CHECKING:  # Starlette is imported by `serve` only: the static snapshot needs Jinja2 alone
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 COOKIE = "rollout_lang"
 YEAR = 365 * 24 * 3600
@@ -84,6 +86,8 @@ def other_language() -> str:
 
 def switch(request: Request) -> Response:
     """Remember the language in a cookie and go back to the page the reader was on."""
+    from starlette.responses import RedirectResponse
+
     lang = request.path_params["lang"]
     response = RedirectResponse(same_site(request.query_params.get("next")), status_code=303)
     if lang in LANGUAGES:
@@ -93,4 +97,6 @@ def switch(request: Request) -> Response:
 
 
 def routes() -> list[Route]:
+    from starlette.routing import Route
+
     return [Route("/lang/{lang}", switch, methods=["GET"])]
