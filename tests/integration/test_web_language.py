@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-
 from sqlalchemy import select
 
 from states import STEPS
