@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # Starlette is imported by `serve` only: the static snapshot 
 
 COOKIE = "rollout_lang"
 YEAR = 365 * 24 * 3600
+# Each language named in itself on the switch: a reader who cannot read the page can still find it.
+NAMES = {"ru": "Русский", "en": "English"}
 # The path and query of the page being answered: the switch returns the reader to it.
 _HERE: ContextVar[str] = ContextVar("rollout_page", default="/")
 

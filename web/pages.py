@@ -19,7 +19,7 @@ from notifications.russian import plural
 from states import STEPS
 from web import cartogram
 from web.access import Viewer
-from web.language import other_language, switch_url
+from web.language import NAMES, other_language, switch_url
 from workflow.i18n import N_, catalogue, event_name, language
 from workflow.zones import zone_name
 
@@ -175,7 +175,7 @@ def _environment() -> Environment:
     env.filters["step_ru"] = _step_title
     env.globals.update(STEPS=STEPS, STATUS_RU=_word(STATUSES), KIND_RU=_word(KINDS),
                        cartogram=cartogram.svg, switch_url=switch_url,
-                       other_language=other_language)
+                       other_language=other_language, LANGUAGE_NAMES=NAMES)
     return env
 
 
