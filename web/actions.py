@@ -75,6 +75,16 @@ def refusal(exc: Exception) -> tuple[int, str, list[str]]:
     return 422, _("Check what you entered"), []
 
 
+def said(exc: Exception) -> str:
+    """What a page says of a refusal, in the page's language: the web errors' own text is
+    English, for the JSON API and the logs."""
+    if isinstance(exc, OutOfScope):
+        return _("This is outside your area of responsibility.")
+    if isinstance(exc, NotFound):
+        return _("There is no such region, municipality or school.")
+    return str(exc)
+
+
 def action(site: Site, run: Run, back: Callable[[Request, dict[str, str]], str]
            ) -> Callable[[Request], Awaitable[Response]]:
     """The POST handler of one action (see the module's docstring)."""
@@ -105,7 +115,7 @@ def action(site: Site, run: Run, back: Callable[[Request, dict[str, str]], str]
             if isinstance(exc, UnknownCode | NotFound) and not viewer.sees_all:
                 exc = OutOfScope(str(exc))  # a scoped person learns nothing about other codes
             status, title, details = refusal(exc)
-            text = str(exc) if not details else (
+            text = said(exc) if not details else (
                 _("The step's conditions are not met:") if status == 409
                 else _("Action not permitted:"))
             return site.message(viewer, now, status, title, text, back=page, details=details)

@@ -25,7 +25,7 @@ from notifications.links import machine_url
 from storage import ConflictError, repo
 from storage.models import regions
 from web.access import Viewer, viewer_for
-from web.actions import Done, action, field, refusal
+from web.actions import Done, action, field, refusal, said
 from web.errors import NotFound, OutOfScope
 from web.session import BadForm, current_session, same_token
 from web.site import Site
@@ -169,7 +169,7 @@ def routes(site: Site) -> list[Route]:
             ctx = await run_in_threadpool(_reconcile_context, viewer, code)
         except (OutOfScope, NotFound) as exc:
             status, title, _details = refusal(exc)
-            return site.message(viewer, now, status, title, str(exc))
+            return site.message(viewer, now, status, title, said(exc))
         return site.html("reconcile.html", viewer, now, done=request.query_params.get(
             "done", ""), problems=[], **ctx)
 
@@ -220,7 +220,7 @@ def routes(site: Site) -> list[Route]:
                 name, data = last_request(conn, code)
         except (OutOfScope, NotFound, InvalidInput) as exc:
             status, title, _details = refusal(exc)
-            return site.message(viewer, now, status, title, str(exc))
+            return site.message(viewer, now, status, title, said(exc))
         return Response(data, media_type=XLSX, headers={
             "content-disposition": f'attachment; filename="{name}"'})
 

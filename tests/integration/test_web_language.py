@@ -141,3 +141,17 @@ def test_the_json_api_keeps_its_words(base: str, rollout: dashkit.Rollout) -> No
     with httpx.Client(base_url=base, headers=headers, cookies={"rollout_lang": "en"}) as c:
         en = c.get("/api/map").json()
     assert ru == en
+
+
+@pytest.mark.parametrize(("lang", "said"), [
+    ("ru", "Это вне вашей зоны ответственности."),
+    ("en", "This is outside your area of responsibility."),
+])
+def test_a_refusal_out_of_scope_speaks_the_page_language(
+        base: str, rollout: dashkit.Rollout, lang: str, said: str) -> None:
+    """Another region's reconciliation: 403 in the reader's language, not the API's English."""
+    cookies = {"rollout_lang": lang, "rollout_token": rollout.tokens["rc01@example.org"]}
+    with httpx.Client(base_url=base, cookies=cookies) as c:
+        r = c.get("/regions/77/reconcile")
+    assert r.status_code == 403 and said in r.text
+    assert "outside your scope" not in r.text
