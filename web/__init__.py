@@ -16,11 +16,11 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
 
-def create_app(services: Any, clock: Callable[[], datetime]) -> Starlette:
+def create_app(services: Any, clock: Callable[[], datetime], lang: str = "ru") -> Starlette:
     """The Starlette application (see web.app.create_app)."""
     from web.app import create_app as _create
 
-    return _create(services, clock)
+    return _create(services, clock, lang)
 
 
 __all__ = ["create_app", "write_static"]

@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 from states import Grant, Target, may_read, may_read_history, sees_everything
 from storage import NewEvent, history, repo, tokens
 from workflow.errors import InvalidInput
+from workflow.i18n import N_
 
 SYSTEM = "system"
 
@@ -42,8 +43,10 @@ class Viewer:
         return [(g.role, g.scope) for g in self.grants if g.scope]
 
 
-# The static snapshot is mailed around: it sees every region but nobody's contacts.
-SNAPSHOT = Viewer("snapshot", "снимок", (Grant("program_manager"),), contacts=False)
+# The static snapshot is mailed around: it sees every region but nobody's contacts. Its pages
+# name it in their header («Снимок на …») and never show this name; it is a catalogue id
+# (`gettext(SNAPSHOT.name)`) for whatever shows it one day, not a Russian literal.
+SNAPSHOT = Viewer("snapshot", N_("the snapshot"), (Grant("program_manager"),), contacts=False)
 
 
 def create_token(services: Any, email: str, now: datetime,

@@ -19,6 +19,7 @@ from web.access import Viewer
 from web.actions import Done, action, field, safe_local
 from web.site import Site
 from workflow.errors import UsageError
+from workflow.i18n import _
 from workflow.services import WEB
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -79,7 +80,7 @@ def routes(site: Site) -> list[Route]:
 
         code, name = request.path_params["code"], request.path_params["name"]
         if name not in LETTER_STEP:
-            raise UsageError(f"нет такого письма: {name}")
+            raise UsageError(_("no such letter: {name}", name=name))
         queue_letter(services, name, code, now, actor=viewer.email, channel=WEB)
         return Done(step_url("", "region", code, LETTER_STEP[name]), f"letter-{name}")
 

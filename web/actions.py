@@ -4,9 +4,9 @@
 form (size-limited), checks the session's CSRF token (403, nothing changes), then calls `run`
 — a thin function that calls the same service as the command line with the person as actor
 and "web" as the channel — in the thread pool. Success answers 303 to the page it names, with
-`?done=WHAT` for the message shown there; a refusal renders the verdict in Russian with its
-figures: 403 out of scope or not permitted, 409 a guard or a conflict, 422 bad input, 404 an
-unknown code.
+`?done=WHAT` for the message shown there; a refusal renders the verdict with its figures, in
+the reader's language: 403 out of scope or not permitted, 409 a guard or a conflict, 422 bad
+input, 404 an unknown code.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from workflow.errors import (
     UsageError,
     WorkflowError,
 )
+from workflow.i18n import N_, _, pick
 
 CSRF_FIELD = "csrf"
 
@@ -59,18 +60,29 @@ def refusal(exc: Exception) -> tuple[int, str, list[str]]:
     """The HTTP status, the title and the details (the verdict's figures) of a refusal."""
     if isinstance(exc, PermissionDenied):
         verdict = exc.verdict
-        return 403, "Нет прав на это действие", [r.ru for r in verdict.reasons] if verdict else []
+        return 403, _("You may not do this"), [
+            pick(r.en, r.ru) for r in verdict.reasons] if verdict else []
     if isinstance(exc, OutOfScope):
-        return 403, "Нет прав на это действие", []
+        return 403, _("You may not do this"), []
     if isinstance(exc, GuardRefused):
-        return 409, "Действие отклонено", [r.ru for r in exc.verdict.reasons]
+        return 409, _("Action refused"), [pick(r.en, r.ru) for r in exc.verdict.reasons]
     if isinstance(exc, ConflictError | DefinitionStale):
-        return 409, "Данные изменились", []
+        return 409, _("The data have changed"), []
     if isinstance(exc, UnknownCode | NotFound):
-        return 404, "Не найдено", []
+        return 404, _("Not found"), []
     if isinstance(exc, BadForm):
-        return exc.status, "Форма не принята", []
-    return 422, "Проверьте введённые данные", []
+        return exc.status, _("Form not accepted"), []
+    return 422, _("Check what you entered"), []
+
+
+def said(exc: Exception) -> str:
+    """What a page says of a refusal, in the page's language: the web errors' own text is
+    English, for the JSON API and the logs."""
+    if isinstance(exc, OutOfScope):
+        return _("This is outside your area of responsibility.")
+    if isinstance(exc, NotFound):
+        return _("There is no such region, municipality or school.")
+    return str(exc)
 
 
 def action(site: Site, run: Run, back: Callable[[Request, dict[str, str]], str]
@@ -83,19 +95,19 @@ def action(site: Site, run: Run, back: Callable[[Request, dict[str, str]], str]
             session = current_session(conn, request, now)
             viewer = viewer_for(conn, session.email, session.csrf) if session else None
         if session is None or viewer is None:
-            return site.message(None, now, 401, "Нужно войти",
-                                "Сессия закончилась или вы не вошли. Войдите заново.",
+            return site.message(None, now, 401, _("Sign in needed"), _(
+                "Your session has ended or you are not signed in. Sign in again."),
                                 back="/signin")
         form: dict[str, str] = {}
         try:
             form = await read_form(request)
         except BadForm as exc:
-            return site.message(viewer, now, exc.status, "Форма не принята", str(exc))
+            return site.message(viewer, now, exc.status, _("Form not accepted"), str(exc))
         page = safe_local(back(request, form))
         if not same_token(session.csrf, form.get(CSRF_FIELD)):
-            return site.message(viewer, now, 403, "Форма устарела",
-                                "Форма отправлена не со страницы системы или устарела; "
-                                "ничего не изменено. Откройте страницу заново и повторите.",
+            return site.message(viewer, now, 403, _("Form out of date"), _(
+                "The form was not sent from a page of the system or is out of date; nothing "
+                "was changed. Open the page again and retry."),
                                 back=page)
         try:
             done = await run_in_threadpool(run, viewer, form, now, request)
@@ -103,8 +115,9 @@ def action(site: Site, run: Run, back: Callable[[Request, dict[str, str]], str]
             if isinstance(exc, UnknownCode | NotFound) and not viewer.sees_all:
                 exc = OutOfScope(str(exc))  # a scoped person learns nothing about other codes
             status, title, details = refusal(exc)
-            text = str(exc) if not details else (
-                "Условия шага не выполнены:" if status == 409 else "Действие не разрешено:")
+            text = said(exc) if not details else (
+                _("The step's conditions are not met:") if status == 409
+                else _("Action not permitted:"))
             return site.message(viewer, now, status, title, text, back=page, details=details)
         target = safe_local(done.to)
         sep = "&" if "?" in target else "?"
@@ -118,14 +131,20 @@ def field(form: dict[str, str], name: str, required: bool = True, limit: int = 5
     """One form field, trimmed; UsageError (422) naming it when missing or too long."""
     value = " ".join((form.get(name) or "").split())
     if required and not value:
-        raise UsageError(f"не заполнено поле «{LABELS.get(name, name)}»")
+        raise UsageError(_("the field “{label}” is empty", label=label(name)))
     if len(value) > limit:
-        raise UsageError(f"поле «{LABELS.get(name, name)}» длиннее {limit} знаков")
+        raise UsageError(_("the field “{label}” is longer than {limit} characters",
+                           label=label(name), limit=limit))
     return value
 
 
-LABELS = {"reason": "Причина", "email": "Электронная почта", "name": "ФИО",
-          "role": "Роль", "scope": "Код", "position": "Должность", "phone": "Телефон",
-          "step": "Шаг", "old_email": "Кого заменить"}
+LABELS = {"reason": N_("Reason"), "email": N_("E-mail"), "name": N_("Full name"),
+          "role": N_("Role"), "scope": N_("Code"), "position": N_("Position"),
+          "phone": N_("Phone"), "step": N_("Step"), "old_email": N_("Whom to replace")}
+
+
+def label(name: str) -> str:
+    """A form field's label as the form shows it."""
+    return _(LABELS[name]) if name in LABELS else name
 
 __all__ = ["CSRF_FIELD", "Done", "Run", "action", "field", "refusal", "safe_local"]

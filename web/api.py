@@ -21,6 +21,7 @@ from web.cartogram import By
 from web.errors import NotFound, NotSignedIn, OutOfScope
 from workflow.audit import machine_log
 from workflow.errors import UnknownCode, UsageError
+from workflow.i18n import speaking
 from workflow.services import machine_status
 
 
@@ -57,7 +58,8 @@ def routes(services: Any, viewer_of: Callable[[Request], Viewer],
         by = request.query_params.get("by", By.LATE.value)
         if by not in set(By):
             raise UsageError("by is late or progress")
-        return views.map_data(conn, viewer, clock(), policies, By(by))
+        with speaking("ru"):  # the tiles' labels and legend, Russian as the API has always had
+            return views.map_data(conn, viewer, clock(), policies, By(by))
 
     def status_of(kind: str) -> Callable[[Request, Any, Viewer], Any]:
         def build(request: Request, conn: Any, viewer: Viewer) -> Any:

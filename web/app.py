@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from web import act, api, exports, signin, todo, trends, uploads, views
+from web import act, api, exports, language, signin, todo, trends, uploads, views
 from web.access import Viewer
 from web.errors import DashboardError, NotFound, NotSignedIn, OutOfScope
 from web.history import Query, search
@@ -26,6 +26,7 @@ from web.pages import render, stylesheet
 from web.session import TOKEN_COOKIE
 from web.site import Site
 from web.tables import CountryQuery
+from workflow.i18n import _
 
 COOKIE = TOKEN_COOKIE  # the first release's cookie name, still read for the read-only pages
 SECURITY_HEADERS = [
@@ -65,8 +66,9 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app(services: Any, clock: Callable[[], datetime]) -> Starlette:
-    """The web app over `services`; `clock()` gives the moment each page shows."""
+def create_app(services: Any, clock: Callable[[], datetime], lang: str = "ru") -> Starlette:
+    """The web app over `services`; `clock()` gives the moment each page shows; `lang` is the
+    pages' language until a reader switches (Russian unless `serve` runs under ROLLOUT_LANG=en)."""
     site = Site(services, clock)
     urls, policies = site.urls, services.policies
 
@@ -97,9 +99,11 @@ def create_app(services: Any, clock: Callable[[], datetime]) -> Starlette:
 
     def error_page(exc: Exception, viewer: Viewer | None) -> Response:
         if isinstance(exc, OutOfScope):
-            status, title, text = 403, "Нет доступа", "Эта страница вне вашей зоны ответственности."
+            status, title, text = 403, _("No access"), _(
+                "This page is outside your area of responsibility.")
         else:
-            status, title, text = 404, "Не найдено", "Такого региона, муниципалитета или школы нет."
+            status, title, text = 404, _("Not found"), _(
+                "There is no such region, municipality or school.")
         return site.message(viewer, clock(), status, title, text)
 
     def home(request: Request) -> Response:
@@ -119,7 +123,7 @@ def create_app(services: Any, clock: Callable[[], datetime]) -> Starlette:
         with services.db.read() as conn:
             ctx = views.country(conn, viewer, now, policies,
                                 CountryQuery.parse(request.query_params))
-        return exports.response(exports.HEADER, exports.rows(ctx["rows"]), fmt,
+        return exports.response(exports.header(), exports.rows(ctx["rows"]), fmt,
                                 f"regions-{now:%Y-%m-%d}")
 
     def export_schools(kind: str) -> Callable[[Request], Response]:
@@ -138,8 +142,8 @@ def create_app(services: Any, clock: Callable[[], datetime]) -> Starlette:
                 return signed_out(request)
             except DashboardError as exc:
                 return error_page(exc, None)
-            return exports.response(exports.SCHOOL_HEADER, exports.school_rows(ctx), fmt,
-                                    f"schools-{code}-{now:%Y-%m-%d}", title="Школы")
+            return exports.response(exports.school_header(), exports.school_rows(ctx), fmt,
+                                    f"schools-{code}-{now:%Y-%m-%d}", title=_("Schools"))
         return handler
 
     def page_number(request: Request, name: str = "page") -> int:
@@ -178,6 +182,7 @@ def create_app(services: Any, clock: Callable[[], datetime]) -> Starlette:
     routes = [
         Route("/", home),
         *signin.routes(site),
+        *language.routes(),
         Route("/static/style.css", css),
         Route("/regions/{code}", group_page("region")),
         Route("/regions/{code}/steps/{step}", step_page("region")),
@@ -197,6 +202,7 @@ def create_app(services: Any, clock: Callable[[], datetime]) -> Starlette:
         *api.routes(services, viewer_of, clock),
     ]
     app = Starlette(routes=routes)
+    app.add_middleware(language.Language, default=lang)
     app.add_middleware(SecurityHeaders)
     return app
 

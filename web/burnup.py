@@ -12,6 +12,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from workflow.i18n import _
+
 W, H = 420, 230
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 26, 50
 
@@ -35,8 +37,8 @@ def chart(b: dict[str, Any], ident: str) -> Markup:
     days = [d for d in (b["start"], b["due"], b["today"]) if d] + [d for d, _ in points]
     caption = f'<figcaption id="{ident}-t" class="chart-title">{escape(title)}</figcaption>'
     if not points and b["start"] is None:
-        return Markup(f'<figure class="burnup">{caption}<p class="muted">Шаг ещё не открывался '
-                      f'ни в одной школе.</p></figure>')
+        never = escape(_("The step has not opened in any school yet."))
+        return Markup(f'<figure class="burnup">{caption}<p class="muted">{never}</p></figure>')
     x0, x1 = min(days), max(days)
     span = max((x1 - x0).days, 1)
     top = max(n, max((v for _, v in points), default=0), 1)
@@ -48,9 +50,13 @@ def chart(b: dict[str, Any], ident: str) -> Markup:
         return round(TOP + (H - TOP - BOTTOM) * (1 - value / top), 1)
 
     done = points[-1][1] if points else 0
-    desc = (f"Выполнили шаг: {done} из {n} школ на {_d(b['today'])}."
-            + (f" План: все школы к {_d(b['due'])} (срок шага — {b['sla_days']} раб. дн. "
-               f"после открытия {_d(b['start'])})." if b["due"] else ""))
+    date_title, y_title = escape(_("Date")), escape(_("Schools that did the step"))
+    plan, done_of = escape(_("plan")), escape(_("{done} of {n}", done=done, n=n))
+    desc = (_("Step done: {done} of {n} schools on {today}.", done=done, n=n,
+              today=_d(b["today"]))
+            + (_(" Plan: every school by {due} (the step's deadline is {days} working days "
+                 "after it opened on {start}).", due=_d(b["due"]), days=b["sla_days"],
+                 start=_d(b["start"])) if b["due"] else ""))
     parts = [f'<figure class="burnup">{caption}',
              f'<svg viewBox="0 0 {W} {H}" role="img" aria-labelledby="{ident}-t {ident}-d">'
              f'<title>{escape(title)}</title><desc id="{ident}-d">{escape(desc)}</desc>',
@@ -65,19 +71,20 @@ def chart(b: dict[str, Any], ident: str) -> Markup:
                  f'<text class="tick" x="{W - RIGHT}" y="{H - BOTTOM + 14}" '
                  f'text-anchor="end">{_d(x1)}</text>'
                  f'<text class="axis-title" x="{(LEFT + W - RIGHT) / 2}" y="{H - 8}" '
-                 f'text-anchor="middle">Дата</text>'
+                 f'text-anchor="middle">{date_title}</text>'
                  f'<text class="axis-title" x="12" y="{(TOP + H - BOTTOM) / 2}" '
                  f'text-anchor="middle" transform="rotate(-90 12 {(TOP + H - BOTTOM) / 2})">'
-                 f'Школ, выполнивших шаг</text>')
+                 f'{y_title}</text>')
     if b["due"] is not None:  # the plan: every school done by the due date
+        due = _("due {date}", date=_d(b["due"]))
         parts.append(f'<polyline class="plan" points="{x(b["start"])},{y(0)} '
                      f'{x(b["due"])},{y(n)} {x(x1)},{y(n)}"/>'
                      f'<line class="due" x1="{x(b["due"])}" y1="{TOP}" x2="{x(b["due"])}" '
                      f'y2="{H - BOTTOM}"/>'
                      f'<text class="due-label" x="{x(b["due"])}" y="{TOP - 8}" '
-                     f'text-anchor="{_anchor(x(b["due"]))}">срок {_d(b["due"])}</text>'
+                     f'text-anchor="{_anchor(x(b["due"]))}">{escape(due)}</text>'
                      f'<text class="plan-label" x="{x(b["due"]) - 4}" y="{y(n) + 14}" '
-                     f'text-anchor="end">план</text>')
+                     f'text-anchor="end">{plan}</text>')
     if points:  # a step line: the count holds until the next day with a change
         coords = [(x(x0), y(0))]
         for d, v in points:
@@ -86,6 +93,6 @@ def chart(b: dict[str, Any], ident: str) -> Markup:
         parts.append('<polyline class="done" points="'
                      + " ".join(f"{a},{c}" for a, c in coords) + '"/>')
     parts.append(f'<text class="value" x="{W - RIGHT}" y="{y(done) - 6}" text-anchor="end">'
-                 f'{done} из {n}</text></svg>')
+                 f'{done_of}</text></svg>')
     parts.append("</figure>")
     return Markup("".join(parts))

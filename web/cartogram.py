@@ -16,6 +16,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from web.regions_grid import COLUMNS, DISTRICTS, GRID, ROWS
+from workflow.i18n import N_, _
 
 TILE, GAP, PAD = 40, 2, 3
 OUTLINE = "#263238"
@@ -29,14 +30,15 @@ class By(StrEnum):
 
 # (upper bound inclusive, fill, text colour, legend)
 LATE_BINS = [
-    (0, "#c8e6c9", "#1b1b1b", "без просрочек"),
-    (5, "#fff59d", "#1b1b1b", "до 5 раб. дн."),
-    (20, "#ffb74d", "#1b1b1b", "6–20 раб. дн."),
-    (10**6, "#e57373", "#1b1b1b", "больше 20 раб. дн."),
+    (0, "#c8e6c9", "#1b1b1b", N_("no late steps")),
+    (5, "#fff59d", "#1b1b1b", N_("up to 5 working days")),
+    (20, "#ffb74d", "#1b1b1b", N_("6–20 working days")),
+    (10**6, "#e57373", "#1b1b1b", N_("over 20 working days")),
 ]
-HELD = ("#8e1b1b", "#ffffff", "регион просрочил свой шаг (1–3): ждут все школы")
+HELD = ("#8e1b1b", "#ffffff",
+        N_("the region is late with its own step (1–3): every school waits"))
 PROGRESS_BINS = [
-    (24, "#edf8e9", "#1b1b1b", "до 24 %"),
+    (24, "#edf8e9", "#1b1b1b", N_("up to 24 %")),
     (49, "#bae4b3", "#1b1b1b", "25–49 %"),
     (74, "#74c476", "#1b1b1b", "50–74 %"),
     (99, "#31a354", "#ffffff", "75–99 %"),
@@ -47,7 +49,7 @@ EMPTY = ("#eceff1", "#78909c")
 
 def legend(by: By) -> list[dict[str, str]]:
     bins = LATE_BINS + [(0, *HELD)] if by == By.LATE else PROGRESS_BINS
-    return [{"fill": fill, "text": text} for _, fill, _, text in bins]
+    return [{"fill": fill, "text": _(text)} for _bound, fill, _ink, text in bins]
 
 
 def _colour(row: dict[str, Any], by: By) -> tuple[str, str, str]:
@@ -55,8 +57,9 @@ def _colour(row: dict[str, Any], by: By) -> tuple[str, str, str]:
     if by == By.LATE:
         late = row["lateness"]
         if late.held:
-            return HELD[0], HELD[1], f"{late.worst_days} дн."
-        value, label = late.worst_days, (f"{late.worst_days} дн." if late.worst_days else "✓")
+            return HELD[0], HELD[1], _("{days} d.", days=late.worst_days)
+        value, label = late.worst_days, (_("{days} d.", days=late.worst_days) if late.worst_days
+                                          else "✓")
     else:
         value, label = row["progress"], f"{row['progress']}%"
     fill, ink = next((f, t) for bound, f, t, _ in
@@ -96,21 +99,26 @@ def svg(tile_rows: list[dict[str, Any]], link: Callable[[str], str | None], by: 
     shown = {t["code"]: t for t in tile_rows}
     width = 2 * PAD + COLUMNS * (TILE + GAP)
     height = 2 * PAD + ROWS * (TILE + GAP)
-    what = "просрочке" if by == By.LATE else "ходу внедрения"
+    what = (_("Map of the regions by lateness") if by == By.LATE
+            else _("Map of the regions by progress"))
     parts = [f'<svg class="map" viewBox="0 0 {width} {height}" role="group" '
-             f'aria-label="Карта регионов по {what}">']
+             f'aria-label="{escape(what)}">']
     for code, (district, row, col) in sorted(GRID.items(), key=lambda kv: kv[1][1:]):
         x, y = PAD + col * (TILE + GAP), PAD + row * (TILE + GAP)
         t = shown.get(code)
         if t is None:
-            parts.append(f'<g><title>{code}: нет данных</title><rect x="{x}" y="{y}" '
+            none = escape(_("{code}: no data", code=code))
+            parts.append(f'<g><title>{none}</title>'
+                         f'<rect x="{x}" y="{y}" '
                          f'width="{TILE}" height="{TILE}" fill="{EMPTY[0]}"/>'
                          f'<text x="{x + TILE / 2}" y="{y + 24}" font-size="13" '
                          f'text-anchor="middle" fill="{EMPTY[1]}">{code}</text></g>')
             continue
-        title = (f'{escape(t["name"])} ({DISTRICTS[district]} ФО): школ {t["schools"]}, '
-                 f'просрочено {t["late_schools"]}, дольше всех {t["longest_late_days"]} раб. дн.,'
-                 f' пройдено шагов {t["progress"]} %')
+        title = escape(_("{name} ({district} FD): {schools} schools, {late} late, the longest "
+                         "{days} working days, {progress} % of the steps done", name=t["name"],
+                         district=DISTRICTS[district], schools=t["schools"],
+                         late=t["late_schools"], days=t["longest_late_days"],
+                         progress=t["progress"]))
         body = (f'<title>{title}</title><rect x="{x}" y="{y}" width="{TILE}" height="{TILE}" '
                 f'rx="3" fill="{t["fill"]}"/>'
                 f'<text x="{x + TILE / 2}" y="{y + 17}" font-size="14" font-weight="bold" '

@@ -12,6 +12,7 @@ from datetime import date
 from markupsafe import Markup, escape
 
 from states import STEPS
+from workflow.i18n import _
 
 DONE_FILL = "#2e7d32"
 TRACK_FILL = "#e3e7ea"
@@ -31,9 +32,11 @@ def step_bars(steps: dict[str, int], total: int, label: str = "") -> Markup:
         share = pct(steps.get(step.slug, 0), total)
         x = i * (w + gap)
         bar = round(h * share / 100)
+        title = f"{step.number}. {step.title}"
+        tip = _("{title}: {done} of {total} ({share}%)", title=title,
+                done=steps.get(step.slug, 0), total=total, share=share)
         parts.append(
-            f'<g><title>{step.number}. {escape(step.title)}: {steps.get(step.slug, 0)} из {total}'
-            f' ({share}%)</title>'
+            f'<g><title>{escape(tip)}</title>'
             f'<rect x="{x}" y="{top}" width="{w}" height="{h}" fill="{TRACK_FILL}"/>'
             f'<rect x="{x}" y="{top + h - bar}" width="{w}" height="{bar}" fill="{DONE_FILL}"/>'
             f'<text x="{x + w / 2}" y="9" font-size="9" text-anchor="middle">{share}</text>'
@@ -46,17 +49,19 @@ def step_bars(steps: dict[str, int], total: int, label: str = "") -> Markup:
 def funnel(steps: dict[str, int], total: int, current: str | None = None) -> Markup:
     """The funnel of the nine steps: per step its title (HTML text, which wraps on a phone), a
     bar, and 'done of total (share)'; the current step in bold."""
-    parts = ['<ol class="funnel" aria-label="Воронка шагов: сколько школ выполнили каждый шаг">']
+    what = escape(_("Funnel of the steps: how many schools did each step"))
+    parts = [f'<ol class="funnel" aria-label="{what}">']
     for step in STEPS:
         done = steps.get(step.slug, 0)
         share = pct(done, total)
         mark = ' class="current"' if step.slug == current else ""
+        value = _("{done} of {total} ({share}%)", done=done, total=total, share=share)
         parts.append(
             f'<li{mark}><span class="title">{step.number}. {escape(step.title)}</span>'
             f'<svg class="fbar" viewBox="0 0 100 4" preserveAspectRatio="none" '
             f'aria-hidden="true"><rect width="100" height="4" fill="{TRACK_FILL}"/>'
             f'<rect width="{share}" height="4" fill="{DONE_FILL}"/></svg>'
-            f'<span class="value">{done} из {total} ({share}%)</span></li>')
+            f'<span class="value">{escape(value)}</span></li>')
     parts.append("</ol>")
     return Markup("".join(parts))
 
@@ -64,7 +69,8 @@ def funnel(steps: dict[str, int], total: int, current: str | None = None) -> Mar
 def progress_line(points: Sequence[tuple[date, float]]) -> Markup:
     """Progress over time (% of step-completions), a line with the first and last value marked."""
     if not points:
-        return Markup('<p class="muted">В истории ещё нет выполненных шагов.</p>')
+        none = escape(_("No steps done in the history yet."))
+        return Markup(f'<p class="muted">{none}</p>')
     w, h, left, bottom, top, right = 600, 220, 58, 40, 12, 70
     start, end = points[0][0], points[-1][0]
     span = max((end - start).days, 1)
@@ -77,10 +83,12 @@ def progress_line(points: Sequence[tuple[date, float]]) -> Markup:
     if len(coords) == 1:
         coords.append((w - right, coords[0][1]))
     path = " ".join(f"{x},{y}" for x, y in coords)
+    what = escape(_("Progress by day: share of the steps done"))
+    date_title, y_title = escape(_("Date")), escape(_("Steps done, %"))
     parts = [f'<svg class="line" viewBox="0 0 {w} {h}" role="img" '
-             f'aria-label="Ход внедрения по дням: доля выполненных шагов">']
+             f'aria-label="{what}">']
     for tick in (0, 50, 100):
-        _, y = xy(start, tick)
+        _x, y = xy(start, tick)
         parts.append(f'<line x1="{left}" x2="{w - right}" y1="{y}" y2="{y}" stroke="#ccc"/>'
                      f'<text x="{left - 4}" y="{y + 4}" font-size="10" text-anchor="end">'
                      f'{tick}%</text>')
@@ -93,9 +101,9 @@ def progress_line(points: Sequence[tuple[date, float]]) -> Markup:
                  f'{end:%d.%m.%Y}</text>'
                  # the axes' titles: every chart says what it plots
                  f'<text x="{(left + w - right) / 2}" y="{h - 6}" font-size="11" '
-                 f'text-anchor="middle" fill="#5b6670">Дата</text>'
+                 f'text-anchor="middle" fill="#5b6670">{date_title}</text>'
                  f'<text x="12" y="{(top + h - bottom) / 2}" font-size="11" text-anchor="middle" '
                  f'fill="#5b6670" transform="rotate(-90 12 {(top + h - bottom) / 2})">'
-                 f'Выполнено шагов, %</text>')
+                 f'{y_title}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))

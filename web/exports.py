@@ -14,14 +14,24 @@ from states import STEPS
 from storage.spreadsheets import CSV_MIME, XLSX_MIME, csv_text, write_table, xlsx_bytes
 from web.lateness import NUMBER
 from web.regions_grid import DISTRICTS
+from workflow.i18n import N_, _
 
 FORMATS = ("csv", "xlsx")
-HEADER = ["Код", "Регион", "Федеральный округ", "Часовой пояс", "Текущий шаг региона",
-          "Шаг региона просрочен, раб. дн.", "Школ", "Прошли все шаги",
-          *[f"Шаг {s.number}: выполнили школ" for s in STEPS],
-          "Просрочено школ", "Из них ждут регион", "Дольше всех просрочен шаг",
-          "Дольше всех, раб. дн.", "Недоставка почты"]
-TITLE = "Регионы"
+# The visible column titles follow the reader's language (header()); the order is fixed.
+STEP_DONE = N_("Step {number}: schools done")
+HEADER = [N_("Code"), N_("Region"), N_("Federal district"), N_("Time zone"),
+          N_("Region's current step"), N_("Region's step late, working days"),
+          N_("Number of schools"),
+          N_("Did all the steps"), *[STEP_DONE] * len(STEPS), N_("Late schools"),
+          N_("Of which wait for the region"), N_("Step late the longest"),
+          N_("The longest, working days"), N_("Mail not delivered")]
+TITLE = N_("Regions")
+
+
+def header() -> list[str]:
+    """The country table's column titles in the reader's language."""
+    steps = iter(STEPS)
+    return [_(h, number=next(steps).number) if h == STEP_DONE else _(h) for h in HEADER]
 
 
 def rows(regions: Sequence[dict[str, Any]]) -> Iterator[list[Any]]:
@@ -36,8 +46,12 @@ def rows(regions: Sequence[dict[str, Any]]) -> Iterator[list[Any]]:
                r["broken_contacts"]]
 
 
-SCHOOL_HEADER = ["Код школы", "Школа", "Муниципалитет", "Открытые шаги", "Открыт с",
-                 "Просрочен на, раб. дн.", "Что держит"]
+SCHOOL_HEADER = [N_("School code"), N_("School"), N_("Municipality"), N_("Open steps"),
+                 N_("Open since"), N_("Late by, working days"), N_("What holds it")]
+
+
+def school_header() -> list[str]:
+    return [_(h) for h in SCHOOL_HEADER]
 
 
 def school_rows(group: dict[str, Any]) -> Iterator[list[Any]]:
@@ -49,13 +63,13 @@ def school_rows(group: dict[str, Any]) -> Iterator[list[Any]]:
 
 
 def response(header: Sequence[str], lines: Iterable[Sequence[Any]], fmt: str, name: str,
-             title: str = TITLE) -> Response:
+             title: str | None = None) -> Response:
     """The download of a table as `fmt` (one of FORMATS), as the file `name`.`fmt`."""
     disposition = {"content-disposition": f'attachment; filename="{name}.{fmt}"'}
     if fmt == "csv":
         return Response(csv_text(header, lines).encode("utf-8"),
                         media_type=f"{CSV_MIME}; charset=utf-8", headers=disposition)
-    return Response(xlsx_bytes(header, lines, title=title), media_type=XLSX_MIME,
+    return Response(xlsx_bytes(header, lines, title=title or _(TITLE)), media_type=XLSX_MIME,
                     headers=disposition)
 
 
@@ -64,6 +78,6 @@ def write(regions: Sequence[dict[str, Any]], out: Path) -> list[Path]:
     paths = []
     for fmt in FORMATS:
         path = out / f"regions.{fmt}"
-        write_table(path, fmt, HEADER, rows(regions), title=TITLE)
+        write_table(path, fmt, header(), rows(regions), title=_(TITLE))
         paths.append(path)
     return paths

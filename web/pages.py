@@ -19,15 +19,16 @@ from notifications.russian import plural
 from states import STEPS
 from web import cartogram
 from web.access import Viewer
-from workflow.i18n import EVENT_NAMES, catalogue
+from web.language import NAMES, other_language, switch_url
+from workflow.i18n import N_, catalogue, event_name, language
 from workflow.zones import zone_name
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
-STEP_TITLES = {s.slug: f"{s.number}. {s.title}" for s in STEPS} | {
-    "done": "все шаги выполнены"}
-KIND_RU = {"region": "регион", "school": "школа", "municipality": "муниципалитет"}
-STATUS_RU = {"done": "выполнен", "skipped": "пропущен", "current": "открыт", "pending": "ожидает"}
+STEP_TITLES = {s.slug: f"{s.number}. {s.title}" for s in STEPS}
+KINDS = {"region": N_("region"), "school": N_("school"), "municipality": N_("municipality")}
+STATUSES = {"done": N_("done"), "skipped": N_("skipped"), "current": N_("open"),
+            "pending": N_("waiting")}
 
 
 class Urls:
@@ -132,25 +133,49 @@ def _when(value: Any, tz: str = "Europe/Moscow", with_time: bool = True) -> str:
     return at.strftime("%d.%m.%Y %H:%M" if with_time else "%d.%m.%Y")
 
 
-def _event_ru(name: str | None) -> str:
-    """A history event's name in Russian (the pages are Russian whatever ROLLOUT_LANG says)."""
-    if not name:
-        return ""
-    return catalogue("ru").gettext(EVENT_NAMES[name]) if name in EVENT_NAMES else name
+def _step_title(slug: str | None) -> str:
+    if slug == "done":
+        return gettext(N_("every step done"))
+    return STEP_TITLES.get(slug or "", slug or "")
+
+
+def gettext(message: str) -> str:
+    """`message` in the language of the page being rendered."""
+    return catalogue(language()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return catalogue(language()).ngettext(singular, plural, n)
+
+
+def _word(table: dict[str, str]) -> Any:
+    """A template's lookup of a slug's word (`KIND_RU[kind]`), in the page's language."""
+    class Words:
+        def get(self, key: str, default: str = "") -> str:
+            return gettext(table[key]) if key in table else default
+
+        def __getitem__(self, key: str) -> str:
+            return gettext(table[key])
+    return Words()
 
 
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      extensions=["jinja2.ext.i18n"])
+    env.policies["ext.i18n.trimmed"] = False  # the Babel extractor reads them untrimmed too
+    env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["when"] = _when
     env.filters["upfirst"] = lambda text: str(text)[:1].upper() + str(text)[1:]
     env.filters["pct"] = lambda done, total: round(100 * done / total) if total else 0
-    env.filters["event_ru"] = _event_ru
+    env.filters["event_ru"] = lambda name: event_name(name) if name else ""
     env.filters["plural"] = plural
     env.filters["tel"] = lambda phone: re.sub(r"[^0-9+]", "", phone or "")
-    env.filters["zone"] = lambda tz, at=None: zone_name(tz, at, lang="ru")
-    env.filters["step_ru"] = lambda slug: STEP_TITLES.get(slug or "", slug or "")
-    env.globals.update(STEPS=STEPS, STATUS_RU=STATUS_RU, KIND_RU=KIND_RU, cartogram=cartogram.svg)
+    env.filters["zone"] = lambda tz, at=None: zone_name(tz, at)
+    env.filters["step_ru"] = _step_title
+    env.globals.update(STEPS=STEPS, STATUS_RU=_word(STATUSES), KIND_RU=_word(KINDS),
+                       cartogram=cartogram.svg, switch_url=switch_url,
+                       other_language=other_language, LANGUAGE_NAMES=NAMES)
     return env
 
 
@@ -160,7 +185,8 @@ ENV = _environment()
 def render(template: str, viewer: Viewer | None, urls: Urls, now: datetime, /,
            **ctx: Any) -> str:
     """Render one page; every page gets the viewer, the links and the moment it shows."""
-    return ENV.get_template(template).render(viewer=viewer, urls=urls, now=now, **ctx)
+    return ENV.get_template(template).render(viewer=viewer, urls=urls, now=now,
+                                             lang=language(), **ctx)
 
 
 def stylesheet() -> str:

@@ -16,6 +16,7 @@ from states import FINISHED, SLUGS, STATES, STEPS, Facts, StepPolicy, holding, s
 from states.graph import decode
 from storage.models import events, machines, municipalities, open_steps, regions, schools
 from storage.outbox import broken_contacts_by_region
+from workflow.i18n import pick
 
 SCHOOL_STEPS = frozenset(s.slug for s in STEPS if s.level == "school")
 PROGRESS_EVENTS = ("StepCompleted", "StepSkipped", "StepReopened", "StepsMigrated")
@@ -160,7 +161,7 @@ def open_schools(conn: Connection, now: datetime, policies: Mapping[str, StepPol
 
 def reasons(step_slug: str, facts: Facts, policy: StepPolicy) -> list[str]:
     """What holds a machine at `step_slug`, in Russian, from the step's guard."""
-    return [r.ru for r in holding(step_by_slug(step_slug), facts, policy)]
+    return [pick(r.en, r.ru) for r in holding(step_by_slug(step_slug), facts, policy)]
 
 
 def progress_over_time(conn: Connection, region: str, n_schools: int, tz: str,

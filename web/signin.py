@@ -25,10 +25,11 @@ from web.session import (
     set_session_cookie,
 )
 from web.site import Site
+from workflow.i18n import N_, _
 from workflow.signin import RateLimited, open_session, redeem_link, request_link, sign_out
 
-SENT = ("Если этот адрес есть в системе, на него отправлено письмо со ссылкой для входа. "
-        "Ссылка действует {minutes} мин. и только один раз.")
+SENT = N_("If this address is in the system, a letter with a sign-in link has been sent to "
+          "it. The link works for {minutes} min. and only once.")
 
 
 def client_of(request: Request) -> str:
@@ -66,24 +67,25 @@ def routes(site: Site) -> list[Route]:
         try:
             form = await read_form(request)
         except BadForm as exc:
-            return signin_page(request, exc.status, error="Форма не принята.")
+            return signin_page(request, exc.status, error=_("Form not accepted."))
         next_url = safe_local(form.get("next"))
         if not same_token(request.cookies.get("rollout_form"), form.get(CSRF_FIELD)):
             return signin_page(request, 403, next_url=next_url,
-                               error="Форма устарела: откройте страницу входа заново.")
+                               error=_(
+                                   "The form is out of date: open the sign-in page again."))
         now = site.clock()
         if form.get("token"):  # an operator's API token, for people without mail yet
             return await run_in_threadpool(token_signin, request, form["token"], next_url)
         email = (form.get("email") or "").strip()
         if not email or len(email) > 254:
-            return signin_page(request, 422, error="Укажите адрес электронной почты.",
+            return signin_page(request, 422, error=_("Enter your e-mail address."),
                                next_url=next_url)
         try:
             await run_in_threadpool(request_link, site.services, email, client_of(request), now)
         except RateLimited:
             return signin_page(request, 429, next_url=next_url, error=(
-                "Слишком много запросов ссылки для входа. Попробуйте снова через час."))
-        return signin_page(request, sent=SENT.format(minutes=web.link_minutes),
+                _("Too many requests for a sign-in link. Try again in an hour.")))
+        return signin_page(request, sent=_(SENT, minutes=web.link_minutes),
                            next_url=next_url)
 
     def token_signin(request: Request, token: str, next_url: str) -> Response:
@@ -94,8 +96,9 @@ def routes(site: Site) -> list[Route]:
             viewer = authenticate(conn, token.strip(), now)
         if viewer is None:
             return signin_page(request, 401, next_url=next_url,
-                               error="Ключ не подошёл: он неверен, отозван или истёк.")
-        secret, _ = open_session(site.services, viewer.email, now)
+                               error=_(
+                                   "The key did not work: it is wrong, revoked or expired."))
+        secret = open_session(site.services, viewer.email, now)[0]
         response = RedirectResponse(next_url, status_code=303)
         set_session_cookie(response, request, secret, web.session_hours * 3600)
         return response
@@ -107,18 +110,18 @@ def routes(site: Site) -> list[Route]:
         try:
             form = await read_form(request)
         except BadForm as exc:
-            return signin_page(request, exc.status, error="Форма не принята.")
+            return signin_page(request, exc.status, error=_("Form not accepted."))
         if not same_token(request.cookies.get("rollout_form"), form.get(CSRF_FIELD)):
             return form_page(site, request, "signin_link.html", 403,
                              secret=form.get("t", "")[:200],
-                             error="Форма устарела: нажмите «Войти» ещё раз.")
+                             error=_("The form is out of date: press “Sign in” again."))
         opened = await run_in_threadpool(redeem_link, site.services, form.get("t", ""),
                                          site.clock())
         if opened is None:
             return signin_page(request, 401, error=(
-                "Ссылка для входа не подошла: она уже использована или истекла. "
-                "Запросите новую."))
-        secret, _ = opened
+                _("The sign-in link did not work: it has been used or has expired. "
+                  "Ask for a new one.")))
+        secret = opened[0]
         response = RedirectResponse("/", status_code=303)
         set_session_cookie(response, request, secret, web.session_hours * 3600)
         return response
@@ -134,8 +137,8 @@ def routes(site: Site) -> list[Route]:
             with site.services.db.read() as conn:
                 session = current_session(conn, request, now)
             if session is not None and not same_token(session.csrf, form.get(CSRF_FIELD)):
-                return site.message(None, now, 403, "Форма устарела",
-                                    "Откройте страницу заново и нажмите «Выйти» ещё раз.")
+                return site.message(None, now, 403, _("Form out of date"), _(
+                    "Open the page again and press “Sign out” once more."))
             await run_in_threadpool(sign_out, site.services, secret, now)
         response = RedirectResponse("/signin", status_code=303)
         clear_cookies(response, request)

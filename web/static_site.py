@@ -4,7 +4,8 @@ The snapshot sees every region but shows nobody's e-mail or phone and no history
 to be forwarded. It holds the country page (index.html, written first), a page per region and
 per municipality, the trends of the country and of each region, a page per school listed on a
 region's page (blocking or late, first page), and the country table as regions.xlsx and
-regions.csv; other links are plain text.
+regions.csv; other links are plain text. It is Russian unless `lang` says `en` (the command
+passes ROLLOUT_LANG's language).
 """
 
 from __future__ import annotations
@@ -19,10 +20,17 @@ from storage.models import municipalities, regions
 from web import exports, trends, views
 from web.access import SNAPSHOT
 from web.pages import StaticUrls, file_name, render, stylesheet
+from workflow.i18n import speaking
 
 
-def write_static(services: Any, out_dir: str | Path, now: datetime) -> list[Path]:
+def write_static(services: Any, out_dir: str | Path, now: datetime, lang: str = "ru"
+                 ) -> list[Path]:
     """Write the snapshot under `out_dir` as it stands at `now`; returns the files, index first."""
+    with speaking(lang):
+        return _write(services, out_dir, now)
+
+
+def _write(services: Any, out_dir: str | Path, now: datetime) -> list[Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     urls = StaticUrls()

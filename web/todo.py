@@ -18,11 +18,9 @@ from notifications.calendar import due_date, local
 from notifications.links import step_url
 from states import (
     FINISHED,
-    ROLE_TITLES,
     STEPS,
     Completion,
     Grant,
-    Role,
     StepPolicy,
     Target,
     holding,
@@ -36,12 +34,12 @@ from storage.models import municipalities, open_steps, regions, schools
 from web.access import Viewer, redact_people
 from web.errors import NotFound
 from web.views import readable
+from workflow.i18n import N_, _, kind_name, pick, role_title
 from workflow.services import assigned_people, machine_status
 
 SHOWN = 30  # items per grant on the home page; the total is always given
-LETTERS = {"coordinator": "Письмо о подключении регионального координатора",
-           "registry": "Заявка в СТП на внесение данных о школах"}
-KINDS_RU = {"region": "регион", "municipality": "муниципалитет", "school": "школа"}
+LETTERS = {"coordinator": N_("Letter on connecting the regional coordinator"),
+           "registry": N_("Request to support to enter the schools' data")}
 
 
 def owned(role: str) -> list[tuple[str, str]]:
@@ -58,8 +56,8 @@ def home(conn: Connection, viewer: Viewer, now: datetime,
         if grant.scope and scope is None:
             continue
         items, total = _open_items(conn, grant, scope, now, policies)
-        groups.append({"role": ROLE_TITLES[Role(grant.role)], "scope": scope,
-                       "scope_name": _name(conn, scope) if scope else "вся страна",
+        groups.append({"role": role_title(grant.role), "scope": scope,
+                       "scope_name": _name(conn, scope) if scope else _("the whole country"),
                        "scope_url": _scope_url(scope), "entries": items, "total": total,
                        "late": sum(1 for i in items if i["late"])})
     return {"groups": groups}
@@ -104,7 +102,7 @@ def _open_items(conn: Connection, grant: Grant, scope: Target | None, now: datet
             "kind": r.kind, "code": r.code, "name": r.name, "step": r.step,
             "number": step.number, "title": step.title, "since": r.since, "due": due,
             "late": local(now, tz_name).date() > due, "timezone": tz_name,
-            "holding": [h.ru for h in holding(step, f, policy)] if f else [],
+            "holding": [pick(h.en, h.ru) for h in holding(step, f, policy)] if f else [],
             "url": step_url("", r.kind, r.code, r.step),
             "manual": step.completion is Completion.MANUAL and step.level == r.kind})
     items.sort(key=lambda i: (not i["late"], i["due"], i["code"]))
@@ -175,12 +173,12 @@ def step_page(conn: Connection, viewer: Viewer, now: datetime,
         "may_reopen": acts and detail["status"] in FINISHED,
         "action_url": lambda action: f"{step_url('', kind, code, slug)}/{action}",
         "page_url": step_url("", kind, code, slug), "machine_url": _scope_url(target),
-        "kind_ru": KINDS_RU[kind], "people_forms": [], "letters": [], "schools_open": [],
+        "kind_ru": kind_name(kind), "people_forms": [], "letters": [], "schools_open": [],
     }
     ctx["people_forms"] = _people_forms(conn, viewer, target, slug, status)
     if kind == "region" and slug in LETTERS and may_send_letter(viewer.email, grants, target):
         ctx["letters"] = [{"name": slug, "url": f"/regions/{code}/letters/{slug}",
-                           "title": LETTERS[slug]}]
+                           "title": _(LETTERS[slug])}]
     if kind == "region" and step.level == "school":
         ctx["schools_open"] = _schools_open(conn, code, slug)
     return ctx
@@ -207,7 +205,7 @@ def _people_forms(conn: Connection, viewer: Viewer, target: Target, slug: str,
             continue
         held = [p for p in assigned_people(conn, [scope]) if p["role"] == role]
         forms.append({
-            "role": role, "role_title": ROLE_TITLES[Role(role)], "scope": scope, "name": name,
+            "role": role, "role_title": role_title(role), "scope": scope, "name": name,
             "people": redact_people(conn, viewer, held),
             "may": bool(may_assign(viewer.email, list(viewer.grants), role, scope_target))})
     return forms

@@ -157,4 +157,4 @@ def page(conn: Connection, viewer: Any, now: datetime, policies: Mapping[str, St
     for b in steps:
         b["chart"] = burnup_chart(b, f"burnup-{b['slug']}")
     return {"region_code": region, "region_name": name, "steps": steps, "schools": n,
-            "tz": tz, "zone": zone_name(tz, now, lang="ru")}
+            "tz": tz, "zone": zone_name(tz, now)}

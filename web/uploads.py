@@ -25,36 +25,47 @@ from notifications.links import machine_url
 from storage import ConflictError, repo
 from storage.models import regions
 from web.access import Viewer, viewer_for
-from web.actions import Done, action, field, refusal
+from web.actions import Done, action, field, refusal, said
 from web.errors import NotFound, OutOfScope
 from web.session import BadForm, current_session, same_token
 from web.site import Site
 from workflow import uploads
 from workflow.errors import InvalidInput, PermissionDenied, WorkflowError
+from workflow.i18n import N_, _
 from workflow.reconcile import accept
 from workflow.reconcile.present import last_reconciliation, last_request
 
 MAX_BODY = uploads.MAX_UPLOAD_BYTES + 64 * 1024  # the file and the form's few fields
-KIND_TITLES = {"people": "Люди и роли", "metrics": "Показатели школ", "schools": "Школы"}
+KIND_TITLES = {"people": N_("People and roles"), "metrics": N_("School figures"),
+               "schools": N_("Schools")}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Handler = Callable[[Request], Awaitable[Response]]
+
+
+def titles() -> dict[str, str]:
+    """The kinds of upload as the pages name them."""
+    return {kind: _(title) for kind, title in KIND_TITLES.items()}
+
+
+def too_large() -> str:
+    return _("the file is larger than {mb} MB", mb=uploads.MAX_UPLOAD_BYTES // 2**20)
 
 
 async def read_upload(request: Request, limit: int = MAX_BODY
                       ) -> tuple[dict[str, str], str, bytes]:
     """The form's text fields, the file's name and its bytes; BadForm (413, 415, 422)."""
     if "multipart/form-data" not in request.headers.get("content-type", ""):
-        raise BadForm(415, "ожидалась форма с файлом")
+        raise BadForm(415, _("a form with a file was expected"))
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise BadForm(413, f"файл больше {uploads.MAX_UPLOAD_BYTES // 2**20} МБ")
+        raise BadForm(413, too_large())
 
     async def capped() -> AsyncGenerator[bytes, None]:
         seen = 0
         async for chunk in request.stream():
             seen += len(chunk)
             if seen > limit:
-                raise BadForm(413, f"файл больше {uploads.MAX_UPLOAD_BYTES // 2**20} МБ")
+                raise BadForm(413, too_large())
             yield chunk
 
     parser = MultiPartParser(request.headers, capped(), max_files=1, max_fields=10,
@@ -62,12 +73,12 @@ async def read_upload(request: Request, limit: int = MAX_BODY
     try:
         form = await parser.parse()
     except MultiPartException:
-        raise BadForm(422, "форма с файлом не разобрана") from None
+        raise BadForm(422, _("the form with the file could not be read")) from None
     try:
         fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
         file = form.get("file")
         if not isinstance(file, UploadFile) or not file.filename:
-            raise BadForm(422, "файл не выбран")
+            raise BadForm(422, _("no file chosen"))
         return fields, file.filename, await file.read()
     finally:
         await form.close()
@@ -96,7 +107,7 @@ def routes(site: Site) -> list[Route]:
         ctx.setdefault("problems", [])
         ctx.setdefault("kind", kinds[0] if kinds else "")
         ctx.setdefault("file", "")
-        return site.html("upload.html", viewer, now, status, kinds=kinds, titles=KIND_TITLES,
+        return site.html("upload.html", viewer, now, status, kinds=kinds, titles=titles(),
                          max_mb=uploads.MAX_UPLOAD_BYTES // 2**20, **ctx)
 
     async def upload_page(request: Request) -> Response:
@@ -112,16 +123,18 @@ def routes(site: Site) -> list[Route]:
         that says why nothing was taken (401, 413/422, 403)."""
         session, viewer = signed_in(request, now)
         if session is None or viewer is None:
-            return site.message(None, now, 401, "Нужно войти",
-                                "Сессия закончилась или вы не вошли. Войдите заново.",
+            return site.message(None, now, 401, _("Sign in needed"), _(
+                "Your session has ended or you are not signed in. Sign in again."),
                                 back="/signin")
         try:
             fields, name, content = await read_upload(request)
         except BadForm as exc:
-            return site.message(viewer, now, exc.status, "Файл не принят", str(exc), back=back)
+            return site.message(viewer, now, exc.status, _("File not accepted"), str(exc),
+                                back=back)
         if not same_token(session.csrf, fields.get("csrf")):
-            return site.message(viewer, now, 403, "Форма устарела", "Откройте страницу заново "
-                                "и загрузите файл ещё раз; ничего не изменено.", back=back)
+            return site.message(viewer, now, 403, _("Form out of date"), _(
+                "Open the page again and upload the file once more; nothing was changed."),
+                back=back)
         return viewer, fields, name, content
 
     async def upload(request: Request) -> Response:
@@ -135,12 +148,12 @@ def routes(site: Site) -> list[Route]:
             seen = await run_in_threadpool(uploads.preview, services, viewer.email, kind, name,
                                            content, remove_missing=remove, now=now)
         except PermissionDenied as exc:
-            return site.message(viewer, now, 403, "Нет прав на эту загрузку", str(exc),
+            return site.message(viewer, now, 403, _("You may not make this upload"), str(exc),
                                 back="/uploads")
         except InvalidInput as exc:
             return upload_form(viewer, now, 422, problems=row_problems(exc.problems, name),
                                kind=kind, file=name, done="")
-        return site.html("upload_preview.html", viewer, now, preview=seen, titles=KIND_TITLES)
+        return site.html("upload_preview.html", viewer, now, preview=seen, titles=titles())
 
     def confirm(viewer: Viewer, form: dict[str, str], now: datetime, request: Request) -> Done:
         uploads.confirm(services, viewer.email, request.path_params["upload_id"], now)
@@ -155,8 +168,8 @@ def routes(site: Site) -> list[Route]:
         try:
             ctx = await run_in_threadpool(_reconcile_context, viewer, code)
         except (OutOfScope, NotFound) as exc:
-            status, title, _ = refusal(exc)
-            return site.message(viewer, now, status, title, str(exc))
+            status, title, _details = refusal(exc)
+            return site.message(viewer, now, status, title, said(exc))
         return site.html("reconcile.html", viewer, now, done=request.query_params.get(
             "done", ""), problems=[], **ctx)
 
@@ -198,15 +211,16 @@ def routes(site: Site) -> list[Route]:
         code = request.path_params["code"]
         viewer = site.viewer(request, now)
         if viewer is None:
-            return site.message(None, now, 401, "Нужно войти", "Войдите, чтобы скачать заявку.",
+            return site.message(None, now, 401, _("Sign in needed"),
+                                _("Sign in to download the request."),
                                 back="/signin")
         try:
             await run_in_threadpool(_reconcile_context, viewer, code)
             with services.db.read() as conn:
                 name, data = last_request(conn, code)
         except (OutOfScope, NotFound, InvalidInput) as exc:
-            status, title, _ = refusal(exc)
-            return site.message(viewer, now, status, title, str(exc))
+            status, title, _details = refusal(exc)
+            return site.message(viewer, now, status, title, said(exc))
         return Response(data, media_type=XLSX, headers={
             "content-disposition": f'attachment; filename="{name}"'})
 

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, select
 
 from notifications.calendar import business_days_open
 from notifications.weekly import week_changes
-from states import FINISHED, ROLE_TITLES, STATES, STEPS, Role, StepPolicy, Target, step_by_slug
+from states import FINISHED, ROLE_TITLES, STATES, STEPS, StepPolicy, Target, step_by_slug
 from storage import repo
 from storage.models import municipalities, schools
 from web import cartogram, charts, drilldown, lateness, progress
@@ -18,15 +18,18 @@ from web.access import Viewer, redact_people
 from web.errors import NotFound, OutOfScope
 from web.regions_grid import COLUMNS, DISTRICTS, ROWS, district_of
 from web.tables import INN, CountryQuery
+from workflow.i18n import _, role_title
 from workflow.report import national, regional
 from workflow.services import machine_status
 
 PAGE = 50  # schools listed per page; a group's full count is always shown beside
-TITLES = {s.slug: f"{s.number}. {s.title}" for s in STEPS} | {"done": "Все шаги выполнены"}
+TITLES = {s.slug: f"{s.number}. {s.title}" for s in STEPS}
 
 
 def state_title(state: str | None) -> str:
-    return TITLES.get(state or "", "нет данных")
+    if state == "done":
+        return _("All steps done")
+    return TITLES.get(state or "", _("no data"))
 
 
 def readable(conn: Connection, viewer: Viewer, kind: str, code: str) -> Target:
@@ -61,13 +64,13 @@ def country(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[s
     found = schools_found(conn, viewer, query.q)
     rows = query.apply(data["regions"], {s["region"] for s in found})
     for r in rows:
-        r["bars"] = charts.step_bars(r["steps"], r["schools"], f"{r['name']}: шаги")
+        r["bars"] = charts.step_bars(r["steps"], r["schools"], _("{name}: steps", name=r["name"]))
     totals = data["totals"]
     totals["late"] = sum(r["late"] for r in data["regions"])
     totals["finished"] = sum(r["schools_finished"] for r in data["regions"])
     return {"report": data, "totals": totals, "rows": rows, "query": query, "found": found,
             "districts": DISTRICTS, "zones": sorted({r["timezone"] for r in data["regions"]}),
-            "step_titles": TITLES, "step_number": lateness.NUMBER,
+            "step_titles": TITLES | {"done": _("All steps done")}, "step_number": lateness.NUMBER,
             "map_by": query.by, "map_tiles": cartogram.tiles(data["regions"], query.by),
             "map_legend": cartogram.legend(query.by),
             "funnel": charts.funnel(totals["steps"], totals["schools"]),
@@ -132,7 +135,7 @@ def scope_links(conn: Connection, viewer: Viewer) -> list[dict[str, str]]:
     for role, code in viewer.scopes():
         target = repo.scope_target(conn, code)
         if target is not None:
-            out.append({"role": ROLE_TITLES[Role(role)], "kind": target.kind, "code": code})
+            out.append({"role": role_title(role), "kind": target.kind, "code": code})
     return out
 
 
@@ -161,7 +164,7 @@ def group(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[str
         munis = []
     for m in munis:
         m["late"] = late_per_muni.get(m["code"], 0)
-        m["bars"] = charts.step_bars(m["steps"], m["schools"], f"{m['name']}: шаги")
+        m["bars"] = charts.step_bars(m["steps"], m["schools"], _("{name}: steps", name=m["name"]))
     region_state = status["state"]
     region_reasons: list[str] = []
     region_late_days = 0
@@ -213,7 +216,7 @@ def group(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[str
         "late_total": summary["schools"] if region_late_days else sum(s["late"] for s in open_rows),
         "page": page, "pages": pages,
         "line": charts.progress_line(line), "line_points": line[-10:], "people": people,
-        "role_titles": {r.value: t for r, t in ROLE_TITLES.items()}, "region_tz": tz,
+        "role_titles": {r.value: role_title(r.value) for r in ROLE_TITLES}, "region_tz": tz,
         "may_see_region": viewer.may_see(Target("region", region_code, region_code)),
         "region_steps": status["steps"],
     }
@@ -251,7 +254,7 @@ def school(conn: Connection, viewer: Viewer, now: datetime, policies: Mapping[st
         "status": status, "state_title": state_title(state), "days_open": days_open,
         "late": late, "sla_days": policies[state].sla_days if state != "done" else None,
         "people": redact_people(conn, viewer, drilldown.with_contacts(conn, status["people"])),
-        "role_titles": {r.value: t for r, t in ROLE_TITLES.items()},
+        "role_titles": {r.value: role_title(r.value) for r in ROLE_TITLES},
         "history": history, "municipality_name": muni_name,
         "may_see_region": viewer.may_see(Target("region", target.region, target.region)),
         "may_see_municipality": bool(target.municipality) and viewer.may_see(

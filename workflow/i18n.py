@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gettext
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -13,6 +16,9 @@ from storage.text import Phrase, Plural
 DOMAIN = "rollout"
 LOCALE_DIR = Path(__file__).with_name("locale")
 LANGUAGES = ("ru", "en")
+# The language of the page being answered (the web sets it per request from its cookie); unset,
+# the process's language (ROLLOUT_LANG) holds.
+_SPEAKING: ContextVar[str | None] = ContextVar("rollout_language", default=None)
 
 def N_(message: str) -> str:
     """Marks a message for the catalogue where it is defined; translated where it is shown."""
@@ -51,9 +57,28 @@ ROLE_NAMES = {
 
 
 def language() -> str:
-    """`ru` unless ROLLOUT_LANG asks for English; LANG is not read on purpose: servers and CI
-    run with LANG=C.UTF-8 or en_US.UTF-8 whatever language their users read."""
+    """The language of the request being answered (see `speaking`), else `ru` unless
+    ROLLOUT_LANG asks for English; LANG is not read on purpose: servers and CI run with
+    LANG=C.UTF-8 or en_US.UTF-8 whatever language their users read."""
+    chosen = _SPEAKING.get()
+    if chosen is not None:
+        return chosen
+    return process_language()
+
+
+def process_language() -> str:
+    """The language ROLLOUT_LANG asks for: `en`, or `ru` by default."""
     return "en" if os.environ.get("ROLLOUT_LANG", "").strip().lower().startswith("en") else "ru"
+
+
+@contextmanager
+def speaking(lang: str) -> Iterator[str]:
+    """Within the block, messages are in `lang` (`ru` or `en`) whatever ROLLOUT_LANG says."""
+    token = _SPEAKING.set(lang if lang in LANGUAGES else "ru")
+    try:
+        yield _SPEAKING.get() or "ru"
+    finally:
+        _SPEAKING.reset(token)
 
 
 @cache

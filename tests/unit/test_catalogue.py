@@ -18,7 +18,13 @@ from workflow.zones import CITIES, zone_name
 ROOT = Path(__file__).resolve().parents[2]
 
 
+PERCENT = re.compile(r"%\((\w+)\)[sd]")
+
+
 def _fields(text: str) -> set[str]:
+    """The {fields} of a Python message and the %(fields)s of a template's."""
+    if PERCENT.search(text):
+        return {f"%{f}" for f in PERCENT.findall(text)}
     return {f for _lit, f, _spec, _conv in string.Formatter().parse(text) if f is not None}
 
 
@@ -40,7 +46,8 @@ def test_every_message_the_code_shows_is_in_the_catalogue() -> None:
 
 
 def test_translations_keep_the_placeholders() -> None:
-    """A Russian text fills the same {fields} as its English id: none lost, none invented."""
+    """A Russian text fills the same {fields} (%(fields)s in templates) as its English id: none
+    lost, none invented."""
     wrong = []
     for m in catalogue.read_catalogue():
         if not m.id:
@@ -50,6 +57,13 @@ def test_translations_keep_the_placeholders() -> None:
         fields = set().union(*map(_fields, ids))
         wrong += [(ids[0], t) for t in texts if _fields(t) != fields]
     assert wrong == []
+
+
+def test_the_pages_messages_are_in_the_catalogue() -> None:
+    """The web's modules and templates are extracted too (one catalogue for all)."""
+    ids = {m.id if isinstance(m.id, str) else m.id[0] for m in catalogue.read_catalogue()}
+    assert {"Get a sign-in link", "Form out of date", "What to do now",
+            "for %(num)d school", "Data as of %(at)s (Moscow time unless stated otherwise)."} <= ids
 
 
 def test_the_compiled_catalogue_is_the_source_compiled() -> None:

@@ -1,5 +1,8 @@
 """Keeping the Russian catalogue: extract the message ids, merge them into the .po, compile .mo.
 
+The ids come from the workflow package and the web (its modules and its Jinja2 templates, with
+Jinja2's Babel extractor), so the command line, the letters and the pages share one catalogue.
+
 Run `python -m workflow.cli.catalogue` after changing a message (then translate what it lists as
 missing); the tests fail while a message id lacks its translation or the .mo lags the .po.
 """
@@ -26,17 +29,28 @@ ROOT = Path(__file__).resolve().parents[1]  # the workflow package
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 PHRASES = {"Phrase": None, "Plural": (1, 2)}  # storage.text, in the layers below workflow
 BELOW = ("storage", "notifications")
+WEB = ROOT.parent / "web"
+# The templates' `_()`, `gettext`, `ngettext` and {% trans %}, read as web.pages renders them.
+TEMPLATES = [("templates/**.html", "jinja2.ext:babel_extract")]
+TEMPLATE_OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "trim_blocks": "true",
+                                          "lstrip_blocks": "true", "newstyle_gettext": "true"}}
 PO = LOCALE_DIR / "ru" / "LC_MESSAGES" / f"{DOMAIN}.po"
 MO = PO.with_suffix(".mo")
 MADE = datetime(2026, 12, 1, tzinfo=UTC)  # fixed, so that an unchanged catalogue stays unchanged
 
 
 def code_messages() -> Iterator[str | tuple[str, str]]:
-    """Every message id the workflow package passes to `_`, `N_` or `ngettext`, and every
-    `Phrase`/`Plural` of the layers below (storage/, notifications/), which import no catalogue."""
-    for folder, keywords in ((ROOT, KEYWORDS), *((ROOT.parent / p, PHRASES) for p in BELOW)):
+    """Every message id the workflow and web packages pass to `_`, `N_` or `ngettext`, every
+    one of the web's templates, and every `Phrase`/`Plural` of the layers below (storage/,
+    notifications/), which import no catalogue."""
+    sources: list[tuple[Path, list[tuple[str, str]], Any, Any]] = [
+        (ROOT, [("**.py", "python")], KEYWORDS, None),
+        (WEB, [("**.py", "python")], KEYWORDS, None),
+        (WEB, TEMPLATES, {"_": None, "gettext": None, "ngettext": (1, 2)}, TEMPLATE_OPTIONS),
+        *((ROOT.parent / p, [("**.py", "python")], PHRASES, None) for p in BELOW)]
+    for folder, method_map, keywords, options in sources:
         for _file, _line, message, _comments, _context in extract_from_dir(
-                folder, [("**.py", "python")], keywords=keywords):
+                folder, method_map, options_map=options, keywords=keywords):
             if message:
                 yield message if isinstance(message, str) else (message[0], message[1])
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import click
 
 from workflow.cli.common import AppContext, at_option, now, pass_app
-from workflow.i18n import _, ngettext
+from workflow.i18n import _, ngettext, process_language
 
 
 def register(cli: click.Group) -> None:
@@ -34,7 +34,7 @@ def dashboard(app: AppContext, out_dir: str, at: str | None) -> None:
     """Write the progress dashboard as static files (a snapshot without contacts or history)."""
     from web import write_static
 
-    files = write_static(app.services, out_dir, now(at))
+    files = write_static(app.services, out_dir, now(at), process_language())
     click.echo(ngettext("wrote {n} file; open {first}", "wrote {n} files; open {first}",
                         len(files), first=files[0]))
 
@@ -62,7 +62,7 @@ def serve(app: AppContext, host: str, port: int, proxy_headers: bool,
                            error=exc)) from None
     url = f"http://{host}:{port}/"
     click.echo(_("serving the dashboard on {url} (Ctrl+C stops it)", url=url))
-    uvicorn.run(create_app(app.services, wall_clock), host=host, port=port,
+    uvicorn.run(create_app(app.services, wall_clock, process_language()), host=host, port=port,
                 log_level="info", server_header=False, proxy_headers=proxy_headers,
                 forwarded_allow_ips=forwarded_allow_ips)
 
