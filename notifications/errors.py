@@ -78,3 +78,8 @@ class SmtpSettingsRefused(MailError, ValueError):
 
 class SchedulerBusy(MailError, RuntimeError):
     """Another `rollout run` holds the scheduler lock."""
+
+
+class WriterStopped(MailError, RuntimeError):
+    """A reminder pass's second process stopped before it had written a chunk: the parts
+    written before are queued; the next pass queues the rest (exit 5: try again)."""

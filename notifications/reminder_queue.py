@@ -30,7 +30,7 @@ from sqlalchemy import func, select
 
 from notifications import outbox
 from notifications.deferred import Line, pack, render_stored
-from notifications.errors import MailError
+from notifications.errors import WriterStopped
 from notifications.policy import Recipient
 from notifications.reminders import (
     CHUNK,
@@ -227,10 +227,6 @@ class _Writer:
 
     def close(self) -> None:
         pass
-
-
-class WriterStopped(MailError, RuntimeError):
-    """The pass's second process stopped before it had written a chunk."""
 
 
 class _ProcessWriter:

@@ -19,10 +19,10 @@ from sqlalchemy import func, select
 from benchmarks.bench_mail import AT
 from benchmarks.bench_mail import load as load_national
 from notifications import outbox as outbox_mod
+from notifications.errors import WriterStopped
 from notifications.letters import links
 from notifications.message import build
 from notifications.relay import deliver
-from notifications.reminder_queue import WriterStopped
 from notifications.reminders import plan_pass, run_pass
 from notifications.render import templates
 from notifications.sender import FILE_POLICY

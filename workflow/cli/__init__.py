@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 
 import click
 
-from notifications.errors import TemplateBroken, TemplateMissing
+from notifications.errors import TemplateBroken, TemplateMissing, WriterStopped
 from storage.errors import ChainBroken, ConflictError, DatabaseBusy, DatabaseNotReady
 from workflow.cli.common import AppContext
 from workflow.errors import GuardRefused, InvalidInput, PermissionDenied, UsageError
@@ -22,6 +22,7 @@ EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (PermissionDenied, 4),
     (ConflictError, 5),
     (DatabaseBusy, 5),  # like a conflict: nothing was written, try again
+    (WriterStopped, 5),  # a reminder pass stopped between parts: run it again for the rest
     (InvalidInput, 6),
     (DatabaseNotReady, 6),
     (TemplateBroken, 6),  # an override template (mail.templates): the operator's input
