@@ -104,11 +104,14 @@ def test_soak_many_processes_on_postgresql(pg_url: str, tmp_path: Path) -> None:
             # What a busy server deferred waits for its next attempt (minutes of backoff on
             # the services' clock): two days on, `outbox send` delivers it, once.
             later = (AT + timedelta(days=2)).isoformat()
+            waiting = None  # how many the services left for `outbox send` two days on
             for _ in range(20):
                 with s.db.read() as conn:
-                    if not conn.execute(select(func.count()).select_from(outbox).where(
-                            outbox.c.status == "queued")).scalar_one():
-                        break
+                    queued = conn.execute(select(func.count()).select_from(outbox).where(
+                        outbox.c.status == "queued")).scalar_one()
+                waiting = queued if waiting is None else waiting
+                if not queued:
+                    break
                 sent = subprocess.run(
                     [sys.executable, "-m", "workflow.cli", "--config", str(cfg), "outbox",
                      "send", "--at", later], cwd=tmp_path, env={**os.environ, **env},
@@ -165,4 +168,5 @@ def test_soak_many_processes_on_postgresql(pg_url: str, tmp_path: Path) -> None:
     # nothing stuck: the services, then `outbox send` two days on, delivered the rest
     assert statuses["queued"] == 0, (statuses, stuck.most_common(5))
     print(f"soak {BUDGET_S:.0f} s at scale {SCALE}: writers {tallies[:WRITERS]}, relays "
-          f"{tallies[WRITERS:]}, outbox {dict(statuses)}, received {sum(received.values())}")
+          f"{tallies[WRITERS:]}, outbox {dict(statuses)}, received {sum(received.values())}, "
+          f"left by the services for `outbox send` two days on: {waiting}")
