@@ -9,13 +9,12 @@ shared 2-core box than building here: the SMTP sessions and the marks wait for t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from typing import Any
 
 from notifications.deferred import Renderer
 from notifications.errors import TemplateBroken, TemplateMissing, Unbuildable
 from notifications.message import prepare
-from notifications.sender import Outcome
+from notifications.sender import Outcome, Payload
 from notifications.settings import MailSettings
 
 
@@ -28,7 +27,7 @@ class Built:
     rcpts: list[str] = field(default_factory=list)  # envelope form (A-label domains)
     stored: dict[str, str] = field(default_factory=dict)  # envelope form -> as stored
     refused: dict[str, str] = field(default_factory=dict)  # left out, and why
-    message: EmailMessage | None = None  # None: `failure` says why
+    message: Payload | None = None  # None: `failure` says why
     failure: Outcome | None = None  # cannot be built: this message's outcome
 
 
