@@ -6,7 +6,8 @@ a relay spends. A `Letter` is the header values and the two bodies of a letter w
 attachments, and `as_bytes` writes what the `email` package writes for that tree:
 - each header line is folded by the `email` package itself (the header registry and the
   policy's `fold_binary`); values that letters share (sender, date, subject, the parts'
-  headers) are folded once and remembered;
+  headers) are folded once and remembered, and so is the multipart's Content-Type, with a
+  stand-in of the same characters for its random boundary;
 - the bodies are encoded as `EmailMessage.set_content` encodes them (7bit or 8bit when every
   line is short, else base64 when quoted-printable cannot be shorter), with the generator's
   line ends;
@@ -35,6 +36,7 @@ Value = str | Sequence[Address]
 _ASCII = bytes(range(128))
 _SHORT: int = BUILD_POLICY.max_line_length or 78  # set_content: shorter lines go as 7/8bit
 _WIDTH = len(repr(sys.maxsize - 1))  # digits of the generator's boundary token
+_STAND_IN = "=" * 15 + "0" * _WIDTH + "=="
 _PART_TYPES = ('text/plain; charset="utf-8"', 'text/html; charset="utf-8"')
 _OWN = frozenset({"Message-ID", "To"})  # one letter's own; the other headers repeat
 
@@ -67,6 +69,13 @@ def _body(text: str) -> tuple[str, bytes] | None:
     if len(sniff) + 2 * high <= 4 * -(-len(sniff) // 3) + 1:
         return None
     return "base64", encodebytes(b"\n".join(lines) + b"\n")
+
+
+def _multipart(policy: Policy[Any], boundary: str) -> bytes:
+    """The Content-Type line of the multipart: folded once with a stand-in boundary of the
+    same length and characters (digits fold as digits), the drawn one put in its place."""
+    line = _shared(policy, "Content-Type", f'multipart/alternative; boundary="{_STAND_IN}"')
+    return line.replace(_STAND_IN.encode("ascii"), boundary.encode("ascii"))
 
 
 def _boundary(text: bytes) -> str:
@@ -110,7 +119,6 @@ class Letter:
         dash = b"--" + boundary.encode("ascii")
         out = [(_fold if name in _OWN else _shared)(policy, name, value)
                for name, value in self.headers]
-        out += [_shared(policy, "MIME-Version", "1.0"),
-                _fold(policy, "Content-Type", f'multipart/alternative; boundary="{boundary}"'),
+        out += [_shared(policy, "MIME-Version", "1.0"), _multipart(policy, boundary),
                 nl, dash, nl, parts[0], nl, dash, nl, parts[1], nl, dash, b"--", nl]
         return b"".join(out)
