@@ -7,7 +7,8 @@ attachments, and `as_bytes` writes what the `email` package writes for that tree
 - each header line is folded by the `email` package itself (the header registry and the
   policy's `fold_binary`); values that letters share (sender, date, subject, the parts'
   headers) are folded once and remembered, and so is the multipart's Content-Type, with a
-  stand-in of the same characters for its random boundary;
+  stand-in of the same characters for its random boundary; a To of one person whose name
+  is Cyrillic words is written as the package writes it (one base64 encoded word);
 - the bodies are encoded as `EmailMessage.set_content` encodes them (7bit or 8bit when every
   line is short, else base64 when quoted-printable cannot be shorter), with the generator's
   line ends;
@@ -20,8 +21,9 @@ tests/unit/test_mime.py compares the bytes with the package's, letter kind by le
 from __future__ import annotations
 
 import random
+import re
 import sys
-from base64 import encodebytes
+from base64 import b64encode, encodebytes
 from collections.abc import Callable, Sequence
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -38,7 +40,8 @@ _SHORT: int = BUILD_POLICY.max_line_length or 78  # set_content: shorter lines g
 _WIDTH = len(repr(sys.maxsize - 1))  # digits of the generator's boundary token
 _STAND_IN = "=" * 15 + "0" * _WIDTH + "=="
 _PART_TYPES = ('text/plain; charset="utf-8"', 'text/html; charset="utf-8"')
-_OWN = frozenset({"Message-ID", "To"})  # one letter's own; the other headers repeat
+# One person's name and address, as message.address makes them for most people
+_NAMED = re.compile(r"([А-ЯЁа-яё]+(?: [А-ЯЁа-яё]+)*) <([a-z0-9._+-]+@[a-z0-9.-]+)>")
 
 
 def _text(value: Value) -> str:
@@ -69,6 +72,21 @@ def _body(text: str) -> tuple[str, bytes] | None:
     if len(sniff) + 2 * high <= 4 * -(-len(sniff) // 3) + 1:
         return None
     return "base64", encodebytes(b"\n".join(lines) + b"\n")
+
+
+def _person(policy: Policy[Any], name: str, value: str) -> bytes:
+    """A To line: "Имя Фамилия <addr>" written as the package folds it (the name one base64
+    encoded word) when it is Cyrillic words, ASCII otherwise and fits on a line; any other
+    value is folded by the package. Four Cyrillic letters or more make base64 the shorter
+    encoding, the package's choice (a shorter name may go as quoted-printable)."""
+    found = None if getattr(policy, "utf8", True) else _NAMED.fullmatch(value)
+    if found is None or sum(map(str.isalpha, found[1])) < 4:
+        return _fold(policy, name, value)
+    word = b64encode(found[1].encode("utf-8")).decode("ascii")
+    line = f"{name}: =?utf-8?b?{word}?= <{found[2]}>"
+    if len(line) > (policy.max_line_length or sys.maxsize):
+        return _fold(policy, name, value)
+    return (line + policy.linesep).encode("ascii")
 
 
 def _multipart(policy: Policy[Any], boundary: str) -> bytes:
@@ -117,8 +135,9 @@ class Letter:
             parts.append(head + nl + body.replace(b"\n", nl))
         boundary = _boundary(nl.join(parts))
         dash = b"--" + boundary.encode("ascii")
-        out = [(_fold if name in _OWN else _shared)(policy, name, value)
-               for name, value in self.headers]
+        out = [_person(policy, name, value) if name == "To" else
+               _fold(policy, name, value) if name == "Message-ID" else
+               _shared(policy, name, value) for name, value in self.headers]
         out += [_shared(policy, "MIME-Version", "1.0"), _multipart(policy, boundary),
                 nl, dash, nl, parts[0], nl, dash, nl, parts[1], nl, dash, b"--", nl]
         return b"".join(out)
