@@ -16,8 +16,16 @@ is the bottleneck and shares the two cores with the relay, so more connections c
 through the relay with `mail.smtp.connections` 4 (each letter rendered from its context,
 built, sent and marked `sent` in its own commit), beside a bare aiosmtplib loop over one
 connection and over four (the same letters built and serialised the same way in the loop,
-from bodies rendered beforehand: the state the previous release stored; no database).
+`smtp_payload` as the relay does since 0.3.2, from bodies rendered beforehand: the state the
+previous release stored; no database).
 Medians of `--runs` runs; the box is shared, so the load average is printed with the table.
+
+Because the sink shares the two cores, each delivery also reports CPU per letter: the relay's
+own process CPU (time.process_time, the sink being another process), the bare loop's, and the
+sink's (from /proc): 1000 / (relay ms per letter) is what one relay process can drive on one
+core whatever the server costs. `--pg URL` (a PostgreSQL server; a scratch schema is created
+and dropped) also delivers the same letters with two relay processes sharing one outbox
+(claims with SKIP LOCKED), 4 connections each: their wall and their CPU per letter.
 """
 
 from __future__ import annotations
@@ -34,12 +42,11 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime
-from email.policy import SMTP as SMTP_POLICY
 from pathlib import Path
 from typing import Any
 
 import aiosmtplib
-from sqlalchemy import insert, select, update
+from sqlalchemy import create_engine, insert, select, text, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -47,6 +54,7 @@ from benchmarks.national import generate  # noqa: E402
 from notifications.deferred import Renderer  # noqa: E402
 from notifications.message import prepare  # noqa: E402
 from notifications.relay import deliver  # noqa: E402
+from notifications.sender import smtp_payload  # noqa: E402
 from notifications.settings import MailSettings, SmtpSettings  # noqa: E402
 from states import STEPS, default_graph, settle_open  # noqa: E402
 from storage import Database, repo  # noqa: E402
@@ -98,6 +106,27 @@ print("ready", flush=True)
 sys.stdin.read()
 c.stop()
 """
+RELAY = """
+import json, sys, time
+from datetime import datetime
+from notifications.relay import deliver
+from notifications.settings import MailSettings, SmtpSettings
+from storage import Database
+db = Database(sys.argv[1])
+settings = MailSettings(transport="smtp", smtp=SmtpSettings(host="127.0.0.1",
+                        port=int(sys.argv[2]), connections=4))
+sys.stdin.readline()  # both relays start together
+t, c = time.perf_counter(), time.process_time()
+report = deliver(db, settings, datetime.fromisoformat(sys.argv[3]))
+print(json.dumps({"wall": time.perf_counter() - t, "cpu": time.process_time() - c,
+                  "sent": report.sent}))
+"""
+
+
+def proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of another process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def steps_at(state: str) -> dict:
@@ -184,9 +213,9 @@ async def bare_loop(port: int, rows: list[dict[str, Any]], connections: int) -> 
         smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False)
         await smtp.connect()
         for row in todo:
-            ready = prepare(row)  # the same message and envelope as the relay's
+            ready = prepare(row)  # the same message, envelope and bytes as the relay's
             await smtp.sendmail(ready.envelope_from, ready.rcpts,
-                                ready.message.as_bytes(policy=SMTP_POLICY))
+                                smtp_payload(ready.message, ready.envelope_from, ready.rcpts))
         await smtp.quit()
 
     await asyncio.gather(*(one() for _ in range(connections)))
@@ -206,22 +235,27 @@ def delivery(path: Path, n: int, runs: int, sink_ms: float) -> dict[str, Any]:
                             stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
     assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
-    figures: dict[str, list[float]] = {"bare1": [], "bare4": [], "relay4": []}
+    figures: dict[str, list[float]] = {k: [] for k in (
+        "bare1", "bare4", "relay4", "bare1_cpu", "relay4_cpu", "sink_cpu")}
     try:
         for _ in range(runs):
             for name, k in (("bare1", 1), ("bare4", 4)):
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 asyncio.run(bare_loop(port, rendered, k))
                 figures[name].append(time.perf_counter() - t)
+                if k == 1:
+                    figures["bare1_cpu"].append(time.process_time() - c)
             with db.write() as conn:  # the same letters queued again, rendered at delivery
                 conn.execute(update(outbox).where(outbox.c.id <= last).values(
                     status=QUEUED, attempts=0, lease_until=None, lease_owner=None,
                     sent_at=None, subject=""))
             settings = MailSettings(transport="smtp", smtp=SmtpSettings(
                 host="127.0.0.1", port=port, connections=4))
-            t = time.perf_counter()
+            t, c, sink_c = time.perf_counter(), time.process_time(), proc_cpu(sink.pid)
             report = deliver(db, settings, AT, limit=len(rows))
             figures["relay4"].append(time.perf_counter() - t)
+            figures["relay4_cpu"].append(time.process_time() - c)
+            figures["sink_cpu"].append(proc_cpu(sink.pid) - sink_c)
             assert report.sent == len(rows), report.summary()
     finally:
         assert sink.stdin is not None
@@ -230,6 +264,55 @@ def delivery(path: Path, n: int, runs: int, sink_ms: float) -> dict[str, Any]:
         db.dispose()
     return {"n": len(rows), "sink_ms": sink_ms,
             **{k: statistics.median(v) for k, v in figures.items()}}
+
+
+def two_relays_pg(path: Path, n: int, server: str) -> dict[str, Any]:
+    """The first n letters copied into a scratch PostgreSQL schema, delivered to the sink by
+    two relay processes at once (4 connections each): wall, and each relay's CPU."""
+    schema = f"bench_mail_{os.getpid()}"
+    admin = create_engine(server)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{server}{'&' if '?' in server else '?'}options=-csearch_path%3D{schema}"
+    src = Database(f"sqlite:///{path}")
+    with src.write() as conn:  # queued again, as the pass left them
+        conn.execute(update(outbox).values(status=QUEUED, attempts=0, lease_until=None,
+                                           lease_owner=None, sent_at=None, subject=""))
+    with src.read() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(
+            select(outbox).order_by(outbox.c.id).limit(n))]
+    src.dispose()
+    db = Database(url)
+    db.migrate()
+    with db.write() as conn:
+        conn.execute(insert(outbox), rows)
+    port = free_port()
+    sink = subprocess.Popen([sys.executable, "-c", SINK, str(port), "0"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
+        relays = [subprocess.Popen([sys.executable, "-c", RELAY, url, str(port),
+                                    AT.isoformat()], cwd=ROOT, stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, text=True) for _ in range(2)]
+        time.sleep(2)  # both imported and connected before they start
+        t, sink_c = time.perf_counter(), proc_cpu(sink.pid)
+        for p in relays:
+            assert p.stdin is not None
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        outs = [p.communicate(timeout=3600)[0] for p in relays]
+        wall, sink_cpu = time.perf_counter() - t, proc_cpu(sink.pid) - sink_c
+    finally:
+        assert sink.stdin is not None
+        sink.stdin.close()
+        sink.wait(30)
+        db.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+    done = [json.loads(o.strip().splitlines()[-1]) for o in outs]
+    assert sum(d["sent"] for d in done) == len(rows), done
+    return {"n": len(rows), "wall": wall, "relays": done, "sink_cpu": sink_cpu}
 
 
 def measure(scale: float, runs: int, tmp: Path) -> dict[str, Any]:
@@ -260,12 +343,16 @@ def main() -> None:
     ap.add_argument("--sink-ms", default="0,20",
                     help="the sink's answer delay per message, ms, one delivery each (a real "
                          "server writes the message to its queue before it answers 250)")
+    ap.add_argument("--pg", metavar="URL", help="also deliver with two relay processes on "
+                    "PostgreSQL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
     ap.add_argument("--out", type=Path, help="write the table (markdown) to this file")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         results = [measure(float(s), args.runs, Path(tmp)) for s in args.scales.split(",")]
         sent = [delivery(results[-1]["work"], args.deliver, args.deliver_runs, float(ms))
                 for ms in args.sink_ms.split(",")] if args.deliver else []
+        pg = two_relays_pg(results[-1]["work"], args.deliver, args.pg) \
+            if args.pg and args.deliver else None
     lines = ["# bench_mail: reminder pass and delivery, SQLite (WAL, synchronous=NORMAL), "
              "2-core shared box", "",
              f"Passes: medians of {args.runs} runs, each in a fresh process on a fresh copy of "
@@ -290,7 +377,22 @@ def main() -> None:
             f"loop, 1 connection | {d['bare1']:.2f} s ({n / d['bare1']:.0f}/s) "
             f"| {d['bare1'] / d['relay4']:.2f}× faster | ≥ 2.5× |",
             f"| the bare loop with 4 connections, same sink | | | {d['bare4']:.2f} s "
-            f"({n / d['bare4']:.0f}/s) | {d['bare1'] / d['bare4']:.2f}× faster | |"]
+            f"({n / d['bare4']:.0f}/s) | {d['bare1'] / d['bare4']:.2f}× faster | |",
+            f"| CPU per letter of that relay's own process (the sink's: "
+            f"{d['sink_cpu'] / n * 1000:.2f} ms) → letters/s one relay process drives on one "
+            f"core | {d['relay4_cpu'] / n * 1000:.2f} ms → {n / d['relay4_cpu']:.0f}/s "
+            f"| bare aiosmtplib loop, 1 connection, its CPU per letter "
+            f"| {d['bare1_cpu'] / n * 1000:.2f} ms | {d['relay4_cpu'] / d['bare1_cpu']:.2f}× "
+            f"| ≤ 4 ms (≥ 250/s) |"]
+    if pg is not None:
+        relays = pg["relays"]
+        cpu = sum(r["cpu"] for r in relays) / pg["n"] * 1000
+        lines += [
+            f"| deliver {pg['n']:,} letters with two relay processes on PostgreSQL (SKIP "
+            f"LOCKED), 4 connections each, sink answering at once | {pg['wall']:.2f} s "
+            f"({pg['n'] / pg['wall']:.0f}/s); relay CPU {cpu:.2f} ms a letter (sent "
+            f"{' + '.join(str(r['sent']) for r in relays)}), sink "
+            f"{pg['sink_cpu'] / pg['n'] * 1000:.2f} ms | | | | ≥ 250/s |"]
     lines += ["", "Pass walls per run: " + "; ".join(
         f"{r['schools']:,} schools {r['walls']}" for r in results),
         "Load average at the end: {:.2f} {:.2f} {:.2f}.".format(*os.getloadavg())]

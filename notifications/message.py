@@ -14,6 +14,7 @@ from typing import Any
 
 from notifications import addresses
 from notifications.errors import BadAddress, Unbuildable
+from notifications.mime import Letter
 
 
 def one_line(text: str) -> str:
@@ -48,7 +49,7 @@ def new_message_id(sender: str, kind: str) -> str:
 class Prepared:
     """A stored row made ready to send: the message, its envelope, and who was left out."""
 
-    message: EmailMessage
+    message: Letter | EmailMessage
     envelope_from: str
     rcpts: list[str]  # envelope form (A-label domains)
     stored: dict[str, str]  # envelope form -> the address as stored (and shown as broken)
@@ -79,22 +80,22 @@ def prepare(row: Mapping[str, Any]) -> Prepared:
             stored[a.addr_spec] = addr
     if not kept["to"]:
         raise Unbuildable("; ".join(refused.values()) or "нет получателей", refused)
-    return Prepared(build(row, kept["to"], kept["cc"]), sender.addr_spec, list(stored), stored,
+    return Prepared(compose(row, kept["to"], kept["cc"]), sender.addr_spec, list(stored), stored,
                     refused)
 
 
-def build(row: Mapping[str, Any], to: Sequence[Address] | None = None,
-          cc: Sequence[Address] | None = None) -> EmailMessage:
-    """The EmailMessage for a stored outbox row; the same row always builds the same message."""
-    msg = EmailMessage()
-    msg["Message-ID"] = row["message_id"]
-    msg["Date"] = format_datetime(row["created_at"])
-    msg["From"] = parse_sender(row["sender"])
+def headers(row: Mapping[str, Any], to: Sequence[Address] | None = None,
+            cc: Sequence[Address] | None = None) -> list[tuple[str, str | list[Address]]]:
+    """A stored row's top headers in their order, as EmailMessage takes them."""
+    out: list[tuple[str, str | list[Address]]] = [
+        ("Message-ID", row["message_id"]), ("Date", format_datetime(row["created_at"])),
+        ("From", [parse_sender(row["sender"])])]
     stored = row["recipients"]
-    msg["To"] = list(to) if to is not None else [address(n, a) for n, a in stored["to"]]
+    out.append(("To", list(to) if to is not None else
+                [address(n, a) for n, a in stored["to"]]))
     copies = list(cc) if cc is not None else [address(n, a) for n, a in stored.get("cc", [])]
     if copies:  # the coordinator gets a copy of what goes out in their name
-        msg["Cc"] = copies
+        out.append(("Cc", copies))
     reply_to = []
     for n, a in stored.get("reply_to", []):
         try:  # replies reach a person, not the robot sender; a refused one is left out
@@ -102,10 +103,19 @@ def build(row: Mapping[str, Any], to: Sequence[Address] | None = None,
         except BadAddress:
             continue
     if reply_to:
-        msg["Reply-To"] = reply_to
-    msg["Subject"] = one_line(row["subject"])
+        out.append(("Reply-To", reply_to))
+    out.append(("Subject", one_line(row["subject"])))
     if row["kind"] in ("reminder", "escalation", "digest"):
-        msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to reminders
+        out.append(("Auto-Submitted", "auto-generated"))  # RFC 3834: no auto-replies
+    return out
+
+
+def build(row: Mapping[str, Any], to: Sequence[Address] | None = None,
+          cc: Sequence[Address] | None = None) -> EmailMessage:
+    """The EmailMessage for a stored outbox row; the same row always builds the same message."""
+    msg = EmailMessage()
+    for name, value in headers(row, to, cc):
+        msg[name] = value
     msg.set_content(row["body_text"])
     msg.add_alternative(row["body_html"], subtype="html")
     for att in (row.get("attachments") or {}).get("files", []):
@@ -113,6 +123,16 @@ def build(row: Mapping[str, Any], to: Sequence[Address] | None = None,
         body = b64decode(att["base64"]) if "base64" in att else att["text"].encode("utf-8")
         msg.add_attachment(body, maintype=maintype, subtype=subtype, filename=att["filename"])
     return msg
+
+
+def compose(row: Mapping[str, Any], to: Sequence[Address], cc: Sequence[Address]
+            ) -> Letter | EmailMessage:
+    """What is sent for a row: `build`'s message, or (no attachments) a Letter that
+    serialises to the same bytes for a fraction of the CPU (notifications/mime.py)."""
+    if (row.get("attachments") or {}).get("files"):
+        return build(row, to, cc)
+    return Letter(headers(row, to, cc), row["body_text"], row["body_html"],
+                  lambda: build(row, to, cc))
 
 
 def recipients(pairs: Sequence[tuple[str | None, str]],

@@ -154,11 +154,11 @@ async def _deliver_one(db: Database, sender: Sender, row: dict, now: datetime, o
     for again in (False, True):
         try:
             with db.shared_write() as conn:
-                if subject is not None:
+                if result.status != "sent" and subject is not None:
                     outbox.set_subject(conn, row["id"], owner, subject)
-                if result.status == "sent":
+                if result.status == "sent":  # the subject in the same statement
                     outbox.mark_sent(conn, row["id"], owner, now, result.refused,
-                                     row["recipients"])
+                                     row["recipients"], subject)
                 elif result.status == "permanent":
                     outbox.mark_failed(conn, row["id"], owner, now, result.detail,
                                        result.refused, row["attempts"])

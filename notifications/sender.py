@@ -6,10 +6,10 @@ import asyncio
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from email.message import EmailMessage
-from email.policy import SMTP, SMTPUTF8
+from email.policy import SMTP, SMTPUTF8, Policy
 from email.policy import default as default_policy
 from pathlib import Path
+from typing import Any, Protocol
 
 import aiosmtplib
 
@@ -29,6 +29,12 @@ CONNECTION_ERRORS = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectEr
                      aiosmtplib.SMTPTimeoutError, ConnectionError, TimeoutError, OSError)
 
 
+class Payload(Protocol):
+    """A message to send: an EmailMessage, or a mime.Letter that gives the same bytes."""
+
+    def as_bytes(self, unixfrom: bool = False, policy: Policy[Any] | None = None) -> bytes: ...
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What the server said about one message."""
@@ -45,7 +51,7 @@ class Sender(ABC):
     name = "sender"
 
     @abstractmethod
-    async def send(self, msg: EmailMessage, envelope_from: str, rcpts: list[str],
+    async def send(self, msg: Payload, envelope_from: str, rcpts: list[str],
                    row_id: int) -> Outcome: ...
 
     async def close(self) -> None:  # noqa: B027 - optional for senders without a connection
@@ -56,7 +62,7 @@ def needs_smtputf8(envelope_from: str, rcpts: list[str]) -> bool:
     return not (envelope_from.isascii() and all(r.isascii() for r in rcpts))
 
 
-def smtp_payload(msg: EmailMessage, envelope_from: str, rcpts: list[str]) -> bytes:
+def smtp_payload(msg: Payload, envelope_from: str, rcpts: list[str]) -> bytes:
     """The message as SMTP sends it (RFC 6532 UTF-8 headers only when the envelope needs it)."""
     return msg.as_bytes(policy=SMTPUTF8_POLICY if needs_smtputf8(envelope_from, rcpts)
                         else SMTP_POLICY)
@@ -112,7 +118,7 @@ class SmtpSender(Sender):
                       "give a server with TLS (mail.smtp.tls: true, port 465) or "
                       "mail.smtp.starttls: false without credentials", asked=asked)
 
-    async def send(self, msg: EmailMessage, envelope_from: str, rcpts: list[str],
+    async def send(self, msg: Payload, envelope_from: str, rcpts: list[str],
                    row_id: int) -> Outcome:
         utf8 = needs_smtputf8(envelope_from, rcpts)
         try:
@@ -203,11 +209,11 @@ class FileSender(Sender):
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    async def send(self, msg: EmailMessage, envelope_from: str, rcpts: list[str],
+    async def send(self, msg: Payload, envelope_from: str, rcpts: list[str],
                    row_id: int) -> Outcome:
         return self._write(msg, envelope_from, rcpts, row_id)  # local: not worth a thread
 
-    def _write(self, msg: EmailMessage, envelope_from: str, rcpts: list[str],
+    def _write(self, msg: Payload, envelope_from: str, rcpts: list[str],
                row_id: int) -> Outcome:
         self.directory.mkdir(parents=True, exist_ok=True)
         final = self.directory / f"{row_id:06d}.eml"
