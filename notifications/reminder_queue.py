@@ -45,7 +45,7 @@ from notifications.reminders import (
 )
 from notifications.settings import MailSettings, ReminderSettings
 from storage import Database, NewEvent, history
-from storage.bulk import insert_rows
+from storage.bulk import insert_tuples
 from storage.db import WALL_CLOCK
 from storage.models import open_steps
 from storage.outbox import reminder_keys
@@ -106,11 +106,12 @@ class Chunk(NamedTuple):
 
     recorded_at: datetime  # the real moment the history records for its event
     rows: list[dict[str, Any]]  # outbox rows
-    keys: list[dict[str, Any]]  # reminder keys
+    keys: list[tuple[Any, ...]]  # reminder keys, KEY_COLUMNS in order
     event: NewEvent
 
 
-Built = tuple[dict[str, Any], list[dict[str, Any]]]  # an outbox row and its reminder keys
+Built = tuple[dict[str, Any], list[tuple[Any, ...]]]  # an outbox row and its reminder keys
+KEY_COLUMNS = ("machine_id", "step", "email", "period", "level", "message_id")
 
 
 def _built(plan: Plan, email: str, items: list[Late], mail: MailSettings, now: datetime,
@@ -123,9 +124,8 @@ def _built(plan: Plan, email: str, items: list[Late], mail: MailSettings, now: d
         kept = [(it, ln) for it, ln in kept if it in fresh]
     row = outbox.deferred_row(_kind(kept), _packed(letter.person, kept, repeat),
                               [(letter.person.name, email)], sender=mail.sender, now=now)
-    keys = [{"machine_id": it.machine_id, "step": it.step, "email": email,
-             "period": it.period, "level": it.level, "message_id": row["message_id"]}
-            for it, _ in kept]
+    message_id = row["message_id"]
+    keys = [(it.machine_id, it.step, email, it.period, it.level, message_id) for it, _ in kept]
     return row, keys
 
 
@@ -188,15 +188,18 @@ def write_chunk(db: Database, known: _Keys, chunk: Chunk) -> set[Key]:
             return clash
         if chunk.rows:
             outbox.enqueue(conn, chunk.rows)
-            insert_rows(conn, reminder_keys, chunk.keys, {"created_at": chunk.event.at})
+            insert_tuples(conn, reminder_keys, KEY_COLUMNS, chunk.keys,
+                          {"created_at": chunk.event.at})
             history.append(conn, [chunk.event])
         known.newest = newest_key(conn)
     return set()
 
 
-def _written_by_others(conn: Any, known: _Keys, keys: list[dict[str, Any]]) -> set[Key]:
-    mine = {(k["machine_id"], k["step"], k["email"], k["period"]) for k in keys}
-    emails = sorted({k["email"] for k in keys})
+def _written_by_others(conn: Any, known: _Keys, keys: list[tuple[Any, ...]]) -> set[Key]:
+    if not known.others:
+        return set()
+    mine = {k[:4] for k in keys}  # (machine_id, step, email, period)
+    emails = sorted({k[2] for k in keys})
     cols = (reminder_keys.c.machine_id, reminder_keys.c.step, reminder_keys.c.email,
             reminder_keys.c.period)
     found: set[Key] = set()
