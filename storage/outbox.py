@@ -60,7 +60,7 @@ outbox = Table(
     optional("lease_owner", String(64)),
     optional("sent_at", UtcDateTime),
     optional("last_error", Text),
-    Index("ix_outbox_status_next", "status", "next_attempt_at"),
+    Index("ix_outbox_status_id", "status", "id"),  # claims walk queued messages in id order
 )
 
 # One (machine, step, recipient, period) a reminder was queued for. The UNIQUE constraint is
