@@ -181,8 +181,9 @@ def write_chunk(db: Database, known: _Keys, chunk: Chunk) -> set[Key]:
     with db.write() as conn:
         conn.info[WALL_CLOCK] = lambda: chunk.recorded_at
         newest = newest_key(conn)
-        if newest > known.newest:
+        if newest > known.newest:  # another writer added keys since: check against them
             known.others.append((known.newest, newest))
+            known.newest = newest
         clash = _written_by_others(conn, known, chunk.keys)
         if clash:
             return clash
