@@ -31,8 +31,9 @@ def test_a_step_without_a_start_is_never_late() -> None:
     assert not is_late(NOW.isoformat(), "done", "Europe/Moscow", NOW, default_policies())
 
 
-def test_charts_carry_their_numbers_as_text() -> None:
-    """Every chart shows its figures beside the shapes, and escapes titles."""
+def test_charts_carry_their_numbers_as_text(russian: None) -> None:
+    """Every chart shows its figures beside the shapes (in Russian, the pages' default), and
+    escapes titles."""
     steps = {"coordinator": 4, "registry": 3, "municipalities": 3, "admins": 1}
     bars = str(step_bars(steps, 4, "<b>x</b>"))
     assert ">100</text>" in bars and ">75</text>" in bars and "&lt;b&gt;" in bars
@@ -40,3 +41,9 @@ def test_charts_carry_their_numbers_as_text() -> None:
     line = str(progress_line([(date(2026, 1, 12), 10.0), (date(2026, 2, 2), 55.5)]))
     assert "55.5%" in line and "12.01.2026" in line and "<polyline" in line
     assert "ещё нет" in str(progress_line([]))
+
+
+def test_charts_speak_english_on_request() -> None:
+    """The same charts for a reader who chose English (the tests' language)."""
+    steps = {"coordinator": 4, "registry": 3, "municipalities": 3, "admins": 1}
+    assert "1 of 4 (25%)" in str(funnel(steps, 4, "admins"))
