@@ -25,7 +25,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 # Where a transaction finds the real clock: events record when they were really written beside
 # the moment a command claims (`--at`); tests put a fixed clock on the Database.
 WALL_CLOCK = "rollout.wall_clock"
-SCHEMA_HEAD = "0015"  # the newest migration; tests/integration/test_migrations.py checks it
+SCHEMA_HEAD = "0016"  # the newest migration; tests/integration/test_migrations.py checks it
 NOTICE_AFTER_S = 1.0  # a writer that waits longer than this says what it waits for
 
 

@@ -67,9 +67,9 @@ schools = Table(
     required("region_code", String(16), ForeignKey("regions.code"), index=True),
     optional("municipality_code", String(32), ForeignKey("municipalities.code"), index=True),
     required("name", String(500)),
-    optional("inn", String(10)),
+    optional("inn", String(10), index=True),  # the registry check looks INN/KPP pairs up
     optional("kpp", String(9)),
-    optional("parent_code", String(32), ForeignKey("schools.code")),  # the main school
+    optional("parent_code", String(32), ForeignKey("schools.code"), index=True),  # main school
     required("teachers_expected", Integer, default=0),
     required("classes_expected", Integer, default=0),
     required("students_expected", Integer, default=0),
