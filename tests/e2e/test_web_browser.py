@@ -1,4 +1,5 @@
-"""The dashboard in a real browser: Debian's chromium, headless, driven by Playwright."""
+"""The dashboard in a real browser: Debian's chromium, headless, driven by Playwright (and the
+language switch: «English» in the header, and «Русский» back)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests import dashkit
-from tests.e2e.browserkit import NEEDS_CHROMIUM, shot
+from tests.e2e.browserkit import NEEDS_CHROMIUM, shot, sign_in_with_key
 from web import create_app
 
 pytestmark = NEEDS_CHROMIUM
@@ -62,4 +63,30 @@ def test_pages_fit_a_phone_screen(browser: Any, site: Any) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390
     shot(page, "region-phone")
+    context.close()
+
+
+def test_the_reader_turns_the_pages_english_and_back(browser: Any, site: Any) -> None:
+    """On a region page the reader clicks «English»: the same page, in English, and the next
+    page too; «Русский» brings Russian back, still on the page the reader was on."""
+    base, rollout = site
+    context, page = sign_in_with_key(browser, base, rollout.tokens["pm@example.org"])
+    page.goto(f"{base}/regions/01?late=1")
+    assert page.locator("html").get_attribute("lang") == "ru"
+    assert page.locator("h2").first.inner_text().startswith("Где стоит регион")
+    page.click("header >> a.lang:has-text('English')")
+    page.wait_for_url(f"{base}/regions/01?late=1")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("h2").first.inner_text().startswith("Where the region stands")
+    assert page.locator("header nav a").first.inner_text() == "Country"
+    cookie = next(c for c in context.cookies() if c["name"] == "rollout_lang")
+    assert cookie["value"] == "en" and cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    shot(page, "region-english")
+    page.click("header nav >> text=Country")
+    page.wait_for_url(f"{base}/")
+    assert page.locator("h1").last.inner_text() == "Rollout across the country"
+    page.click("header >> a.lang:has-text('Русский')")
+    page.wait_for_url(f"{base}/")
+    assert page.locator("html").get_attribute("lang") == "ru"
+    assert page.locator("h1").last.inner_text() == "Ход внедрения по стране"
     context.close()
