@@ -94,19 +94,19 @@ def claim(conn: Connection, now: datetime, owner: str, limit: int, lease_s: floa
     return [dict(r._mapping) for r in rows]
 
 
-def _mine(row_id: int, owner: str) -> Any:
-    return and_(outbox.c.id == row_id, outbox.c.lease_owner == owner, outbox.c.status == QUEUED)
+# A message this relay holds: `row_id` and `owner` given at execution. The relay's hot
+# statements are built once from it: a relay marks every message in its own transaction, and
+# building an UPDATE per message cost as much CPU as executing it.
+_MINE = and_(outbox.c.id == bindparam("row_id"), outbox.c.lease_owner == bindparam("owner"),
+             outbox.c.status == QUEUED)
 
 
 def set_subject(conn: Connection, row_id: int, owner: str, subject: str) -> None:
     """The subject of a letter rendered at delivery, kept for `outbox list`."""
-    conn.execute(update(outbox).where(_mine(row_id, owner)).values(subject=subject))
+    conn.execute(update(outbox).where(_MINE).values(subject=subject),
+                 {"row_id": row_id, "owner": owner})
 
 
-# The statements of the relay's hot path, built once: a relay marks every message in its own
-# transaction, and building an UPDATE per message cost as much CPU as executing it.
-_MINE = and_(outbox.c.id == bindparam("row_id"), outbox.c.lease_owner == bindparam("owner"),
-             outbox.c.status == QUEUED)
 _SENT = {"status": SENT, "sent_at": bindparam("now"), "attempts": outbox.c.attempts + 1,
          "lease_until": None, "last_error": bindparam("error")}
 _MARK_SENT = update(outbox).where(_MINE).values(_SENT)
@@ -150,17 +150,18 @@ def mark_deferred(conn: Connection, row_id: int, owner: str, now: datetime, erro
         return None
     delay = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempts - 1))
     when = now + timedelta(seconds=delay / 2 + _jitter.uniform(0, delay / 2))
-    conn.execute(update(outbox).where(_mine(row_id, owner)).values(
+    conn.execute(update(outbox).where(_MINE).values(
         attempts=attempts, next_attempt_at=when, lease_until=None, lease_owner=None,
-        last_error=error))
+        last_error=error), {"row_id": row_id, "owner": owner})
     return when
 
 
 def mark_failed(conn: Connection, row_id: int, owner: str, now: datetime, error: str,
                 refused: dict[str, str], attempts_before: int) -> None:
     """A permanent failure: `failed` with the server's answer, never retried by itself."""
-    conn.execute(update(outbox).where(_mine(row_id, owner)).values(
-        status=FAILED, attempts=attempts_before + 1, lease_until=None, last_error=error))
+    conn.execute(update(outbox).where(_MINE).values(
+        status=FAILED, attempts=attempts_before + 1, lease_until=None, last_error=error),
+        {"row_id": row_id, "owner": owner})
     record_bounces(conn, refused, row_id, now)
 
 

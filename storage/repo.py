@@ -86,10 +86,9 @@ def get_machine(conn: Connection, kind: str, code: str) -> MachineRow | None:
 
 def machines_of(conn: Connection, kind: str, codes: Iterable[str]) -> list[MachineRow]:
     """The machines of `kind` among `codes` (900 codes a query): an import's regions."""
-    cols = ("id", "kind", "code", "region_code", "state", "steps", "version")
-    return [MachineRow(i, k, c, region, state, dict(steps), version)
-            for i, k, c, region, state, steps, version
-            in select_in(conn, machines, cols, "code", sorted(set(codes)), where={"kind": kind})]
+    cols = ("id", "kind", "code", "region_code", "state", "steps", "version")  # as _row_of reads
+    return [_row_of(t) for t in select_in(conn, machines, cols, "code", sorted(set(codes)),
+                                          where={"kind": kind})]
 
 
 def school_machines(conn: Connection, region: str, codes: Iterable[str] | None = None
