@@ -149,7 +149,7 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 
 def _word(table: dict[str, str]) -> Any:
-    """A template's lookup of a slug's word (`KIND_RU[kind]`), in the page's language."""
+    """A template's lookup of a slug's word (`KIND_WORDS[kind]`), in the page's language."""
     class Words:
         def get(self, key: str, default: str = "") -> str:
             return gettext(table[key]) if key in table else default
@@ -168,12 +168,12 @@ def _environment() -> Environment:
     env.filters["when"] = _when
     env.filters["upfirst"] = lambda text: str(text)[:1].upper() + str(text)[1:]
     env.filters["pct"] = lambda done, total: round(100 * done / total) if total else 0
-    env.filters["event_ru"] = lambda name: event_name(name) if name else ""
+    env.filters["event_name"] = lambda name: event_name(name) if name else ""
     env.filters["plural"] = plural
     env.filters["tel"] = lambda phone: re.sub(r"[^0-9+]", "", phone or "")
     env.filters["zone"] = lambda tz, at=None: zone_name(tz, at)
-    env.filters["step_ru"] = _step_title
-    env.globals.update(STEPS=STEPS, STATUS_RU=_word(STATUSES), KIND_RU=_word(KINDS),
+    env.filters["step_name"] = _step_title
+    env.globals.update(STEPS=STEPS, STATUS_WORDS=_word(STATUSES), KIND_WORDS=_word(KINDS),
                        cartogram=cartogram.svg, switch_url=switch_url,
                        other_language=other_language, LANGUAGE_NAMES=NAMES)
     return env
