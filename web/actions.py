@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -50,10 +50,14 @@ Run = Callable[[Viewer, dict[str, str], datetime, Request], Done]
 
 
 def safe_local(target: str | None, default: str = "/") -> str:
-    """Only a local path may be a redirect target (no open redirect)."""
+    """Only a path of this site may be a redirect target, never an open redirect (`//host`,
+    `/\\host`, a scheme, control characters are all refused)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
-    return target
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return default
+    parts = urlsplit(target)
+    return default if parts.scheme or parts.netloc else target
 
 
 def refusal(exc: Exception) -> tuple[int, str, list[str]]:

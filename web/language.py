@@ -11,7 +11,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from workflow.i18n import LANGUAGES, language, speaking
 
@@ -27,17 +27,6 @@ YEAR = 365 * 24 * 3600
 NAMES = {"ru": "Русский", "en": "English"}
 # The path and query of the page being answered: the switch returns the reader to it.
 _HERE: ContextVar[str] = ContextVar("rollout_page", default="/")
-
-
-def same_site(target: str | None) -> str:
-    """`target` when it is a path of this site, else `/`: never an open redirect (`//host`,
-    `/\\host`, a scheme, control characters are all refused)."""
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return "/"
-    if "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
-        return "/"
-    parts = urlsplit(target)
-    return "/" if parts.scheme or parts.netloc else target
 
 
 def chosen(cookie_header: str | None, default: str) -> str:
@@ -90,8 +79,10 @@ def switch(request: Request) -> Response:
     """Remember the language in a cookie and go back to the page the reader was on."""
     from starlette.responses import RedirectResponse
 
+    from web.actions import safe_local
+
     lang = request.path_params["lang"]
-    response = RedirectResponse(same_site(request.query_params.get("next")), status_code=303)
+    response = RedirectResponse(safe_local(request.query_params.get("next")), status_code=303)
     if lang in LANGUAGES:
         response.set_cookie(COOKIE, lang, max_age=YEAR, path="/", httponly=True,
                             samesite="lax", secure=request.url.scheme == "https")
