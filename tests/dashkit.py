@@ -16,10 +16,10 @@ from pathlib import Path
 from sqlalchemy import insert
 
 from storage.models import assignments, metrics, municipalities, people, regions, schools
-from storage.repo import insert_machines
+from storage.repo import insert_new_machines
 from web.access import create_token
 from workflow.config import build
-from workflow.engine import new_machine_rows
+from workflow.engine import new_machine_values
 from workflow.reconcile import reconcile_as_registered
 from workflow.services import Services
 
@@ -84,11 +84,11 @@ def seed(tmp_path: Path, url: str | None = None) -> Rollout:
                                       for e, (n, _, _) in PEOPLE.items()])
         conn.execute(insert(assignments), [{"email": e, "role": r, "scope": s, "since": START}
                                            for e, (_, r, s) in PEOPLE.items()])
-        insert_machines(conn, new_machine_rows("region", [(c, c) for c in ("01", "02", "77")],
-                                               START))
-        insert_machines(conn, new_machine_rows("school", [
+        insert_new_machines(conn, "region", [(c, c) for c in ("01", "02", "77")],
+                            new_machine_values(START))
+        insert_new_machines(conn, "school", [
             ("0100001", "01"), ("0100002", "01"), ("0100003", "01"), ("0100004", "01"),
-            ("7700001", "77")], START))
+            ("7700001", "77")], new_machine_values(START))
     s = services
     s.advance("region", "01", "coordinator", "support@example.org", at(13))
     reconcile_as_registered(s, "01", at(15))

@@ -359,11 +359,3 @@ def new_machine_values(now: datetime, policies: Mapping[str, StepPolicy] | None 
     statuses = initial_statuses(graph_of(policies) if policies else default_graph())
     return {"state": first_open(statuses), "steps": repo.fresh_steps(now.isoformat(), statuses),
             "statuses": encode(statuses), "version": 1, "updated_at": now, "state_since": now}
-
-
-def new_machine_rows(kind: str, codes: Iterable[tuple[str, str]], now: datetime,
-                     policies: Mapping[str, StepPolicy] | None = None) -> list[dict[str, Any]]:
-    """Rows for new machines, as (code, region) pairs: the steps without prerequisites open."""
-    alike = new_machine_values(now, policies)
-    return [{"kind": kind, "code": code, "region_code": region, **alike}
-            for code, region in codes]

@@ -13,11 +13,11 @@ from sqlalchemy import insert, select
 
 from storage import repo
 from storage.models import assignments, municipalities, schools
-from storage.repo import insert_machines
+from storage.repo import insert_new_machines
 from tests import dashkit, webkit
 from tests.e2e.browserkit import NEEDS_CHROMIUM, shot
 from web import create_app
-from workflow.engine import new_machine_rows
+from workflow.engine import new_machine_values
 from workflow.reconcile import reconcile_as_registered
 
 pytestmark = NEEDS_CHROMIUM
@@ -34,7 +34,8 @@ def _region_02_at_step_3(rollout: dashkit.Rollout) -> None:
                                                    name="Уфа", timezone=None))
         conn.execute(insert(schools).values(dashkit._school("0200001", "02", "02-001",
                                                             "Школа № 1 г. Уфы")))
-        insert_machines(conn, new_machine_rows("school", [("0200001", "02")], dashkit.START))
+        insert_new_machines(conn, "school", [("0200001", "02")],
+                            new_machine_values(dashkit.START))
     s.assign("regional_coordinator", "02", RC02, "Башкирова Дина", SUPPORT, dashkit.at(14))
     s.advance("region", "02", "coordinator", SUPPORT, dashkit.at(14))
     reconcile_as_registered(s, "02", dashkit.at(15))
